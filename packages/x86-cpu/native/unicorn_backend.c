@@ -1,0 +1,695 @@
+/*
+ * Unicorn CPU backend for nommu: a Node-API addon over Debian's libunicorn 2.0.1.
+ *
+ * The addon owns guest RAM (an anonymous MAP_NORESERVE mapping handed to
+ * uc_mem_map_ptr and shown to JavaScript as an external ArrayBuffer), applies the
+ * hardware semantics of `syscall` in C (rcx = next rip, r11 = rflags, continue at
+ * __kernel_vsyscall) and stops only when the guest reaches the kernel trap inside
+ * the vDSO. Preemption is a watchdog thread calling uc_emu_stop; never `count`
+ * or `timeout`, which are 20x slower (see shared/notes/unicorn.md).
+ */
+#include <errno.h>
+#include <node_api.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unicorn/unicorn.h>
+
+/* Stop reasons: keep in sync with StopReason in src/backend.ts. */
+enum {
+  STOP_NONE = 0,
+  STOP_KERNEL_CALL = 1,
+  STOP_FAULT = 2,
+  STOP_INVALID_INSN = 3,
+  STOP_EXCEPTION = 4,
+  STOP_PREEMPTED = 5,
+  STOP_HALT = 6,
+};
+
+/* Access kinds for STOP_FAULT: keep in sync with FaultAccess in src/backend.ts. */
+enum { ACCESS_READ = 1, ACCESS_WRITE = 2, ACCESS_FETCH = 3 };
+
+/* Unicorn reads an x87 register as a 64-bit mantissa then a 16-bit sign+exponent. */
+typedef struct { uint64_t mantissa; uint16_t exponent; uint8_t pad[6]; } Float80;
+
+/* Register numbering of the backend interface (Reg in src/backend.ts). */
+static const int kRegMap[] = {
+    UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX,    UC_X86_REG_RDX,
+    UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_RBP,    UC_X86_REG_RSP,
+    UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10,    UC_X86_REG_R11,
+    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14,    UC_X86_REG_R15,
+    UC_X86_REG_RIP, UC_X86_REG_EFLAGS, UC_X86_REG_FS_BASE, UC_X86_REG_GS_BASE,
+};
+#define NREGS ((int)(sizeof(kRegMap) / sizeof(kRegMap[0])))
+
+/* stop_info layout shared with JavaScript (BigUint64Array of 4). */
+enum { SI_REASON = 0, SI_ADDRESS = 1, SI_DETAIL = 2, SI_RIP = 3, SI_LEN = 4 };
+
+typedef struct {
+  uc_engine *uc;
+  uint8_t *ram;
+  uint64_t ram_base;
+  size_t ram_size;
+  uint64_t vsyscall;
+  uint64_t trap;
+  uint64_t *stop_info; /* points into an ArrayBuffer owned by JS (kept by a ref) */
+  napi_ref stop_info_ref;
+  napi_ref ram_ref;
+  int stop_reason;
+  uint64_t fault_rip;
+
+  pthread_t watchdog;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int watchdog_started;
+  int watchdog_quit;
+  int running;
+  uint64_t run_gen;
+  uint64_t deadline_ns;
+  volatile int preempted;
+
+  uc_hook h_syscall, h_intr, h_mem, h_invalid;
+  int disposed;
+  /* Two owners: the JS wrapper and the RAM ArrayBuffer; the last one frees. */
+  int owners;
+} Backend;
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- hooks (run on the engine's thread, inside uc_emu_start) ---- */
+
+static void hook_syscall(uc_engine *uc, void *user) {
+  Backend *b = user;
+  uint64_t rip, rflags;
+  uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+  if (rip == b->trap) {
+    b->stop_reason = STOP_KERNEL_CALL;
+    uc_emu_stop(uc);
+    return;
+  }
+  /* What the CPU does for `syscall`; then Unicorn adds the insn length (2). */
+  uint64_t next = rip + 2;
+  uc_reg_read(uc, UC_X86_REG_EFLAGS, &rflags);
+  uc_reg_write(uc, UC_X86_REG_RCX, &next);
+  uc_reg_write(uc, UC_X86_REG_R11, &rflags);
+  uint64_t target = b->vsyscall - 2;
+  uc_reg_write(uc, UC_X86_REG_RIP, &target);
+}
+
+static void hook_intr(uc_engine *uc, uint32_t intno, void *user) {
+  Backend *b = user;
+  b->stop_reason = STOP_EXCEPTION;
+  b->stop_info[SI_DETAIL] = intno;
+  b->stop_info[SI_ADDRESS] = 0;
+  uc_emu_stop(uc);
+}
+
+static bool hook_mem_invalid(uc_engine *uc, uc_mem_type type, uint64_t address,
+                             int size, int64_t value, void *user) {
+  (void)size; (void)value;
+  Backend *b = user;
+  int access = ACCESS_READ;
+  switch (type) {
+    case UC_MEM_WRITE_UNMAPPED: case UC_MEM_WRITE_PROT: access = ACCESS_WRITE; break;
+    case UC_MEM_FETCH_UNMAPPED: case UC_MEM_FETCH_PROT: access = ACCESS_FETCH; break;
+    default: access = ACCESS_READ; break;
+  }
+  int prot = type == UC_MEM_WRITE_PROT || type == UC_MEM_READ_PROT || type == UC_MEM_FETCH_PROT;
+  b->stop_reason = STOP_FAULT;
+  uc_reg_read(uc, UC_X86_REG_RIP, &b->fault_rip);
+  b->stop_info[SI_ADDRESS] = address;
+  b->stop_info[SI_DETAIL] = (uint64_t)access | ((uint64_t)prot << 8);
+  return false;
+}
+
+static bool hook_insn_invalid(uc_engine *uc, void *user) {
+  Backend *b = user;
+  b->stop_reason = STOP_INVALID_INSN;
+  uc_emu_stop(uc);
+  return false;
+}
+
+/* ---- watchdog: stops a run that outlives its time slice ---- */
+
+static void *watchdog_main(void *arg) {
+  Backend *b = arg;
+  pthread_mutex_lock(&b->mu);
+  for (;;) {
+    while (!b->watchdog_quit && !b->running) pthread_cond_wait(&b->cv, &b->mu);
+    if (b->watchdog_quit) break;
+    uint64_t gen = b->run_gen;
+    uint64_t deadline = b->deadline_ns;
+    struct timespec ts = {(time_t)(deadline / 1000000000ull), (long)(deadline % 1000000000ull)};
+    while (!b->watchdog_quit && b->running && b->run_gen == gen) {
+      if (pthread_cond_timedwait(&b->cv, &b->mu, &ts) == ETIMEDOUT) {
+        if (b->running && b->run_gen == gen) {
+          b->preempted = 1;
+          uc_emu_stop(b->uc);
+        }
+        break;
+      }
+    }
+    /* Wait for this run to end before arming again. */
+    while (!b->watchdog_quit && b->running && b->run_gen == gen) pthread_cond_wait(&b->cv, &b->mu);
+  }
+  pthread_mutex_unlock(&b->mu);
+  return NULL;
+}
+
+/* ---- helpers ---- */
+
+#define NAPI_CALL(env, call)                                        \
+  do {                                                              \
+    if ((call) != napi_ok) {                                        \
+      napi_throw_error((env), "NOMMU_ADDON", "Node-API call failed: " #call); \
+      return NULL;                                                  \
+    }                                                               \
+  } while (0)
+
+static napi_value throw_uc(napi_env env, const char *what, uc_err err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, uc_strerror(err));
+  napi_throw_error(env, "NOMMU_UNICORN", msg);
+  return NULL;
+}
+
+static Backend *get_backend(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
+  napi_value self;
+  void *data;
+  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) return NULL;
+  if (napi_unwrap(env, self, &data) != napi_ok) {
+    napi_throw_error(env, "NOMMU_ADDON", "not a backend object");
+    return NULL;
+  }
+  Backend *b = data;
+  if (b->disposed) {
+    napi_throw_error(env, "NOMMU_DISPOSED", "the CPU backend was disposed");
+    return NULL;
+  }
+  return b;
+}
+
+static int get_u64(napi_env env, napi_value v, uint64_t *out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_bigint) {
+    bool lossless;
+    return napi_get_value_bigint_uint64(env, v, out, &lossless) == napi_ok;
+  }
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return 0;
+  *out = (uint64_t)(int64_t)d;
+  return 1;
+}
+
+static void backend_release(Backend *b) {
+  if (b->disposed) return;
+  b->disposed = 1;
+  if (b->watchdog_started) {
+    pthread_mutex_lock(&b->mu);
+    b->watchdog_quit = 1;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    pthread_join(b->watchdog, NULL);
+  }
+  if (b->uc) uc_close(b->uc);
+  b->uc = NULL;
+  /* RAM stays mapped until the ArrayBuffer that shows it is collected. */
+}
+
+static void backend_unref(Backend *b) {
+  if (--b->owners == 0) free(b);
+}
+
+static void ram_finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)data;
+  Backend *b = hint;
+  /* At environment teardown this may run before the wrapper's finalizer. */
+  backend_release(b);
+  if (b->ram) munmap(b->ram, b->ram_size);
+  b->ram = NULL;
+  backend_unref(b);
+}
+
+static void backend_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  Backend *b = data;
+  backend_release(b);
+  if (b->stop_info_ref) napi_delete_reference(env, b->stop_info_ref);
+  if (b->ram_ref) napi_delete_reference(env, b->ram_ref);
+  backend_unref(b);
+}
+
+/* ---- methods ---- */
+
+/* new UnicornBackend(ramBase: number, ramSize: number, stopInfo: BigUint64Array) */
+static napi_value js_new(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], self;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "UnicornBackend(ramBase, ramSize, stopInfo)");
+    return NULL;
+  }
+  uint64_t base, size;
+  if (!get_u64(env, argv[0], &base) || !get_u64(env, argv[1], &size) || (base & 0xfff) || (size & 0xfff) || size == 0) {
+    napi_throw_range_error(env, NULL, "RAM base and size must be page-aligned numbers");
+    return NULL;
+  }
+  napi_typedarray_type tt;
+  size_t len;
+  void *si;
+  if (napi_get_typedarray_info(env, argv[2], &tt, &len, &si, NULL, NULL) != napi_ok ||
+      tt != napi_biguint64_array || len < SI_LEN) {
+    napi_throw_type_error(env, NULL, "stopInfo must be a BigUint64Array(4)");
+    return NULL;
+  }
+
+  Backend *b = calloc(1, sizeof *b);
+  if (!b) { napi_throw_error(env, "NOMMU_NOMEM", "out of memory"); return NULL; }
+  b->ram_base = base;
+  b->ram_size = size;
+  b->stop_info = si;
+  b->owners = 2;
+  pthread_mutex_init(&b->mu, NULL);
+  pthread_cond_init(&b->cv, NULL);
+
+  b->ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (b->ram == MAP_FAILED) {
+    free(b);
+    napi_throw_error(env, "NOMMU_NOMEM", "cannot reserve guest RAM");
+    return NULL;
+  }
+  uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &b->uc);
+  if (err) { munmap(b->ram, size); free(b); return throw_uc(env, "uc_open", err); }
+  err = uc_mem_map_ptr(b->uc, base, size, UC_PROT_ALL, b->ram);
+  if (err) { uc_close(b->uc); munmap(b->ram, size); free(b); return throw_uc(env, "uc_mem_map_ptr", err); }
+
+  uc_hook_add(b->uc, &b->h_syscall, UC_HOOK_INSN, (void *)hook_syscall, b, 1, 0, UC_X86_INS_SYSCALL);
+  uc_hook_add(b->uc, &b->h_intr, UC_HOOK_INTR, (void *)hook_intr, b, 1, 0);
+  uc_hook_add(b->uc, &b->h_mem, UC_HOOK_MEM_INVALID, (void *)hook_mem_invalid, b, 1, 0);
+  uc_hook_add(b->uc, &b->h_invalid, UC_HOOK_INSN_INVALID, (void *)hook_insn_invalid, b, 1, 0);
+
+  /* Unicorn resets the FPU wrongly (FPCW=0, MXCSR=0): give it the ABI values. */
+  uint64_t fpcw = 0x37f, mxcsr = 0x1f80;
+  uc_reg_write(b->uc, UC_X86_REG_FPCW, &fpcw);
+  uc_reg_write(b->uc, UC_X86_REG_MXCSR, &mxcsr);
+
+  if (pthread_create(&b->watchdog, NULL, watchdog_main, b) == 0) b->watchdog_started = 1;
+
+  napi_value ram;
+  if (napi_create_external_arraybuffer(env, b->ram, size, ram_finalize, b, &ram) != napi_ok) {
+    backend_release(b);
+    munmap(b->ram, size);
+    free(b);
+    napi_throw_error(env, "NOMMU_ADDON", "cannot expose guest RAM");
+    return NULL;
+  }
+  NAPI_CALL(env, napi_create_reference(env, ram, 1, &b->ram_ref));
+  NAPI_CALL(env, napi_create_reference(env, argv[2], 1, &b->stop_info_ref));
+  NAPI_CALL(env, napi_wrap(env, self, b, backend_finalize, NULL, NULL));
+  napi_set_named_property(env, self, "ram", ram);
+  return self;
+}
+
+/* setKernelEntry(vsyscall, trap) */
+static napi_value js_set_kernel_entry(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Backend *b = get_backend(env, info, &argc, argv);
+  if (!b) return NULL;
+  if (argc < 2 || !get_u64(env, argv[0], &b->vsyscall) || !get_u64(env, argv[1], &b->trap)) {
+    napi_throw_type_error(env, NULL, "setKernelEntry(vsyscall, trap)");
+    return NULL;
+  }
+  return NULL;
+}
+
+/* run(sliceMicros) -> stop reason; details in stopInfo */
+static napi_value js_run(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Backend *b = get_backend(env, info, &argc, argv);
+  if (!b) return NULL;
+  uint64_t slice_us = 0;
+  if (argc >= 1) get_u64(env, argv[0], &slice_us);
+
+  uint64_t rip;
+  uc_reg_read(b->uc, UC_X86_REG_RIP, &rip);
+  b->stop_reason = STOP_NONE;
+  b->preempted = 0;
+  if (slice_us && b->watchdog_started) {
+    pthread_mutex_lock(&b->mu);
+    b->run_gen++;
+    b->deadline_ns = now_ns() + slice_us * 1000ull;
+    b->running = 1;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+  }
+  uc_err err = uc_emu_start(b->uc, rip, UINT64_MAX, 0, 0);
+  if (slice_us && b->watchdog_started) {
+    pthread_mutex_lock(&b->mu);
+    b->running = 0;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+  }
+
+  int reason = b->stop_reason;
+  if (reason == STOP_NONE) {
+    if (err == UC_ERR_INSN_INVALID) {
+      reason = STOP_INVALID_INSN;
+    } else if (err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED || err == UC_ERR_FETCH_UNMAPPED ||
+               err == UC_ERR_READ_PROT || err == UC_ERR_WRITE_PROT || err == UC_ERR_FETCH_PROT ||
+               err == UC_ERR_FETCH_UNALIGNED || err == UC_ERR_READ_UNALIGNED || err == UC_ERR_WRITE_UNALIGNED) {
+      reason = STOP_FAULT;
+      b->stop_info[SI_ADDRESS] = 0;
+      b->stop_info[SI_DETAIL] = err == UC_ERR_WRITE_UNMAPPED || err == UC_ERR_WRITE_PROT ? ACCESS_WRITE
+                               : err == UC_ERR_FETCH_UNMAPPED || err == UC_ERR_FETCH_PROT ? ACCESS_FETCH
+                                                                                         : ACCESS_READ;
+    } else if (err == UC_ERR_EXCEPTION) {
+      reason = STOP_EXCEPTION;
+      b->stop_info[SI_DETAIL] = 13;
+    } else if (err != UC_ERR_OK) {
+      return throw_uc(env, "uc_emu_start", err);
+    } else if (b->preempted) {
+      reason = STOP_PREEMPTED;
+    } else {
+      reason = STOP_HALT;
+    }
+  }
+  if (b->stop_reason == STOP_FAULT) {
+    /* The engine's rip after a failed access is its block start; the hook saw the instruction. */
+    uc_reg_write(b->uc, UC_X86_REG_RIP, &b->fault_rip);
+  }
+  uc_reg_read(b->uc, UC_X86_REG_RIP, &b->stop_info[SI_RIP]);
+  b->stop_info[SI_REASON] = (uint64_t)reason;
+  napi_value out;
+  napi_create_int32(env, reason, &out);
+  return out;
+}
+
+/* getRegs(out: BigUint64Array(NREGS)) */
+static napi_value js_get_regs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Backend *b = get_backend(env, info, &argc, argv);
+  if (!b) return NULL;
+  napi_typedarray_type tt;
+  size_t len;
+  void *data;
+  if (argc < 1 || napi_get_typedarray_info(env, argv[0], &tt, &len, &data, NULL, NULL) != napi_ok ||
+      tt != napi_biguint64_array || len < NREGS) {
+    napi_throw_type_error(env, NULL, "getRegs(BigUint64Array(20))");
+    return NULL;
+  }
+  uint64_t *out = data;
+  void *ptrs[NREGS];
+  for (int i = 0; i < NREGS; i++) ptrs[i] = &out[i];
+  uc_reg_read_batch(b->uc, (int *)kRegMap, ptrs, NREGS);
+  return NULL;
+}
+
+/* setRegs(in: BigUint64Array(NREGS)) */
+static napi_value js_set_regs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Backend *b = get_backend(env, info, &argc, argv);
+  if (!b) return NULL;
+  napi_typedarray_type tt;
+  size_t len;
+  void *data;
+  if (argc < 1 || napi_get_typedarray_info(env, argv[0], &tt, &len, &data, NULL, NULL) != napi_ok ||
+      tt != napi_biguint64_array || len < NREGS) {
+    napi_throw_type_error(env, NULL, "setRegs(BigUint64Array(20))");
+    return NULL;
+  }
+  uint64_t *in = data;
+  /* FS/GS base last: writing them is only meaningful in 64-bit mode, which holds. */
+  for (int i = 0; i < NREGS; i++) uc_reg_write(b->uc, kRegMap[i], &in[i]);
+  return NULL;
+}
+
+/* getReg(id) -> bigint */
+static napi_value js_get_reg(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Backend *b = get_backend(env, info, &argc, argv);
+  if (!b) return NULL;
+  int32_t id;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &id) != napi_ok || id < 0 || id >= NREGS) {
+    napi_throw_range_error(env, NULL, "bad register id");
+    return NULL;
+  }
+  uint64_t v = 0;
+  uc_reg_read(b->uc, kRegMap[id], &v);
+  napi_value out;
+  napi_create_bigint_uint64(env, v, &out);
+  return out;
+}
+
+/* setReg(id, value: bigint) */
+static napi_value js_set_reg(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Backend *b = get_backend(env, info, &argc, argv);
+  if (!b) return NULL;
+  int32_t id;
+  uint64_t v;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &id) != napi_ok || id < 0 || id >= NREGS ||
+      !get_u64(env, argv[1], &v)) {
+    napi_throw_range_error(env, NULL, "setReg(id, value)");
+    return NULL;
+  }
+  uc_reg_write(b->uc, kRegMap[id], &v);
+  return NULL;
+}
+
+/*
+ * getFpState(out: Uint8Array(512)) / setFpState(in): the x87/SSE state in
+ * fxsave layout, the format a signal frame and a context switch use.
+ */
+static int fp_buffer(napi_env env, napi_value v, uint8_t **out) {
+  napi_typedarray_type tt;
+  size_t len;
+  void *data;
+  if (napi_get_typedarray_info(env, v, &tt, &len, &data, NULL, NULL) != napi_ok || tt != napi_uint8_array || len < 512)
+    return 0;
+  *out = data;
+  return 1;
+}
+
+static napi_value js_get_fp(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Backend *b = get_backend(env, info, &argc, argv);
+  if (!b) return NULL;
+  uint8_t *fx;
+  if (argc < 1 || !fp_buffer(env, argv[0], &fx)) {
+    napi_throw_type_error(env, NULL, "getFpState(Uint8Array(512))");
+    return NULL;
+  }
+  memset(fx, 0, 512);
+  uint64_t fcw = 0, fsw = 0, ftw = 0, mxcsr = 0;
+  uc_reg_read(b->uc, UC_X86_REG_FPCW, &fcw);
+  uc_reg_read(b->uc, UC_X86_REG_FPSW, &fsw);
+  uc_reg_read(b->uc, UC_X86_REG_FPTAG, &ftw);
+  uc_reg_read(b->uc, UC_X86_REG_MXCSR, &mxcsr);
+  uint16_t w = (uint16_t)fcw; memcpy(fx + 0, &w, 2);
+  w = (uint16_t)fsw; memcpy(fx + 2, &w, 2);
+  /* Abridged tag: one bit per physical register, 1 = valid (full tag != 3). */
+  uint8_t abridged = 0;
+  for (int i = 0; i < 8; i++) if (((ftw >> (2 * i)) & 3) != 3) abridged |= (uint8_t)(1u << i);
+  fx[4] = abridged;
+  uint32_t m = (uint32_t)mxcsr; memcpy(fx + 24, &m, 4);
+  m = 0xffff; memcpy(fx + 28, &m, 4);
+  int top = (int)((fsw >> 11) & 7);
+  for (int i = 0; i < 8; i++) {
+    Float80 f = {0, 0, {0}};
+    uc_reg_read(b->uc, UC_X86_REG_FP0 + ((top + i) & 7), &f);
+    memcpy(fx + 32 + 16 * i, &f.mantissa, 8);
+    memcpy(fx + 32 + 16 * i + 8, &f.exponent, 2);
+  }
+  for (int i = 0; i < 16; i++) uc_reg_read(b->uc, UC_X86_REG_XMM0 + i, fx + 160 + 16 * i);
+  return NULL;
+}
+
+static napi_value js_set_fp(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Backend *b = get_backend(env, info, &argc, argv);
+  if (!b) return NULL;
+  uint8_t *fx;
+  if (argc < 1 || !fp_buffer(env, argv[0], &fx)) {
+    napi_throw_type_error(env, NULL, "setFpState(Uint8Array(512))");
+    return NULL;
+  }
+  uint16_t w;
+  uint64_t v;
+  memcpy(&w, fx + 0, 2); v = w; uc_reg_write(b->uc, UC_X86_REG_FPCW, &v);
+  memcpy(&w, fx + 2, 2); v = w; uc_reg_write(b->uc, UC_X86_REG_FPSW, &v);
+  uint64_t fsw = w;
+  uint64_t ftw = 0;
+  for (int i = 0; i < 8; i++) if (!(fx[4] & (1u << i))) ftw |= 3ull << (2 * i);
+  uc_reg_write(b->uc, UC_X86_REG_FPTAG, &ftw);
+  uint32_t m; memcpy(&m, fx + 24, 4);
+  /* Reserved MXCSR bits would make a real CPU fault (#GP); keep the valid ones. */
+  v = m & 0xffff; uc_reg_write(b->uc, UC_X86_REG_MXCSR, &v);
+  int top = (int)((fsw >> 11) & 7);
+  for (int i = 0; i < 8; i++) {
+    Float80 f = {0, 0, {0}};
+    memcpy(&f.mantissa, fx + 32 + 16 * i, 8);
+    memcpy(&f.exponent, fx + 32 + 16 * i + 8, 2);
+    uc_reg_write(b->uc, UC_X86_REG_FP0 + ((top + i) & 7), &f);
+  }
+  for (int i = 0; i < 16; i++) uc_reg_write(b->uc, UC_X86_REG_XMM0 + i, fx + 160 + 16 * i);
+  return NULL;
+}
+
+static int get_range(napi_env env, Backend *b, napi_value *argv, size_t argc, uint64_t *addr, uint64_t *len) {
+  if (argc < 2 || !get_u64(env, argv[0], addr) || !get_u64(env, argv[1], len)) return 0;
+  if (*addr < b->ram_base || *len > b->ram_size || *addr - b->ram_base > b->ram_size - *len) return 0;
+  return 1;
+}
+
+/* protect(addr, len, prot): page-aligned range inside RAM; prot bits 1=R 2=W 4=X */
+static napi_value js_protect(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  Backend *b = get_backend(env, info, &argc, argv);
+  if (!b) return NULL;
+  uint64_t addr, len, prot;
+  if (!get_range(env, b, argv, argc, &addr, &len) || argc < 3 || !get_u64(env, argv[2], &prot) ||
+      (addr & 0xfff) || (len & 0xfff)) {
+    napi_throw_range_error(env, NULL, "protect(addr, len, prot): page-aligned range inside RAM");
+    return NULL;
+  }
+  if (len == 0) return NULL;
+  uc_err err = uc_mem_protect(b->uc, addr, len, (uint32_t)prot & UC_PROT_ALL);
+  if (err) return throw_uc(env, "uc_mem_protect", err);
+  return NULL;
+}
+
+/* invalidateCode(addr, len): drop translated code for a range the host rewrote. */
+static napi_value js_invalidate(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Backend *b = get_backend(env, info, &argc, argv);
+  if (!b) return NULL;
+  uint64_t addr, len;
+  if (!get_range(env, b, argv, argc, &addr, &len)) {
+    napi_throw_range_error(env, NULL, "invalidateCode(addr, len): range inside RAM");
+    return NULL;
+  }
+  if (len == 0) return NULL;
+  uc_err err = uc_ctl_remove_cache(b->uc, addr, addr + len);
+  if (err) return throw_uc(env, "uc_ctl_remove_cache", err);
+  return NULL;
+}
+
+/* zero(addr, len): zero guest memory, giving whole pages back to the host. */
+static napi_value js_zero(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Backend *b = get_backend(env, info, &argc, argv);
+  if (!b) return NULL;
+  uint64_t addr, len;
+  if (!get_range(env, b, argv, argc, &addr, &len)) {
+    napi_throw_range_error(env, NULL, "zero(addr, len): range inside RAM");
+    return NULL;
+  }
+  uint8_t *p = b->ram + (addr - b->ram_base);
+  uint8_t *end = p + len;
+  uint8_t *first = (uint8_t *)(((uintptr_t)p + 4095) & ~(uintptr_t)4095);
+  uint8_t *last = (uint8_t *)((uintptr_t)end & ~(uintptr_t)4095);
+  if (last > first && (size_t)(last - first) >= 64 * 1024) {
+    memset(p, 0, (size_t)(first - p));
+    madvise(first, (size_t)(last - first), MADV_DONTNEED);
+    memset(last, 0, (size_t)(end - last));
+  } else {
+    memset(p, 0, len);
+  }
+  return NULL;
+}
+
+/* residentBytes(): host memory the guest RAM really uses (for leak tests). */
+static napi_value js_resident(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  Backend *b = get_backend(env, info, &argc, NULL);
+  if (!b) return NULL;
+  size_t pages = (b->ram_size + 4095) / 4096;
+  unsigned char *vec = malloc(pages);
+  double resident = 0;
+  if (vec && mincore(b->ram, b->ram_size, vec) == 0)
+    for (size_t i = 0; i < pages; i++) resident += (vec[i] & 1) ? 4096 : 0;
+  free(vec);
+  napi_value out;
+  napi_create_double(env, resident, &out);
+  return out;
+}
+
+/* stop(): ask a running guest to stop (from a hook or another thread). */
+static napi_value js_stop(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  Backend *b = get_backend(env, info, &argc, NULL);
+  if (!b) return NULL;
+  uc_emu_stop(b->uc);
+  return NULL;
+}
+
+static napi_value js_dispose(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  napi_value self;
+  void *data;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, NULL, &self, NULL));
+  if (napi_unwrap(env, self, &data) == napi_ok) backend_release(data);
+  return NULL;
+}
+
+static napi_value js_version(napi_env env, napi_callback_info info) {
+  (void)info;
+  unsigned int major, minor;
+  uc_version(&major, &minor);
+  char buf[32];
+  snprintf(buf, sizeof buf, "%u.%u", major, minor);
+  napi_value out;
+  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor methods[] = {
+      {"setKernelEntry", NULL, js_set_kernel_entry, NULL, NULL, NULL, napi_default, NULL},
+      {"run", NULL, js_run, NULL, NULL, NULL, napi_default, NULL},
+      {"getRegs", NULL, js_get_regs, NULL, NULL, NULL, napi_default, NULL},
+      {"setRegs", NULL, js_set_regs, NULL, NULL, NULL, napi_default, NULL},
+      {"getReg", NULL, js_get_reg, NULL, NULL, NULL, napi_default, NULL},
+      {"setReg", NULL, js_set_reg, NULL, NULL, NULL, napi_default, NULL},
+      {"getFpState", NULL, js_get_fp, NULL, NULL, NULL, napi_default, NULL},
+      {"setFpState", NULL, js_set_fp, NULL, NULL, NULL, napi_default, NULL},
+      {"protect", NULL, js_protect, NULL, NULL, NULL, napi_default, NULL},
+      {"invalidateCode", NULL, js_invalidate, NULL, NULL, NULL, napi_default, NULL},
+      {"zero", NULL, js_zero, NULL, NULL, NULL, napi_default, NULL},
+      {"residentBytes", NULL, js_resident, NULL, NULL, NULL, napi_default, NULL},
+      {"stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL},
+      {"dispose", NULL, js_dispose, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_value cls;
+  if (napi_define_class(env, "UnicornBackend", NAPI_AUTO_LENGTH, js_new, NULL,
+                        sizeof methods / sizeof methods[0], methods, &cls) != napi_ok)
+    return NULL;
+  napi_set_named_property(env, exports, "UnicornBackend", cls);
+  napi_value ver;
+  napi_create_function(env, "unicornVersion", NAPI_AUTO_LENGTH, js_version, NULL, &ver);
+  napi_set_named_property(env, exports, "unicornVersion", ver);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,124 @@
+/**
+ * The CPU backend interface: what the nommu kernel needs from "a CPU".
+ *
+ * A backend owns guest RAM (one flat range, shared by the kernel and every guest
+ * process), runs guest code until something needs the kernel, and reports why it
+ * stopped. Bump CPU_BACKEND_INTERFACE_VERSION on any incompatible change; the
+ * kernel refuses a backend whose interfaceVersion differs.
+ */
+export const CPU_BACKEND_INTERFACE_VERSION = 1;
+
+/** Why run() returned. */
+export const StopReason = {
+  /** The guest reached the kernel trap (the vDSO's do_syscall_64). */
+  KernelCall: 1,
+  /** A memory access outside RAM or against a region's protection. */
+  Fault: 2,
+  /** An instruction the backend cannot decode or execute (SIGILL). */
+  InvalidInstruction: 3,
+  /** A CPU exception or software interrupt: see StopInfo.vector. */
+  Exception: 4,
+  /** The time slice given to run() ran out. */
+  Preempted: 5,
+  /** The guest executed hlt (a privileged instruction for user code). */
+  Halt: 6,
+} as const;
+export type StopReason = (typeof StopReason)[keyof typeof StopReason];
+
+export const FaultAccess = { Read: 1, Write: 2, Fetch: 3 } as const;
+export type FaultAccess = (typeof FaultAccess)[keyof typeof FaultAccess];
+
+/** Exception vectors a backend may report with StopReason.Exception. */
+export const Vector = {
+  DivideError: 0,
+  Debug: 1,
+  Breakpoint: 3,
+  Overflow: 4,
+  BoundRange: 5,
+  InvalidOpcode: 6,
+  GeneralProtection: 13,
+} as const;
+
+export interface StopInfo {
+  reason: StopReason;
+  /** rip when the guest stopped (the faulting instruction for faults). */
+  rip: bigint;
+  /** Faulting data address (Fault). */
+  address: bigint;
+  /** Fault: access kind; Exception: vector number. */
+  access: FaultAccess | 0;
+  /** Fault: the page was mapped but the access broke its protection. */
+  protection: boolean;
+  vector: number;
+}
+
+/** General registers, rip, rflags and the segment bases, in getRegs() order. */
+export const Reg = {
+  RAX: 0, RBX: 1, RCX: 2, RDX: 3, RSI: 4, RDI: 5, RBP: 6, RSP: 7,
+  R8: 8, R9: 9, R10: 10, R11: 11, R12: 12, R13: 13, R14: 14, R15: 15,
+  RIP: 16, RFLAGS: 17, FS_BASE: 18, GS_BASE: 19,
+} as const;
+export type Reg = (typeof Reg)[keyof typeof Reg];
+export const REG_COUNT = 20;
+
+/** Size of the x87/SSE state image in fxsave layout. */
+export const FXSAVE_SIZE = 512;
+
+export const Prot = { None: 0, Read: 1, Write: 2, Exec: 4, All: 7 } as const;
+
+/** What the backend really executes: the kernel derives AT_HWCAP and /proc/cpuinfo from it. */
+export interface CpuFeatures {
+  vendor: string;
+  modelName: string;
+  family: number;
+  model: number;
+  stepping: number;
+  /** CPUID.1:EDX, which Linux reports as AT_HWCAP on x86. */
+  hwcap: number;
+  /** AT_HWCAP2 bits (bit 1: FSGSBASE). */
+  hwcap2: number;
+  /** /proc/cpuinfo flag names. */
+  flags: readonly string[];
+}
+
+export interface CpuBackend {
+  readonly name: string;
+  readonly interfaceVersion: number;
+  /** Guest address of ram[0]. */
+  readonly ramBase: number;
+  readonly ramSize: number;
+  /** Zero-copy view of guest RAM: ram[addr - ramBase]. */
+  readonly ram: Uint8Array;
+  readonly features: CpuFeatures;
+
+  /**
+   * Where guest `syscall` goes: the backend sets rcx = next rip and r11 = rflags
+   * and continues at `vsyscall`; reaching `trap` stops with KernelCall.
+   */
+  setKernelEntry(vsyscall: number, trap: number): void;
+
+  /** Run from the current rip; sliceMicros > 0 preempts after that long. Hot path. */
+  run(sliceMicros: number): StopReason;
+  /** Details of the last stop (allocates: not for the syscall path). */
+  lastStop(): StopInfo;
+
+  getReg(reg: Reg): bigint;
+  setReg(reg: Reg, value: bigint): void;
+  /** Read all REG_COUNT registers into `out` (Reg order). */
+  getRegs(out: BigUint64Array): void;
+  setRegs(values: BigUint64Array): void;
+  /** x87/SSE state in fxsave layout (FXSAVE_SIZE bytes). */
+  getFpState(out: Uint8Array): void;
+  setFpState(state: Uint8Array): void;
+
+  /** Page-aligned range inside RAM; prot is a Prot bit set. */
+  protect(addr: number, len: number, prot: number): void;
+  /** Forget translated code for a range the host rewrote (a no-op for real CPUs). */
+  invalidateCode(addr: number, len: number): void;
+  /** Zero a range, returning whole pages to the host. */
+  zero(addr: number, len: number): void;
+  /** Host memory the guest RAM occupies now. */
+  residentBytes(): number;
+
+  dispose(): void;
+}
