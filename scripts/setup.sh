@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Idempotent set-up for a fresh Debian 12 machine with Node 20 (run as root).
-# Installs system packages, pnpm, workspace dependencies, builds the native addon,
-# the vDSO and the test programs. Safe to run again: each step checks first.
+# Idempotent set-up for a fresh Debian 12 machine with Node 20 (run as root):
+# Debian packages, pnpm, workspace dependencies, the native addon and the
+# TypeScript build. Each step checks first, so running it again is cheap.
+# Everything it prints goes to stderr: stdout belongs to the guest program.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,17 +19,23 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2
 fi
 
-if ! command -v pnpm >/dev/null 2>&1; then
-  log "installing pnpm"
-  npm install -g pnpm@10.34.9 >&2
+pnpm_version=$(node -p "require('./package.json').packageManager.split('@')[1]")
+if [ "$(pnpm --version 2>/dev/null || true)" != "$pnpm_version" ]; then
+  log "installing pnpm $pnpm_version"
+  npm install -g "pnpm@$pnpm_version" >&2
 fi
 
 stamp=node_modules/.nommu-install-stamp
-if [ ! -f "$stamp" ] || [ pnpm-lock.yaml -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pnpm-lock.yaml -nt "$stamp" ]; then
   log "pnpm install"
-  pnpm install --frozen-lockfile --reporter=silent >&2 || pnpm install --reporter=silent >&2
+  pnpm install --frozen-lockfile >&2
   touch "$stamp"
 fi
 
-log "building"
-pnpm -s turbo run build --output-logs=errors-only >&2
+# Build when any source is newer than the last build.
+built=node_modules/.nommu-build-stamp
+if [ ! -f "$built" ] || [ -n "$(find packages -path '*/node_modules' -prune -o \( -path '*/src/*' -o -path '*/native/*' -o -name 'package.json' -o -name 'binding.gyp' -o -name 'tsconfig*.json' \) -newer "$built" -print -quit)" ]; then
+  log "building"
+  pnpm -s turbo run build --output-logs=errors-only >&2
+  touch "$built"
+fi

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unicorn/unicorn.h>
+#include <x86intrin.h>
 
 /* Stop reasons: keep in sync with StopReason in src/backend.ts. */
 enum {
@@ -280,7 +281,12 @@ static napi_value js_new(napi_env env, napi_callback_info info) {
   b->stop_info = si;
   b->owners = 2;
   pthread_mutex_init(&b->mu, NULL);
-  pthread_cond_init(&b->cv, NULL);
+  /* Deadlines are CLOCK_MONOTONIC: the condition variable must wait on that clock. */
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&b->cv, &ca);
+  pthread_condattr_destroy(&ca);
 
   b->ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (b->ram == MAP_FAILED) {
@@ -635,6 +641,14 @@ static napi_value js_resident(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* readTsc(): what the guest's rdtsc reads now (Unicorn passes the host TSC through). */
+static napi_value js_read_tsc(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_create_bigint_uint64(env, __rdtsc(), &out);
+  return out;
+}
+
 /* stop(): ask a running guest to stop (from a hook or another thread). */
 static napi_value js_stop(napi_env env, napi_callback_info info) {
   size_t argc = 0;
@@ -678,6 +692,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"invalidateCode", NULL, js_invalidate, NULL, NULL, NULL, napi_default, NULL},
       {"zero", NULL, js_zero, NULL, NULL, NULL, napi_default, NULL},
       {"residentBytes", NULL, js_resident, NULL, NULL, NULL, napi_default, NULL},
+      {"readTsc", NULL, js_read_tsc, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL},
       {"dispose", NULL, js_dispose, NULL, NULL, NULL, napi_default, NULL},
   };

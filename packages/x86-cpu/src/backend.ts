@@ -119,6 +119,8 @@ export interface CpuBackend {
   zero(addr: number, len: number): void;
   /** Host memory the guest RAM occupies now. */
   residentBytes(): number;
+  /** The value the guest's rdtsc would read now (the vDSO clock is built on it). */
+  readTsc(): bigint;
 
   dispose(): void;
 }

@@ -31,6 +31,7 @@ interface NativeBackend {
   invalidateCode(addr: number, len: number): void;
   zero(addr: number, len: number): void;
   residentBytes(): number;
+  readTsc(): bigint;
   dispose(): void;
 }
 
@@ -127,6 +128,7 @@ class UnicornBackend implements CpuBackend {
   invalidateCode(addr: number, len: number): void { this.#native.invalidateCode(addr, len); }
   zero(addr: number, len: number): void { this.#native.zero(addr, len); }
   residentBytes(): number { return this.#native.residentBytes(); }
+  readTsc(): bigint { return this.#native.readTsc(); }
   dispose(): void { this.#native.dispose(); }
 }
 

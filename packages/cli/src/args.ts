@@ -1,0 +1,111 @@
+/** A usage error: exit status 2 with a one-line hint. */
+export class UsageError extends Error {
+  readonly code = 'NOMMU_USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface RunOptions {
+  root: string;
+  readOnly: boolean;
+  mem: number;
+  env: Map<string, string>;
+  unsetEnv: string[];
+  clearEnv: boolean;
+  cwd: string;
+  argv0: string | null;
+  strace: null | { file: string | null; summary: boolean };
+  backend: string;
+  uid: number;
+  gid: number;
+  program: string;
+  args: string[];
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 };
+
+/** "512M", "1g", "65536" -> bytes. */
+export function parseSize(s: string): number {
+  const m = /^(\d+)([kmg]?)i?b?$/i.exec(s.trim());
+  if (!m) throw new UsageError(`bad size '${s}' (try 512M or 1G)`);
+  const n = Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
+  if (n < 16 << 20) throw new UsageError(`--mem ${s} is too small (at least 16M)`);
+  if (n > 64 * 2 ** 30) throw new UsageError(`--mem ${s} is too large (at most 64G)`);
+  return Math.ceil(n / 4096) * 4096;
+}
+
+/** Options come before the program; everything after it belongs to the program. */
+export function parseRunArgs(argv: string[]): RunOptions {
+  const o: RunOptions = {
+    root: '/',
+    readOnly: false,
+    mem: 1 << 30,
+    env: new Map(),
+    unsetEnv: [],
+    clearEnv: false,
+    cwd: process.cwd(),
+    argv0: null,
+    strace: null,
+    backend: 'unicorn',
+    uid: 0,
+    gid: 0,
+    program: '',
+    args: [],
+  };
+  let i = 0;
+  const value = (name: string, inline: string | undefined): string => {
+    if (inline !== undefined) return inline;
+    const v = argv[++i];
+    if (v === undefined) throw new UsageError(`${name} needs a value`);
+    return v;
+  };
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') break;
+    const eq = a.indexOf('=');
+    const name = eq >= 0 ? a.slice(0, eq) : a;
+    const inline = eq >= 0 ? a.slice(eq + 1) : undefined;
+    switch (name) {
+      case '--root': o.root = value(name, inline); break;
+      case '--read-only': o.readOnly = true; break;
+      case '--mem': o.mem = parseSize(value(name, inline)); break;
+      case '--env': {
+        const kv = value(name, inline);
+        const k = kv.indexOf('=');
+        if (k <= 0) throw new UsageError(`--env needs NAME=VALUE, got '${kv}'`);
+        o.env.set(kv.slice(0, k), kv.slice(k + 1));
+        break;
+      }
+      case '--unset-env': o.unsetEnv.push(value(name, inline)); break;
+      case '--clear-env': o.clearEnv = true; break;
+      case '--cwd': o.cwd = value(name, inline); break;
+      case '--argv0': o.argv0 = value(name, inline); break;
+      case '--strace':
+        if (inline === undefined) o.strace = { file: null, summary: false };
+        else if (inline === 'summary') o.strace = { file: null, summary: true };
+        else o.strace = { file: inline, summary: false };
+        break;
+      case '--backend': o.backend = value(name, inline); break;
+      case '--uid': o.uid = parseId(name, value(name, inline)); break;
+      case '--gid': o.gid = parseId(name, value(name, inline)); break;
+      default:
+        throw new UsageError(`unknown option '${name}' (see 'nommu help run')`);
+    }
+  }
+  const program = argv[i];
+  if (program === undefined) throw new UsageError("'nommu run' needs a program (see 'nommu help run')");
+  o.program = program;
+  o.args = argv.slice(i + 1);
+  return o;
+}
+
+function parseId(name: string, v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > 0xfffffffe) throw new UsageError(`${name} needs a number, got '${v}'`);
+  return Number(v);
+}

@@ -1,0 +1,36 @@
+export const MAIN_HELP = `nommu - run x86-64 Linux programs inside Node.js, the way User-Mode Linux
+without an MMU runs them: one flat address space, one CPU, every syscall through
+the vDSO's __kernel_vsyscall.
+
+Usage:
+  nommu run [options] <program> [args...]   run a program
+  nommu syscalls [--format table|json|csv|markdown]
+                                             the syscall support table
+  nommu info                                 versions, backend, CPU features
+  nommu help [command]                       this text, or a command's
+  nommu --version
+
+Run 'nommu help run' for the run options.
+`;
+
+export const RUN_HELP = `Usage: nommu run [options] <program> [args...]
+
+Runs <program> (a static, static-pie or dynamically linked x86-64 ELF, or a #!
+script) under the nommu kernel. A program without '/' is searched on the guest
+PATH. The exit status is the program's, or 128+N when signal N killed it;
+126 when it cannot be executed, 127 when it is not found.
+
+Options:
+  --root DIR          host directory that is the guest's / (default /)
+  --read-only         the guest cannot change anything under the root
+  --mem SIZE          guest RAM, e.g. 512M, 2G (default 1G)
+  --env NAME=VALUE    set a variable in the program's environment
+  --unset-env NAME    remove a variable
+  --clear-env         start from an empty environment
+  --cwd DIR           guest working directory (default: the current directory)
+  --argv0 NAME        argv[0] for the program (default: as given)
+  --strace[=FILE]     print every syscall, strace style (to stderr or FILE)
+  --strace=summary    print an strace -c style table at exit
+  --backend NAME      CPU backend: unicorn (default; isolates the guest)
+  --uid N, --gid N    identity the guest sees (default 0, root)
+`;

@@ -1,0 +1,90 @@
+import * as fs from 'node:fs';
+import { ExecFailure, Kernel, signalDescription, type ExitStatus } from '@nommu/kernel';
+import { createLinuxSyscallTable, StraceTracer } from '@nommu/syscall-table/linux';
+import { createUnicornBackend } from '@nommu/x86-cpu';
+import { UsageError, type RunOptions } from './args.js';
+
+/** The program's environment: the host's, edited by --env / --unset-env / --clear-env. */
+function environment(o: RunOptions): string[] {
+  const env = new Map<string, string>();
+  if (!o.clearEnv) for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env.set(k, v);
+  for (const k of o.unsetEnv) env.delete(k);
+  for (const [k, v] of o.env) env.set(k, v);
+  return [...env].map(([k, v]) => `${k}=${v}`);
+}
+
+/** Finds a program on the guest PATH as a shell does (only names without '/'). */
+function findProgram(kernel: Kernel, name: string, envp: string[], cwd: string): string {
+  if (name.includes('/')) return name;
+  const pathVar = envp.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/bin:/usr/bin:/bin';
+  for (const dir of pathVar.split(':')) {
+    const candidate = `${dir === '' ? '.' : dir}/${name}`;
+    try {
+      const r = kernel.vfs.resolve(cwd, candidate);
+      const st = fs.statSync(r.host);
+      if (st.isFile() && (st.mode & 0o111) !== 0) return candidate;
+    } catch {
+      // not there: keep looking
+    }
+  }
+  return name;
+}
+
+/** `nommu run`: returns the exit status for the nommu process. */
+export async function run(o: RunOptions): Promise<number> {
+  if (o.backend !== 'unicorn') throw new UsageError(`unknown backend '${o.backend}' (available: unicorn)`);
+  let straceFd: number | null = null;
+  let tracer: StraceTracer | null = null;
+  if (o.strace) {
+    if (o.strace.file !== null) straceFd = fs.openSync(o.strace.file, 'w');
+    const fd = straceFd ?? 2;
+    tracer = new StraceTracer({ write: (line) => fs.writeSync(fd, line + '\n'), summary: o.strace.summary });
+  }
+  const cpu = createUnicornBackend({ ramSize: o.mem });
+  const kernel = new Kernel({
+    cpu,
+    syscalls: createLinuxSyscallTable(),
+    root: o.root,
+    readOnly: o.readOnly,
+    identity: { uid: o.uid, gid: o.gid, euid: o.uid, egid: o.gid },
+    tracer,
+  });
+  try {
+    const envp = environment(o);
+    const cwd = o.cwd;
+    const path = findProgram(kernel, o.program, envp, guestCwd(kernel, cwd));
+    try {
+      kernel.spawn({ path, argv: [o.argv0 ?? o.program, ...o.args], envp, cwd: guestCwd(kernel, cwd) });
+    } catch (e) {
+      if (!(e instanceof ExecFailure)) throw e;
+      const notFound = e.errno === 2 && !o.program.includes('/') ? 'command not found' : e.message;
+      const detail = e.errno === 8 ? `cannot execute binary file: ${e.message}` : notFound;
+      process.stderr.write(`nommu: ${o.program}: ${detail}\n`);
+      return e.errno === 2 ? 127 : 126;
+    }
+    const status = await kernel.run();
+    if (tracer && o.strace?.summary) {
+      const fd = straceFd ?? 2;
+      fs.writeSync(fd, tracer.summaryText());
+    }
+    return report(status);
+  } finally {
+    if (straceFd !== null) fs.closeSync(straceFd);
+    kernel.dispose();
+  }
+}
+
+/** The host working directory as a guest path when it lies inside the root, else '/'. */
+function guestCwd(kernel: Kernel, hostCwd: string): string {
+  const root = kernel.vfs.root;
+  if (root === '/') return hostCwd;
+  if (hostCwd === root) return '/';
+  if (hostCwd.startsWith(root + '/')) return hostCwd.slice(root.length);
+  return '/';
+}
+
+function report(status: ExitStatus): number {
+  if (status.signal === 0) return status.code;
+  process.stderr.write(`${signalDescription(status.signal)}\n`);
+  return 128 + status.signal;
+}

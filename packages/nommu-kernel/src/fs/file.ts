@@ -1,0 +1,278 @@
+import * as fs from 'node:fs';
+import { E, errno, hostErrno, type Errno } from '../errno.js';
+import type { BLOCK } from '../syscalls.js';
+import type { Task } from '../task/task.js';
+import { S_IFCHR, statFromHost, syntheticStat, type KStat } from './stat.js';
+
+export const O_ACCMODE = 0o3;
+export const O_RDONLY = 0o0;
+export const O_WRONLY = 0o1;
+export const O_RDWR = 0o2;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_NOCTTY = 0o400;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+export const O_NONBLOCK = 0o4000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+export const O_CLOEXEC = 0o2000000;
+export const O_PATH = 0o10000000;
+
+export type IoResult = number | Errno | typeof BLOCK;
+
+/**
+ * An open file description: what dup() and fork share (offset, status flags).
+ * Subclasses implement the operations their kind of file has; the rest answer
+ * the errno Linux gives.
+ */
+export abstract class OpenFile {
+  refs = 1;
+  pos = 0;
+  constructor(
+    public flags: number,
+    readonly guestPath: string,
+  ) {}
+
+  get readable(): boolean {
+    return (this.flags & O_ACCMODE) !== O_WRONLY && (this.flags & O_PATH) === 0;
+  }
+  get writable(): boolean {
+    return (this.flags & O_ACCMODE) !== O_RDONLY && (this.flags & O_PATH) === 0;
+  }
+  /** Can lseek move this file's offset? (ESPIPE otherwise) */
+  get seekable(): boolean {
+    return false;
+  }
+
+  abstract stat(): KStat;
+  read(_task: Task, _buf: Uint8Array, _pos: number | null): IoResult {
+    return errno(E.EINVAL);
+  }
+  write(_task: Task, _data: Uint8Array, _pos: number | null): IoResult {
+    return errno(E.EINVAL);
+  }
+  ioctl(_task: Task, _request: number, _argp: number): number | Errno {
+    return errno(E.ENOTTY);
+  }
+  /** Size for SEEK_END. */
+  size(): number {
+    return this.stat().size;
+  }
+  /** Called when the last descriptor referring to it closes. */
+  release(): void {}
+
+  get(): this {
+    this.refs++;
+    return this;
+  }
+  put(): void {
+    if (--this.refs === 0) this.release();
+  }
+}
+
+/** A file of the host filesystem under the guest root. */
+export class HostFile extends OpenFile {
+  constructor(
+    readonly fd: number,
+    flags: number,
+    guestPath: string,
+    readonly hostPath: string,
+  ) {
+    super(flags, guestPath);
+  }
+
+  override get seekable(): boolean {
+    return true;
+  }
+  stat(): KStat {
+    return statFromHost(fs.fstatSync(this.fd, { bigint: true }));
+  }
+  override read(_task: Task, buf: Uint8Array, pos: number | null): IoResult {
+    try {
+      const n = fs.readSync(this.fd, buf, 0, buf.length, pos ?? this.pos);
+      if (pos === null) this.pos += n;
+      return n;
+    } catch (err) {
+      return hostErrno(err);
+    }
+  }
+  override write(_task: Task, data: Uint8Array, pos: number | null): IoResult {
+    try {
+      const at = pos ?? ((this.flags & O_APPEND) !== 0 ? this.size() : this.pos);
+      const n = fs.writeSync(this.fd, data, 0, data.length, at);
+      if (pos === null) this.pos = at + n;
+      return n;
+    } catch (err) {
+      return hostErrno(err);
+    }
+  }
+  override release(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // Already closed by the host: nothing to give back.
+    }
+  }
+}
+
+/** Where a guest's standard stream goes: a host descriptor or the embedder's callback. */
+export interface StreamSink {
+  write(data: Uint8Array): void;
+  /** The host descriptor behind it, if any (for isatty and terminal control). */
+  readonly hostFd?: number;
+}
+
+export interface StreamSource {
+  /** Reads up to buf.length bytes; 0 at end of input. */
+  read(buf: Uint8Array): number;
+  readonly hostFd?: number;
+}
+
+/** A standard stream of the nommu process, as a character device. */
+export class StreamFile extends OpenFile {
+  constructor(
+    flags: number,
+    guestPath: string,
+    private readonly sink: StreamSink | null,
+    private readonly source: StreamSource | null,
+  ) {
+    super(flags, guestPath);
+  }
+
+  stat(): KStat {
+    const fd = this.sink?.hostFd ?? this.source?.hostFd;
+    if (fd !== undefined) {
+      try {
+        return statFromHost(fs.fstatSync(fd, { bigint: true }));
+      } catch {
+        // fall through to a plain character device
+      }
+    }
+    return syntheticStat(S_IFCHR | 0o620, 0x8800);
+  }
+  override read(_task: Task, buf: Uint8Array): IoResult {
+    if (!this.source) return errno(E.EBADF);
+    return this.source.read(buf);
+  }
+  override write(_task: Task, data: Uint8Array): IoResult {
+    if (!this.sink) return errno(E.EBADF);
+    this.sink.write(data);
+    return data.length;
+  }
+}
+
+/** Host descriptor sinks/sources for the CLI: synchronous, retrying on EAGAIN. */
+export function hostSink(fd: number): StreamSink {
+  return {
+    hostFd: fd,
+    write(data: Uint8Array): void {
+      let off = 0;
+      while (off < data.length) {
+        try {
+          off += fs.writeSync(fd, data, off, data.length - off);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+          if ((err as NodeJS.ErrnoException).code === 'EPIPE') return;
+          throw err;
+        }
+      }
+    },
+  };
+}
+
+export function hostSource(fd: number): StreamSource {
+  return {
+    hostFd: fd,
+    read(buf: Uint8Array): number {
+      for (;;) {
+        try {
+          return fs.readSync(fd, buf, 0, buf.length, null);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EAGAIN') continue;
+          if (code === 'EOF') return 0;
+          throw err;
+        }
+      }
+    },
+  };
+}
+
+interface FdEntry {
+  file: OpenFile;
+  cloexec: boolean;
+}
+
+/** A process's descriptor table (shared by CLONE_FILES). */
+export class FdTable {
+  readonly #fds: (FdEntry | undefined)[] = [];
+  limit = 1024;
+
+  get(fd: number): OpenFile {
+    const e = fd >= 0 ? this.#fds[fd] : undefined;
+    if (!e) throw errno(E.EBADF);
+    return e.file;
+  }
+
+  /** Installs `file` at the lowest free descriptor >= min; takes over the caller's reference. */
+  install(file: OpenFile, cloexec: boolean, min = 0): number {
+    for (let fd = min; fd < this.limit; fd++) {
+      if (!this.#fds[fd]) {
+        this.#fds[fd] = { file, cloexec };
+        return fd;
+      }
+    }
+    file.put();
+    throw errno(E.EMFILE);
+  }
+
+  /** Installs at exactly `fd`, closing what was there (dup2). */
+  installAt(fd: number, file: OpenFile, cloexec: boolean): void {
+    if (fd < 0 || fd >= this.limit) throw errno(E.EBADF);
+    const old = this.#fds[fd];
+    this.#fds[fd] = { file, cloexec };
+    old?.file.put();
+  }
+
+  close(fd: number): void {
+    const e = fd >= 0 ? this.#fds[fd] : undefined;
+    if (!e) throw errno(E.EBADF);
+    this.#fds[fd] = undefined;
+    e.file.put();
+  }
+
+  cloexec(fd: number): boolean {
+    this.get(fd);
+    return this.#fds[fd]!.cloexec;
+  }
+  setCloexec(fd: number, on: boolean): void {
+    this.get(fd);
+    this.#fds[fd]!.cloexec = on;
+  }
+
+  /** Descriptors in use, ascending. */
+  list(): number[] {
+    const out: number[] = [];
+    this.#fds.forEach((e, fd) => e && out.push(fd));
+    return out;
+  }
+
+  /** A copy sharing the open file descriptions (fork without CLONE_FILES). */
+  clone(): FdTable {
+    const t = new FdTable();
+    t.limit = this.limit;
+    this.#fds.forEach((e, fd) => {
+      if (e) t.#fds[fd] = { file: e.file.get(), cloexec: e.cloexec };
+    });
+    return t;
+  }
+
+  closeOnExec(): void {
+    this.#fds.forEach((e, fd) => e?.cloexec && this.close(fd));
+  }
+
+  closeAll(): void {
+    this.#fds.forEach((e, fd) => e && this.close(fd));
+  }
+}

@@ -1,0 +1,82 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { E, errno, hostErrno } from '../errno.js';
+
+const MAX_SYMLINKS = 40;
+const PATH_MAX = 4096;
+
+export interface Resolved {
+  /** Canonical guest path (no '.', '..' or symlinks except possibly the last component). */
+  guest: string;
+  /** The host path it names, always inside the root. */
+  host: string;
+}
+
+/**
+ * Guest paths to host paths, resolved by the kernel itself one component at
+ * a time: '..' stops at the guest root and every symlink target is read and
+ * resolved inside the root, so no path the guest writes names a host file
+ * outside it.
+ */
+export class Vfs {
+  readonly root: string;
+  readonly readOnly: boolean;
+
+  constructor(opts: { root?: string; readOnly?: boolean } = {}) {
+    this.root = fs.realpathSync(opts.root ?? '/');
+    this.readOnly = opts.readOnly ?? false;
+  }
+
+  hostPath(parts: readonly string[]): string {
+    return parts.length === 0 ? this.root : path.join(this.root, ...parts);
+  }
+
+  /**
+   * Resolves `p` relative to the guest directory `cwd`. With follow=false a
+   * final symlink is not followed (lstat, readlink, O_NOFOLLOW, unlink).
+   */
+  resolve(cwd: string, p: string, follow = true): Resolved {
+    if (p.length === 0) throw errno(E.ENOENT);
+    if (p.length >= PATH_MAX) throw errno(E.ENAMETOOLONG);
+    const stack: string[] = p.startsWith('/') ? [] : splitPath(cwd);
+    let pending = splitPath(p);
+    const trailingSlash = p.endsWith('/');
+    let links = 0;
+    while (pending.length > 0) {
+      const name = pending[0]!;
+      pending = pending.slice(1);
+      if (name === '.') continue;
+      if (name === '..') {
+        stack.pop();
+        continue;
+      }
+      if (Buffer.byteLength(name) > 255) throw errno(E.ENAMETOOLONG);
+      stack.push(name);
+      const last = pending.length === 0;
+      if (last && !follow && !trailingSlash) break;
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(this.hostPath(stack));
+      } catch (err) {
+        const e = hostErrno(err);
+        if (e.errno === E.ENOENT && last) break;
+        throw e;
+      }
+      if (st.isSymbolicLink()) {
+        if (++links > MAX_SYMLINKS) throw errno(E.ELOOP);
+        const target = fs.readlinkSync(this.hostPath(stack));
+        stack.pop();
+        if (target.startsWith('/')) stack.length = 0;
+        pending = [...splitPath(target), ...pending];
+        continue;
+      }
+      if (!last && !st.isDirectory()) throw errno(E.ENOTDIR);
+    }
+    const guest = '/' + stack.join('/');
+    return { guest, host: this.hostPath(stack) };
+  }
+}
+
+export function splitPath(p: string): string[] {
+  return p.split('/').filter((c) => c.length > 0);
+}

@@ -1,0 +1,145 @@
+import { E, errno } from '../errno.js';
+import { PAGE_SIZE, pageDown, pageUp, type PhysicalMemory } from './ram.js';
+
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const PROT_EXEC = 4;
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_FIXED = 0x10;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_GROWSDOWN = 0x100;
+export const MAP_NORESERVE = 0x4000;
+export const MAP_POPULATE = 0x8000;
+export const MAP_STACK = 0x20000;
+export const MAP_FIXED_NOREPLACE = 0x100000;
+
+/** One mapping of a process, as /proc/PID/maps shows it. */
+export interface Vma {
+  start: number;
+  end: number;
+  prot: number;
+  shared: boolean;
+  /** '[stack]', '[heap]', '[vdso]', a path, or '' for anonymous memory. */
+  name: string;
+  fileOffset: number;
+  dev: number;
+  inode: number;
+  /** The process owns the RAM under this mapping and frees it on unmap and exit. */
+  owned: boolean;
+}
+
+/**
+ * A process's view of the flat RAM: which ranges it mapped, with which
+ * attributes. Nothing here translates addresses: without an MMU a mapping is
+ * a reservation of physical RAM at its own address.
+ */
+export class MemoryMap {
+  /** Sorted by start, non-overlapping. */
+  readonly vmas: Vma[] = [];
+  brkStart = 0;
+  brk = 0;
+  /** End of the brk area reserved at exec: nommu brk never grows past it. */
+  brkLimit = 0;
+
+  constructor(readonly phys: PhysicalMemory) {}
+
+  find(addr: number): Vma | undefined {
+    return this.vmas.find((v) => v.start <= addr && addr < v.end);
+  }
+
+  /** Is [start, end) entirely covered by this process's mappings? */
+  covers(start: number, end: number): boolean {
+    let at = start;
+    for (const v of this.vmas) {
+      if (v.end <= at) continue;
+      if (v.start > at) return false;
+      at = v.end;
+      if (at >= end) return true;
+    }
+    return at >= end;
+  }
+
+  insert(vma: Vma): void {
+    let i = 0;
+    while (i < this.vmas.length && this.vmas[i]!.start < vma.start) i++;
+    this.vmas.splice(i, 0, vma);
+  }
+
+  /**
+   * Reserves fresh RAM for a mapping: at `hint` when it is free and `fixed`
+   * demands it, else anywhere. Returns the address or throws ENOMEM.
+   */
+  reserve(len: number, fixedAt?: number): number {
+    const size = pageUp(len);
+    if (fixedAt !== undefined) {
+      if (!this.phys.allocAt(fixedAt, size)) throw errno(E.ENOMEM);
+      return fixedAt;
+    }
+    const addr = this.phys.alloc(size);
+    if (addr === null) throw errno(E.ENOMEM);
+    return addr;
+  }
+
+  /** Removes [start, end) from the map, splitting mappings; owned RAM is freed (zeroed). */
+  unmap(start: number, end: number): void {
+    this.#cut(start, end, true);
+  }
+
+  /** Removes [start, end) from the map but keeps its RAM reserved for a mapping that replaces it. */
+  unmapKeepingRam(start: number, end: number): void {
+    this.#cut(start, end, false);
+  }
+
+  #cut(start: number, end: number, free: boolean): void {
+    start = pageDown(start);
+    end = pageUp(end);
+    const keep: Vma[] = [];
+    for (const v of this.vmas) {
+      if (v.end <= start || v.start >= end) {
+        keep.push(v);
+        continue;
+      }
+      const cutStart = Math.max(v.start, start);
+      const cutEnd = Math.min(v.end, end);
+      if (v.owned && free) this.phys.free(cutStart, cutEnd - cutStart);
+      if (v.start < cutStart) keep.push({ ...v, end: cutStart });
+      if (cutEnd < v.end) keep.push({ ...v, start: cutEnd, fileOffset: v.fileOffset + (cutEnd - v.start) });
+    }
+    this.vmas.splice(0, this.vmas.length, ...keep.sort((a, b) => a.start - b.start));
+  }
+
+  /** Sets the protection attribute of [start, end) (kept for /proc/maps; nommu enforces none). */
+  protect(start: number, end: number, prot: number): void {
+    if (!this.covers(start, end)) throw errno(E.ENOMEM);
+    const out: Vma[] = [];
+    for (const v of this.vmas) {
+      if (v.end <= start || v.start >= end) {
+        out.push(v);
+        continue;
+      }
+      const a = Math.max(v.start, start);
+      const b = Math.min(v.end, end);
+      if (v.start < a) out.push({ ...v, end: a });
+      out.push({ ...v, start: a, end: b, prot, fileOffset: v.fileOffset + (a - v.start) });
+      if (b < v.end) out.push({ ...v, start: b, fileOffset: v.fileOffset + (b - v.start) });
+    }
+    this.vmas.splice(0, this.vmas.length, ...out);
+  }
+
+  /** Frees everything the process owns (exit, execve). */
+  release(): void {
+    for (const v of this.vmas) if (v.owned) this.phys.free(v.start, v.end - v.start);
+    this.vmas.length = 0;
+    this.brkStart = this.brk = this.brkLimit = 0;
+  }
+
+  /** Bytes of RAM this process owns. */
+  get ownedBytes(): number {
+    let n = 0;
+    for (const v of this.vmas) if (v.owned) n += v.end - v.start;
+    return n;
+  }
+}
+
+export { PAGE_SIZE };

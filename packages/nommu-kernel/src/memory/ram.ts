@@ -1,0 +1,102 @@
+import type { CpuBackend } from '@nommu/x86-cpu';
+
+export const PAGE_SIZE = 4096;
+export const pageUp = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+export const pageDown = (n: number): number => Math.floor(n / PAGE_SIZE) * PAGE_SIZE;
+
+interface Extent {
+  start: number;
+  end: number;
+}
+
+/**
+ * The flat RAM every process and the kernel share, handed out in pages.
+ * Free memory is always zero: a range is zeroed when it is freed (whole pages
+ * go back to the host), so an allocation needs no clearing.
+ */
+export class PhysicalMemory {
+  readonly base: number;
+  readonly size: number;
+  /** Free extents, sorted by address, never adjacent. */
+  readonly #free: Extent[];
+  #used = 0;
+
+  constructor(private readonly cpu: CpuBackend) {
+    this.base = cpu.ramBase;
+    this.size = cpu.ramSize;
+    this.#free = [{ start: this.base, end: this.base + this.size }];
+  }
+
+  get usedBytes(): number {
+    return this.#used;
+  }
+  get freeBytes(): number {
+    return this.size - this.#used;
+  }
+
+  /** Allocates `len` bytes (rounded to pages) anywhere, highest addresses first. */
+  alloc(len: number, align = PAGE_SIZE): number | null {
+    const size = pageUp(len);
+    if (size <= 0) return null;
+    for (let i = this.#free.length - 1; i >= 0; i--) {
+      const ext = this.#free[i]!;
+      const start = Math.floor((ext.end - size) / align) * align;
+      if (start >= ext.start) {
+        this.#take(i, start, start + size);
+        return start;
+      }
+    }
+    return null;
+  }
+
+  /** Allocates exactly [addr, addr+len) if all of it is free. */
+  allocAt(addr: number, len: number): boolean {
+    const start = pageDown(addr);
+    const end = pageUp(addr + len);
+    const i = this.#free.findIndex((e) => e.start <= start && end <= e.end);
+    if (i < 0 || end <= start) return false;
+    this.#take(i, start, end);
+    return true;
+  }
+
+  /** Is every byte of [addr, addr+len) free? */
+  isFree(addr: number, len: number): boolean {
+    const start = pageDown(addr);
+    const end = pageUp(addr + len);
+    return this.#free.some((e) => e.start <= start && end <= e.end);
+  }
+
+  /** Returns [addr, addr+len) to the pool, zeroed. */
+  free(addr: number, len: number): void {
+    const start = pageDown(addr);
+    const end = pageUp(addr + len);
+    if (end <= start) return;
+    this.cpu.zero(start, end - start);
+    this.#used -= end - start;
+    let i = 0;
+    while (i < this.#free.length && this.#free[i]!.start < start) i++;
+    const prev = this.#free[i - 1];
+    const next = this.#free[i];
+    if (prev && prev.end > start) throw new RangeError(`double free at 0x${start.toString(16)}`);
+    if (next && next.start < end) throw new RangeError(`double free at 0x${next.start.toString(16)}`);
+    if (prev && prev.end === start && next && next.start === end) {
+      prev.end = next.end;
+      this.#free.splice(i, 1);
+    } else if (prev && prev.end === start) {
+      prev.end = end;
+    } else if (next && next.start === end) {
+      next.start = start;
+    } else {
+      this.#free.splice(i, 0, { start, end });
+    }
+  }
+
+  #take(i: number, start: number, end: number): void {
+    const ext = this.#free[i]!;
+    this.#used += end - start;
+    const pieces: Extent[] = [];
+    if (ext.start < start) pieces.push({ start: ext.start, end: start });
+    if (end < ext.end) pieces.push({ start: end, end: ext.end });
+    this.#free.splice(i, 1, ...pieces);
+  }
+}

@@ -1,0 +1,103 @@
+import { FXSAVE_SIZE } from '@nommu/x86-cpu';
+import type { FdTable } from '../fs/file.js';
+import type { Kernel } from '../kernel.js';
+import type { MemoryMap } from '../memory/mm.js';
+
+/** Where a task's user registers are right now. */
+export const RegsAt = {
+  /** In its pt_regs, saved by the entry shim: resume through the shim's exit path. */
+  Syscall: 0,
+  /** In the CPU (it was preempted or faulted in user code). */
+  Cpu: 1,
+  /** In its pt_regs, all of them (rcx and r11 too): restore every register directly. */
+  Full: 2,
+} as const;
+export type RegsAt = (typeof RegsAt)[keyof typeof RegsAt];
+
+export const TaskState = { Runnable: 0, Blocked: 1, Zombie: 2 } as const;
+export type TaskState = (typeof TaskState)[keyof typeof TaskState];
+
+/** How a process ended, in wait-status terms. */
+export interface ExitStatus {
+  /** Exit code when the process exited. */
+  code: number;
+  /** Terminating signal, or 0. */
+  signal: number;
+  coreDumped: boolean;
+}
+
+/**
+ * A process (thread group): what its threads share. Fields are touched only
+ * by the kernel while no guest code runs (one CPU, one kernel thread).
+ */
+export class Process {
+  readonly threads: Task[] = [];
+  readonly children: Process[] = [];
+  parent: Process | null = null;
+  pgid: number;
+  sid: number;
+  cwd = '/';
+  umask = 0o022;
+  /** Guest path of the running executable (/proc/self/exe). */
+  exe = '';
+  argv: string[] = [];
+  envp: string[] = [];
+  exitStatus: ExitStatus | null = null;
+  /** struct sigaction bytes per signal, as registered. */
+  readonly sigactions = new Map<number, Uint8Array>();
+
+  constructor(
+    readonly kernel: Kernel,
+    readonly pid: number,
+    public mm: MemoryMap,
+    public files: FdTable,
+  ) {
+    this.pgid = pid;
+    this.sid = pid;
+  }
+
+  get leader(): Task {
+    return this.threads[0]!;
+  }
+}
+
+/** A thread: what the scheduler runs. Per-thread CPU state lives here and in its pt_regs. */
+export class Task {
+  state: TaskState = TaskState.Runnable;
+  regsAt: RegsAt = RegsAt.Full;
+  /** Thread-local storage base (arch_prctl ARCH_SET_FS). */
+  fsBase = 0n;
+  gsBase = 0n;
+  /** x87/SSE state while the task is switched out (fxsave layout). */
+  readonly fpState = new Uint8Array(FXSAVE_SIZE);
+  /** set_tid_address / CLONE_CHILD_CLEARTID. */
+  clearChildTid = 0;
+  /** Blocked signals (bit n-1 for signal n). */
+  sigmask = 0n;
+  /** Why the task is parked, for deadlock reports. */
+  waitReason = '';
+
+  constructor(
+    readonly tid: number,
+    public process: Process,
+    /** Kernel block of this task in RAM: its kernel stack with pt_regs on top. */
+    readonly kernelBlock: number,
+    readonly ptregs: number,
+    readonly topOfStack: number,
+  ) {}
+
+  get kernel(): Kernel {
+    return this.process.kernel;
+  }
+}
+
+/** Fresh x87/SSE state as a process starts: FCW 0x37f, MXCSR 0x1f80. */
+export function initFpState(fp: Uint8Array): void {
+  fp.fill(0);
+  fp[0] = 0x7f;
+  fp[1] = 0x03;
+  fp[24] = 0x80;
+  fp[25] = 0x1f;
+  fp[28] = 0xff;
+  fp[29] = 0xff;
+}

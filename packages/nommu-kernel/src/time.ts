@@ -1,0 +1,94 @@
+import type { CpuBackend } from '@nommu/x86-cpu';
+import { VdsoClock } from '@nommu/um-entry';
+import type { UserMemory } from './memory/user.js';
+
+const SHIFT = 32n;
+const RECALIBRATE_NS = 50_000_000n;
+
+/** Host time now, in nanoseconds: CLOCK_MONOTONIC and CLOCK_REALTIME. */
+export function monotonicNs(): bigint {
+  return process.hrtime.bigint();
+}
+export function realtimeNs(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+}
+
+/**
+ * The clock record in the vvar page that lets the vDSO answer
+ * clock_gettime without entering the kernel: TSC ticks since a base, scaled to
+ * nanoseconds. The kernel refreshes the base while it runs; guest time never
+ * goes backwards across a refresh.
+ */
+export class VdsoClockKeeper {
+  #tscBase = 0n;
+  #monoBase = 0n;
+  #realBase = 0n;
+  #mult = 0n;
+  #lastUpdate = 0n;
+  readonly #calTsc: bigint;
+  readonly #calNs: bigint;
+
+  constructor(
+    private readonly cpu: CpuBackend,
+    private readonly mem: UserMemory,
+    private readonly addr: number,
+  ) {
+    this.#calTsc = cpu.readTsc();
+    this.#calNs = monotonicNs();
+    // A first estimate of the tick rate from a 2 ms spin; refined at every refresh.
+    let ns: bigint;
+    let tsc: bigint;
+    do {
+      ns = monotonicNs();
+      tsc = cpu.readTsc();
+    } while (ns - this.#calNs < 2_000_000n);
+    if (tsc <= this.#calTsc) return; // no usable TSC: the vDSO stays disabled and falls back to syscalls
+    this.#mult = ((ns - this.#calNs) << SHIFT) / (tsc - this.#calTsc);
+    this.#rebase(tsc, ns);
+  }
+
+  /** Called from the kernel's slow paths: keeps the vDSO's extrapolation short. */
+  refresh(): void {
+    if (this.#mult === 0n) return;
+    const ns = monotonicNs();
+    if (ns - this.#lastUpdate < RECALIBRATE_NS) return;
+    const tsc = this.cpu.readTsc();
+    if (tsc > this.#calTsc) this.#mult = ((ns - this.#calNs) << SHIFT) / (tsc - this.#calTsc);
+    this.#rebase(tsc, ns);
+  }
+
+  /** What the vDSO would answer for CLOCK_MONOTONIC at `tsc`. */
+  #extrapolate(tsc: bigint): bigint {
+    return this.#monoBase + (((tsc - this.#tscBase) * this.#mult) >> SHIFT);
+  }
+
+  #rebase(tsc: bigint, ns: bigint): void {
+    let mono = ns;
+    if (this.#lastUpdate !== 0n) {
+      const guestSaw = this.#extrapolate(tsc);
+      if (guestSaw > mono) mono = guestSaw;
+    }
+    this.#realBase = realtimeNs() + (mono - ns);
+    this.#monoBase = mono;
+    this.#tscBase = tsc;
+    this.#lastUpdate = ns;
+    const a = this.addr;
+    this.mem.setU64(a + VdsoClock.TSC_BASE, tsc);
+    this.mem.setU64(a + VdsoClock.MULT, this.#mult);
+    this.mem.setU32(a + VdsoClock.SHIFT, Number(SHIFT));
+    this.mem.setU32(a + VdsoClock.ENABLED, 1);
+    this.mem.setI64(a + VdsoClock.MONO_NS, this.#monoBase);
+    this.mem.setI64(a + VdsoClock.REAL_NS, this.#realBase);
+    this.mem.setI64(a + VdsoClock.BOOT_NS, this.#monoBase);
+  }
+
+  /** Kernel-side clocks that agree with the vDSO's (the guest may compare them). */
+  monotonic(): bigint {
+    if (this.#mult === 0n) return monotonicNs();
+    return this.#extrapolate(this.cpu.readTsc());
+  }
+  realtime(): bigint {
+    if (this.#mult === 0n) return realtimeNs();
+    return this.#realBase + (this.monotonic() - this.#monoBase);
+  }
+}

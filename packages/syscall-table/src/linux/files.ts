@@ -1,0 +1,232 @@
+import * as fs from 'node:fs';
+import {
+  E,
+  errno,
+  fcntl,
+  hostErrno,
+  HostFile,
+  stat,
+  type KStat,
+  type SyscallArgs,
+  type Task,
+} from '@nommu/kernel';
+import { partial, supported, type Family } from './define.js';
+
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_EMPTY_PATH = 0x1000;
+const AT_EACCESS = 0x200;
+
+/** The guest directory a *at() path is relative to. */
+export function dirOf(task: Task, dirfd: number, path: string): string {
+  if (path.startsWith('/') || dirfd === AT_FDCWD) return task.process.cwd;
+  const file = task.process.files.get(dirfd);
+  if (!(file instanceof HostFile)) throw errno(E.ENOTDIR);
+  if ((file.stat().mode & stat.S_IFMT) !== stat.S_IFDIR) throw errno(E.ENOTDIR);
+  return file.guestPath;
+}
+
+export function resolveAt(task: Task, dirfd: number, path: string, follow: boolean) {
+  return task.kernel.vfs.resolve(dirOf(task, dirfd, path), path, follow);
+}
+
+function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode: number): number {
+  const k = task.kernel;
+  const path = k.mem.cstring(pathAddr);
+  const follow = (flags & fcntl.O_NOFOLLOW) === 0;
+  const r = resolveAt(task, dirfd, path, follow);
+  const acc = flags & fcntl.O_ACCMODE;
+  const writes = acc !== fcntl.O_RDONLY || (flags & (fcntl.O_TRUNC | fcntl.O_CREAT)) !== 0;
+  if (k.vfs.readOnly && writes) {
+    if ((flags & fcntl.O_CREAT) === 0 || fs.existsSync(r.host)) {
+      if (acc !== fcntl.O_RDONLY || (flags & fcntl.O_TRUNC) !== 0) throw errno(E.EROFS);
+    } else {
+      throw errno(E.EROFS);
+    }
+  }
+  // The host never follows a symlink we did not resolve ourselves.
+  const hostFlags =
+    (flags & (fcntl.O_ACCMODE | fcntl.O_CREAT | fcntl.O_EXCL | fcntl.O_TRUNC | fcntl.O_APPEND | fcntl.O_DIRECTORY | fcntl.O_NONBLOCK)) |
+    fcntl.O_NOFOLLOW |
+    fcntl.O_CLOEXEC;
+  let fd: number;
+  try {
+    fd = fs.openSync(r.host, hostFlags, mode & ~task.process.umask & 0o7777);
+  } catch (err) {
+    throw hostErrno(err);
+  }
+  const file = new HostFile(fd, flags & ~fcntl.O_CLOEXEC, r.guest, r.host);
+  return task.process.files.install(file, (flags & fcntl.O_CLOEXEC) !== 0);
+}
+
+function close(task: Task, a: SyscallArgs) {
+  task.process.files.close(a.int(0));
+  return 0;
+}
+
+function kstatPath(task: Task, dirfd: number, path: string, flags: number): KStat {
+  if (path === '' && (flags & AT_EMPTY_PATH) !== 0) return task.process.files.get(dirfd).stat();
+  const r = resolveAt(task, dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) === 0);
+  try {
+    return stat.statFromHost(fs.lstatSync(r.host, { bigint: true }));
+  } catch (err) {
+    throw hostErrno(err);
+  }
+}
+
+function newfstatat(task: Task, a: SyscallArgs) {
+  const k = task.kernel;
+  const st = kstatPath(task, a.int(0), k.mem.cstring(a.ptr(1)), a.int(3));
+  stat.writeStat(k.mem, a.ptr(2), st);
+  return 0;
+}
+
+function fstat(task: Task, a: SyscallArgs) {
+  const st = task.process.files.get(a.int(0)).stat();
+  stat.writeStat(task.kernel.mem, a.ptr(1), st);
+  return 0;
+}
+
+function statPath(task: Task, a: SyscallArgs, follow: boolean) {
+  const k = task.kernel;
+  const st = kstatPath(task, AT_FDCWD, k.mem.cstring(a.ptr(0)), follow ? 0 : AT_SYMLINK_NOFOLLOW);
+  stat.writeStat(k.mem, a.ptr(1), st);
+  return 0;
+}
+
+function readlinkat(task: Task, dirfd: number, pathAddr: number, buf: number, size: number) {
+  const k = task.kernel;
+  if (size <= 0) throw errno(E.EINVAL);
+  const path = k.mem.cstring(pathAddr);
+  const r = resolveAt(task, dirfd, path, false);
+  let target: string;
+  try {
+    target = fs.readlinkSync(r.host);
+  } catch (err) {
+    throw hostErrno(err);
+  }
+  const bytes = Buffer.from(target, 'utf8').subarray(0, size);
+  k.mem.copyOut(buf, bytes);
+  return bytes.length;
+}
+
+function faccessat(task: Task, dirfd: number, pathAddr: number, mode: number, flags: number) {
+  if ((mode & ~7) !== 0) throw errno(E.EINVAL);
+  const k = task.kernel;
+  const r = resolveAt(task, dirfd, k.mem.cstring(pathAddr), (flags & AT_SYMLINK_NOFOLLOW) === 0);
+  try {
+    fs.accessSync(r.host, mode);
+  } catch (err) {
+    throw hostErrno(err);
+  }
+  if ((mode & 2) !== 0 && k.vfs.readOnly) throw errno(E.EROFS);
+  return 0;
+}
+
+function ioctl(task: Task, a: SyscallArgs) {
+  const file = task.process.files.get(a.int(0));
+  return file.ioctl(task, a.uint(1), a.ptr(2));
+}
+
+const F_DUPFD = 0;
+const F_GETFD = 1;
+const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const F_DUPFD_CLOEXEC = 1030;
+const FD_CLOEXEC = 1;
+
+function fcntlSyscall(task: Task, a: SyscallArgs) {
+  const files = task.process.files;
+  const fd = a.int(0);
+  const file = files.get(fd);
+  const arg = a.long(2);
+  switch (a.int(1)) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC:
+      if (arg < 0 || arg >= files.limit) throw errno(E.EINVAL);
+      return files.install(file.get(), a.int(1) === F_DUPFD_CLOEXEC, arg);
+    case F_GETFD:
+      return files.cloexec(fd) ? FD_CLOEXEC : 0;
+    case F_SETFD:
+      files.setCloexec(fd, (arg & FD_CLOEXEC) !== 0);
+      return 0;
+    case F_GETFL:
+      return file.flags;
+    case F_SETFL: {
+      const settable = fcntl.O_APPEND | fcntl.O_NONBLOCK | 0o40000 /* O_DIRECT */ | 0o1000000 /* O_NOATIME */ | 0o20000; /* O_ASYNC */
+      file.flags = (file.flags & ~settable) | (arg & settable);
+      return 0;
+    }
+    default:
+      throw errno(E.EINVAL);
+  }
+}
+
+function dup(task: Task, a: SyscallArgs) {
+  const files = task.process.files;
+  return files.install(files.get(a.int(0)).get(), false);
+}
+
+function dup3(task: Task, oldfd: number, newfd: number, flags: number) {
+  const files = task.process.files;
+  if ((flags & ~fcntl.O_CLOEXEC) !== 0) throw errno(E.EINVAL);
+  const file = files.get(oldfd);
+  if (oldfd === newfd) throw errno(E.EINVAL);
+  if (newfd < 0 || newfd >= files.limit) throw errno(E.EBADF);
+  files.installAt(newfd, file.get(), (flags & fcntl.O_CLOEXEC) !== 0);
+  return newfd;
+}
+
+function getcwd(task: Task, a: SyscallArgs) {
+  const cwd = Buffer.from(task.process.cwd + '\0', 'utf8');
+  const size = a.ptr(1);
+  if (size < cwd.length) throw errno(E.ERANGE);
+  task.kernel.mem.copyOut(a.ptr(0), cwd);
+  return cwd.length;
+}
+
+function chdir(task: Task, a: SyscallArgs) {
+  const r = task.kernel.vfs.resolve(task.process.cwd, task.kernel.mem.cstring(a.ptr(0)));
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(r.host);
+  } catch (err) {
+    throw hostErrno(err);
+  }
+  if (!st.isDirectory()) throw errno(E.ENOTDIR);
+  task.process.cwd = r.guest;
+  return 0;
+}
+
+function umask(task: Task, a: SyscallArgs) {
+  const old = task.process.umask;
+  task.process.umask = a.uint(0) & 0o777;
+  return old;
+}
+
+export const files: Family = {
+  open: supported((t, a) => openat(t, AT_FDCWD, a.ptr(0), a.int(1), a.uint(2))),
+  openat: supported((t, a) => openat(t, a.int(0), a.ptr(1), a.int(2), a.uint(3))),
+  creat: supported((t, a) => openat(t, AT_FDCWD, a.ptr(0), fcntl.O_CREAT | fcntl.O_WRONLY | fcntl.O_TRUNC, a.uint(1))),
+  close: supported(close),
+  newfstatat: supported(newfstatat),
+  fstat: supported(fstat),
+  stat: supported((t, a) => statPath(t, a, true)),
+  lstat: supported((t, a) => statPath(t, a, false)),
+  readlink: supported((t, a) => readlinkat(t, AT_FDCWD, a.ptr(0), a.ptr(1), a.int(2))),
+  readlinkat: supported((t, a) => readlinkat(t, a.int(0), a.ptr(1), a.ptr(2), a.int(3))),
+  access: supported((t, a) => faccessat(t, AT_FDCWD, a.ptr(0), a.int(1), 0)),
+  faccessat: supported((t, a) => faccessat(t, a.int(0), a.ptr(1), a.int(2), 0)),
+  faccessat2: partial('AT_EACCESS checks the real identity, which equals the effective one here', (t, a) =>
+    faccessat(t, a.int(0), a.ptr(1), a.int(2), a.int(3) & ~AT_EACCESS),
+  ),
+  ioctl: partial('terminal requests only where the file is a terminal', ioctl),
+  fcntl: partial('no record locks yet', fcntlSyscall),
+  dup: supported(dup),
+  dup2: supported((t, a) => (a.int(0) === a.int(1) ? (t.process.files.get(a.int(0)), a.int(0)) : dup3(t, a.int(0), a.int(1), 0))),
+  dup3: supported((t, a) => dup3(t, a.int(0), a.int(1), a.int(2))),
+  getcwd: supported(getcwd),
+  chdir: supported(chdir),
+  umask: supported(umask),
+};

@@ -1,0 +1,60 @@
+import { E, SyscallTable } from '@nommu/kernel';
+import { SYSCALLS, syscallByName } from '../table/index.js';
+import type { Family, HandlerDef } from './define.js';
+import { files } from './files.js';
+import { memory } from './memory.js';
+import { processFamily } from './process.js';
+import { readWrite } from './read_write.js';
+import { signalFamily } from './signal.js';
+import { timeFamily } from './time.js';
+
+/** Every family file; adding a syscall is one entry in one of them. */
+const FAMILIES: readonly Family[] = [readWrite, files, memory, processFamily, timeFamily, signalFamily];
+
+const NOT_YET: HandlerDef = { handler: null, level: 'unimplemented', note: 'not implemented yet', errno: E.ENOSYS };
+
+function definitions(): Map<string, HandlerDef> {
+  const defs = new Map<string, HandlerDef>();
+  for (const family of FAMILIES) {
+    for (const [name, def] of Object.entries(family)) {
+      if (defs.has(name)) throw new Error(`syscall ${name} is defined by two families`);
+      if (!syscallByName(name)) throw new Error(`family defines ${name}, which is not an x86-64 syscall`);
+      defs.set(name, def);
+    }
+  }
+  return defs;
+}
+
+/** A dispatch table with every x86-64 syscall: handlers where we have them, -ENOSYS elsewhere. */
+export function createLinuxSyscallTable(): SyscallTable {
+  const table = new SyscallTable();
+  const defs = definitions();
+  for (const sc of SYSCALLS) {
+    const def = defs.get(sc.name) ?? NOT_YET;
+    table.register({ nr: sc.nr, name: sc.name, handler: def.handler, level: def.level, note: def.note, errno: def.errno });
+  }
+  return table;
+}
+
+export interface SupportRow {
+  nr: number;
+  name: string;
+  level: HandlerDef['level'];
+  note: string;
+}
+
+/** The support table `nommu syscalls` prints. */
+export function supportTable(): SupportRow[] {
+  const defs = definitions();
+  return SYSCALLS.map((sc) => {
+    const def = defs.get(sc.name) ?? NOT_YET;
+    return { nr: sc.nr, name: sc.name, level: def.level, note: def.note };
+  });
+}
+
+export { partial, supported, unimplemented } from './define.js';
+export type { Family, HandlerDef } from './define.js';
+export { StraceTracer } from './tracer.js';
+export { formatSupportTable } from './support.js';
+export type { SupportFormat } from './support.js';
+export type { StraceOptions } from './tracer.js';

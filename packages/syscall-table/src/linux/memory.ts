@@ -1,0 +1,124 @@
+import * as fs from 'node:fs';
+import { E, errno, HostFile, mman, pageUp, PAGE_SIZE, type SyscallArgs, type Task } from '@nommu/kernel';
+import { partial, supported, type Family } from './define.js';
+
+const { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_SHARED, PROT_EXEC } = mman;
+const MAP_TYPE = 0x0f;
+
+/**
+ * brk, nommu style: the break moves inside the area reserved at exec and
+ * never past it; a request outside answers the current break, as Linux does.
+ */
+function brk(task: Task, a: SyscallArgs) {
+  const mm = task.process.mm;
+  const want = a.ptr(0);
+  if (want < mm.brkStart || want > mm.brkLimit) return mm.brk;
+  if (want < mm.brk) task.kernel.mem.fill(want, mm.brk - want);
+  mm.brk = want;
+  return mm.brk;
+}
+
+function mmap(task: Task, a: SyscallArgs) {
+  const k = task.kernel;
+  const mm = task.process.mm;
+  const addr = a.ptr(0);
+  const len = a.ptr(1);
+  const prot = a.int(2);
+  const flags = a.int(3);
+  const fd = a.int(4);
+  const off = a.long(5);
+  const type = flags & MAP_TYPE;
+  if (len === 0 || type === 0 || type > 3) throw errno(E.EINVAL);
+  if (addr % PAGE_SIZE !== 0 && (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0) throw errno(E.EINVAL);
+  if (off % PAGE_SIZE !== 0 || off < 0) throw errno(E.EINVAL);
+  const size = pageUp(len);
+  if (size > k.phys.size) throw errno(E.ENOMEM);
+  const anon = (flags & MAP_ANONYMOUS) !== 0;
+  const file = anon ? null : task.process.files.get(fd);
+  if (file && !(file instanceof HostFile)) throw errno(E.ENODEV);
+  if (file && !file.readable) throw errno(E.EACCES);
+  const shared = (flags & MAP_TYPE) === MAP_SHARED;
+  if (shared && file && (prot & mman.PROT_WRITE) !== 0) {
+    // nommu Linux cannot share a writable file mapping without backing-device support.
+    throw errno(E.ENODEV);
+  }
+
+  let start: number;
+  let owned = true;
+  if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0) {
+    if (mm.covers(addr, addr + size)) {
+      if ((flags & MAP_FIXED_NOREPLACE) !== 0) throw errno(E.EEXIST);
+      // Remapping inside the process's own reservation (what ld.so does): keep the RAM, reset the bytes.
+      mm.unmapKeepingRam(addr, addr + size);
+      k.mem.fill(addr, size);
+      start = addr;
+    } else if (k.phys.isFree(addr, size)) {
+      start = mm.reserve(size, addr);
+    } else {
+      throw errno(E.ENOMEM);
+    }
+  } else {
+    start = mm.reserve(size);
+  }
+  let name = '';
+  let inode = 0;
+  if (file instanceof HostFile) {
+    const st = file.stat();
+    const n = Math.max(0, Math.min(len, st.size - off));
+    if (n > 0) {
+      try {
+        fs.readSync(file.fd, k.mem.bytes(start, n), 0, n, off);
+      } catch {
+        mm.unmap(start, start + size);
+        throw errno(E.EIO);
+      }
+    }
+    name = file.guestPath;
+    inode = st.ino;
+  }
+  mm.insert({ start, end: start + size, prot, shared, name, fileOffset: off, dev: 0, inode, owned });
+  if ((prot & PROT_EXEC) !== 0) k.cpu.invalidateCode(start, size);
+  return start;
+}
+
+function munmap(task: Task, a: SyscallArgs) {
+  const addr = a.ptr(0);
+  const len = a.ptr(1);
+  if (addr % PAGE_SIZE !== 0 || len === 0) throw errno(E.EINVAL);
+  task.process.mm.unmap(addr, addr + pageUp(len));
+  return 0;
+}
+
+function mprotect(task: Task, a: SyscallArgs) {
+  const addr = a.ptr(0);
+  const len = pageUp(a.ptr(1));
+  if (addr % PAGE_SIZE !== 0) throw errno(E.EINVAL);
+  if (len === 0) return 0;
+  task.process.mm.protect(addr, addr + len, a.int(2));
+  if ((a.int(2) & PROT_EXEC) !== 0) task.kernel.cpu.invalidateCode(addr, len);
+  return 0;
+}
+
+const MADV_DONTNEED = 4;
+
+function madvise(task: Task, a: SyscallArgs) {
+  const addr = a.ptr(0);
+  const len = pageUp(a.ptr(1));
+  if (addr % PAGE_SIZE !== 0) throw errno(E.EINVAL);
+  const mm = task.process.mm;
+  if (len > 0 && !mm.covers(addr, addr + len)) throw errno(E.ENOMEM);
+  // Private anonymous memory reads back as zeros after MADV_DONTNEED.
+  if (a.int(2) === MADV_DONTNEED && len > 0) {
+    const v = mm.find(addr);
+    if (v && !v.shared && v.name === '') task.kernel.mem.fill(addr, len);
+  }
+  return 0;
+}
+
+export const memory: Family = {
+  brk: supported(brk),
+  mmap: partial('file mappings are private copies; writable shared file mappings answer ENODEV as on nommu Linux', mmap),
+  munmap: supported(munmap),
+  mprotect: partial('protections are recorded, not enforced (no MMU)', mprotect),
+  madvise: partial('advice is accepted; MADV_DONTNEED zeroes private anonymous memory', madvise),
+};

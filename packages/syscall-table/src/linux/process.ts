@@ -1,0 +1,165 @@
+import { E, errno, NORETURN, type SyscallArgs, type Task } from '@nommu/kernel';
+import { partial, supported, unimplemented, type Family } from './define.js';
+
+function exitGroup(task: Task, a: SyscallArgs) {
+  task.kernel.exitProcess(task.process, { code: a.int(0) & 0xff, signal: 0, coreDumped: false });
+  return NORETURN;
+}
+
+const ARCH_SET_GS = 0x1001;
+const ARCH_SET_FS = 0x1002;
+const ARCH_GET_FS = 0x1003;
+const ARCH_GET_GS = 0x1004;
+const ARCH_GET_CPUID = 0x1011;
+const ARCH_SET_CPUID = 0x1012;
+
+/** FS/GS bases: the task keeps them; the CPU gets them now, since the task is running. */
+function archPrctl(task: Task, a: SyscallArgs) {
+  const k = task.kernel;
+  const code = a.int(0);
+  const addr = a.u64(1);
+  const canonical = addr < 0x0000_8000_0000_0000n || addr >= 0xffff_8000_0000_0000n;
+  switch (code) {
+    case ARCH_SET_FS:
+      if (!canonical) throw errno(E.EPERM);
+      task.fsBase = addr;
+      k.cpu.setReg(18, addr);
+      return 0;
+    case ARCH_SET_GS:
+      if (!canonical) throw errno(E.EPERM);
+      task.gsBase = addr;
+      k.cpu.setReg(19, addr);
+      return 0;
+    case ARCH_GET_FS:
+      k.mem.setU64(Number(addr), task.fsBase);
+      return 0;
+    case ARCH_GET_GS:
+      k.mem.setU64(Number(addr), task.gsBase);
+      return 0;
+    case ARCH_GET_CPUID:
+      return 1;
+    case ARCH_SET_CPUID:
+      throw errno(E.ENODEV);
+    default:
+      throw errno(E.EINVAL);
+  }
+}
+
+function setTidAddress(task: Task, a: SyscallArgs) {
+  task.clearChildTid = a.ptr(0);
+  return task.tid;
+}
+
+/** struct utsname: six fields of 65 bytes. */
+function uname(task: Task, a: SyscallArgs) {
+  const k = task.kernel;
+  const addr = a.ptr(0);
+  const fields = ['Linux', k.hostname, '6.1.0-nommu', '#1 nommu', 'x86_64', '(none)'];
+  const buf = Buffer.alloc(65 * 6);
+  fields.forEach((f, i) => buf.write(f, i * 65, 64, 'utf8'));
+  k.mem.copyOut(addr, buf);
+  return 0;
+}
+
+function execve(task: Task, a: SyscallArgs) {
+  const mem = task.kernel.mem;
+  const path = mem.cstring(a.ptr(0));
+  const argv = mem.stringArray(a.ptr(1));
+  const envp = mem.stringArray(a.ptr(2));
+  return task.kernel.exec(task, path, argv, envp);
+}
+
+const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+/** Limits as a fresh Linux login has them: [soft, hard]. */
+const DEFAULT_RLIMITS: Record<number, [bigint, bigint]> = {
+  0: [RLIM_INFINITY, RLIM_INFINITY], // CPU
+  1: [RLIM_INFINITY, RLIM_INFINITY], // FSIZE
+  2: [RLIM_INFINITY, RLIM_INFINITY], // DATA
+  3: [8n << 20n, RLIM_INFINITY], // STACK
+  4: [0n, RLIM_INFINITY], // CORE
+  5: [RLIM_INFINITY, RLIM_INFINITY], // RSS
+  6: [4096n, 4096n], // NPROC
+  7: [1024n, 4096n], // NOFILE
+  8: [8n << 20n, 8n << 20n], // MEMLOCK
+  9: [RLIM_INFINITY, RLIM_INFINITY], // AS
+  10: [RLIM_INFINITY, RLIM_INFINITY], // LOCKS
+  11: [4096n, 4096n], // SIGPENDING
+  12: [819200n, 819200n], // MSGQUEUE
+  13: [0n, 0n], // NICE
+  14: [0n, 0n], // RTPRIO
+  15: [RLIM_INFINITY, RLIM_INFINITY], // RTTIME
+};
+
+function prlimit64(task: Task, a: SyscallArgs) {
+  const pid = a.int(0);
+  if (pid !== 0 && pid !== task.process.pid) throw errno(E.ESRCH);
+  const resource = a.uint(1);
+  const lim = DEFAULT_RLIMITS[resource];
+  if (!lim) throw errno(E.EINVAL);
+  const mem = task.kernel.mem;
+  const oldAddr = a.ptr(3);
+  const newAddr = a.ptr(2);
+  if (oldAddr !== 0) {
+    mem.setU64(oldAddr, lim[0]);
+    mem.setU64(oldAddr + 8, lim[1]);
+  }
+  if (newAddr !== 0) {
+    const soft = mem.u64(newAddr);
+    const hard = mem.u64(newAddr + 8);
+    if (soft > hard) throw errno(E.EINVAL);
+    if (hard > lim[1] && task.kernel.identity.euid !== 0) throw errno(E.EPERM);
+    lim[0] = soft;
+    lim[1] = hard;
+  }
+  return 0;
+}
+
+function getrlimit(task: Task, a: SyscallArgs) {
+  const lim = DEFAULT_RLIMITS[a.uint(0)];
+  if (!lim) throw errno(E.EINVAL);
+  task.kernel.mem.setU64(a.ptr(1), lim[0]);
+  task.kernel.mem.setU64(a.ptr(1) + 8, lim[1]);
+  return 0;
+}
+
+function getrandom(task: Task, a: SyscallArgs) {
+  const len = Math.min(a.ptr(1), 33554431);
+  const buf = task.kernel.mem.bytes(a.ptr(0), len);
+  globalThis.crypto.getRandomValues(buf.subarray(0, Math.min(len, 65536)));
+  for (let off = 65536; off < len; off += 65536) globalThis.crypto.getRandomValues(buf.subarray(off, Math.min(len, off + 65536)));
+  return len;
+}
+
+export const processFamily: Family = {
+  exit: partial('ends the process (threads arrive with the tasks work)', exitGroup),
+  exit_group: supported(exitGroup),
+  execve: partial('single-threaded callers; no vfork parent release yet', execve),
+  getpid: supported((t) => t.process.pid),
+  getppid: supported((t) => t.process.parent?.pid ?? 0),
+  gettid: supported((t) => t.tid),
+  getuid: supported((t) => t.kernel.identity.uid),
+  geteuid: supported((t) => t.kernel.identity.euid),
+  getgid: supported((t) => t.kernel.identity.gid),
+  getegid: supported((t) => t.kernel.identity.egid),
+  getpgrp: supported((t) => t.process.pgid),
+  getpgid: partial('own process only', (t, a) => {
+    if (a.int(0) !== 0 && a.int(0) !== t.process.pid) throw errno(E.ESRCH);
+    return t.process.pgid;
+  }),
+  getsid: partial('own process only', (t, a) => {
+    if (a.int(0) !== 0 && a.int(0) !== t.process.pid) throw errno(E.ESRCH);
+    return t.process.sid;
+  }),
+  arch_prctl: supported(archPrctl),
+  set_tid_address: supported(setTidAddress),
+  set_robust_list: partial('the list is recorded; cleanup on thread death comes with futex', (t, a) => {
+    if (a.ptr(1) !== 24) throw errno(E.EINVAL);
+    return 0;
+  }),
+  rseq: unimplemented('restartable sequences need per-CPU preemption hooks; libc falls back', E.ENOSYS),
+  uname: supported(uname),
+  prlimit64: partial('limits are recorded for the whole kernel, not enforced', prlimit64),
+  getrlimit: supported(getrlimit),
+  getrandom: supported(getrandom),
+  sched_yield: supported(() => 0),
+};

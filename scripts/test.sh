@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: set up if needed, then every package's tests (unit,
+# end-to-end on the real Unicorn backend, native-vs-nommu conformance).
+# Ends with one "N passed, M failed" line summed over all packages.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+rm -f packages/*/.vitest-result.json conformance/.vitest-result.json
+pnpm -s turbo run test --concurrency=1 --output-logs=full -- --reporter=default --reporter=json --outputFile=.vitest-result.json
+status=$?
+node -e '
+  const fs = require("fs");
+  let passed = 0, failed = 0, skipped = 0, suites = 0;
+  for (const f of process.argv.slice(1)) {
+    if (!fs.existsSync(f)) continue;
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests; suites++;
+  }
+  console.log(`\nTests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+' packages/*/.vitest-result.json conformance/.vitest-result.json
+exit $status
