@@ -4,6 +4,7 @@
 # TypeScript build. Each step checks first, so running it again is cheap.
 # Everything it prints goes to stderr: stdout belongs to the guest program.
 set -euo pipefail
+export TURBO_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."
 
 log() { [ -n "${NOMMU_SETUP_QUIET:-}" ] || echo "setup: $*" >&2; }

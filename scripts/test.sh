@@ -3,6 +3,7 @@
 # end-to-end on the real Unicorn backend, native-vs-nommu conformance).
 # Ends with one "N passed, M failed" line summed over all packages.
 set -uo pipefail
+export TURBO_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 rm -f packages/*/.vitest-result.json conformance/.vitest-result.json

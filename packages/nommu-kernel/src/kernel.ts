@@ -11,6 +11,7 @@ import { PtRegs, SIZEOF_PT_REGS, vdsoImage, vdsoLayout, type VdsoLayout } from '
 import { E, Errno, errno } from './errno.js';
 import { KernelError } from './errors.js';
 import { FdTable, hostSink, hostSource, O_RDONLY, O_WRONLY, StreamFile, type StreamSink, type StreamSource } from './fs/file.js';
+import { ProcFs } from './fs/procfs.js';
 import { Vfs } from './fs/vfs.js';
 import { ExecFailure } from './loader/elf.js';
 import { loadProgram, type ExecEnv, type LoadedProgram } from './loader/exec.js';
@@ -128,6 +129,7 @@ export class Kernel {
     this.phys = new PhysicalMemory(cpu);
     this.mem = new UserMemory(cpu);
     this.vfs = new Vfs({ ...(opts.root !== undefined ? { root: opts.root } : {}), readOnly: opts.readOnly ?? false });
+    this.vfs.procfs = new ProcFs(this);
     this.identity = { uid: 0, gid: 0, euid: 0, egid: 0, ...opts.identity };
     this.hostname = opts.hostname ?? 'nommu';
     this.#stackSize = opts.stackSize ?? 8 << 20;
@@ -156,8 +158,9 @@ export class Kernel {
 
   // ---- processes ----
 
-  #execEnv(): ExecEnv {
+  #execEnv(self: Process | null): ExecEnv {
     return {
+      self,
       cpu: this.cpu,
       phys: this.phys,
       mem: this.mem,
@@ -172,8 +175,8 @@ export class Kernel {
   }
 
   /** Loads a program (execve's checks) without touching any process. Throws ExecFailure. */
-  load(cwd: string, path: string, argv: string[], envp: string[]): LoadedProgram {
-    return loadProgram(this.#execEnv(), cwd, path, argv, envp);
+  load(cwd: string, path: string, argv: string[], envp: string[], self: Process | null = null): LoadedProgram {
+    return loadProgram(this.#execEnv(self), cwd, path, argv, envp);
   }
 
   #newTask(process: Process, tid: number): Task {
@@ -231,7 +234,7 @@ export class Kernel {
     const proc = task.process;
     let loaded: LoadedProgram;
     try {
-      loaded = this.load(proc.cwd, path, argv, envp);
+      loaded = this.load(proc.cwd, path, argv, envp, proc);
     } catch (e) {
       if (e instanceof ExecFailure) throw Errno.of(e.errno);
       throw e;

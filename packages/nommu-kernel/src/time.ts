@@ -25,6 +25,7 @@ export class VdsoClockKeeper {
   #realBase = 0n;
   #mult = 0n;
   #lastUpdate = 0n;
+  #seq = 0n;
   readonly #calTsc: bigint;
   readonly #calNs: bigint;
 
@@ -53,8 +54,10 @@ export class VdsoClockKeeper {
     const ns = monotonicNs();
     if (ns - this.#lastUpdate < RECALIBRATE_NS) return;
     const tsc = this.cpu.readTsc();
+    // What the guest may have read so far was computed with the old rate.
+    const guestSaw = this.#extrapolate(tsc);
     if (tsc > this.#calTsc) this.#mult = ((ns - this.#calNs) << SHIFT) / (tsc - this.#calTsc);
-    this.#rebase(tsc, ns);
+    this.#rebase(tsc, ns > guestSaw ? ns : guestSaw);
   }
 
   /** What the vDSO would answer for CLOCK_MONOTONIC at `tsc`. */
@@ -62,16 +65,13 @@ export class VdsoClockKeeper {
     return this.#monoBase + (((tsc - this.#tscBase) * this.#mult) >> SHIFT);
   }
 
-  #rebase(tsc: bigint, ns: bigint): void {
-    let mono = ns;
-    if (this.#lastUpdate !== 0n) {
-      const guestSaw = this.#extrapolate(tsc);
-      if (guestSaw > mono) mono = guestSaw;
-    }
-    this.#realBase = realtimeNs() + (mono - ns);
+  /** New base: at TSC `tsc` the guest's CLOCK_MONOTONIC reads `mono`. */
+  #rebase(tsc: bigint, mono: bigint): void {
+    const now = monotonicNs();
+    this.#realBase = realtimeNs() + (mono - now);
     this.#monoBase = mono;
     this.#tscBase = tsc;
-    this.#lastUpdate = ns;
+    this.#lastUpdate = now;
     const a = this.addr;
     this.mem.setU64(a + VdsoClock.TSC_BASE, tsc);
     this.mem.setU64(a + VdsoClock.MULT, this.#mult);
@@ -80,6 +80,7 @@ export class VdsoClockKeeper {
     this.mem.setI64(a + VdsoClock.MONO_NS, this.#monoBase);
     this.mem.setI64(a + VdsoClock.REAL_NS, this.#realBase);
     this.mem.setI64(a + VdsoClock.BOOT_NS, this.#monoBase);
+    this.mem.setU64(a + VdsoClock.SEQ, ++this.#seq);
   }
 
   /** Kernel-side clocks that agree with the vDSO's (the guest may compare them). */

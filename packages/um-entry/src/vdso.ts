@@ -23,7 +23,8 @@ export const VdsoClock = {
   MONO_NS: 24,
   REAL_NS: 32,
   BOOT_NS: 40,
-  SIZE: 48,
+  SEQ: 48,
+  SIZE: 56,
 } as const;
 
 /** Addresses of the entry's pieces once the vDSO is mapped at `base`. */

@@ -5,8 +5,9 @@
  * uc_mem_map_ptr and shown to JavaScript as an external ArrayBuffer), applies the
  * hardware semantics of `syscall` in C (rcx = next rip, r11 = rflags, continue at
  * __kernel_vsyscall) and stops only when the guest reaches the kernel trap inside
- * the vDSO. Preemption is a watchdog thread calling uc_emu_stop; never `count`
- * or `timeout`, which are 20x slower (see shared/notes/unicorn.md).
+ * the vDSO. Preemption is a watchdog thread that raises a flag a block hook
+ * acts on (see hook_block); never `count` or `timeout`, which are 20x slower
+ * (see shared/notes/unicorn.md).
  */
 #include <errno.h>
 #include <node_api.h>
@@ -72,8 +73,13 @@ typedef struct {
   uint64_t run_gen;
   uint64_t deadline_ns;
   volatile int preempted;
+  /* Set by the watchdog, acted on by the block hook on the engine's thread. */
+  volatile int preempt_pending;
 
-  uc_hook h_syscall, h_intr, h_mem, h_invalid;
+  uc_hook h_syscall, h_intr, h_mem, h_invalid, h_cpuid, h_block;
+  /* CPUID answers that replace the engine's: leaf, subleaf (~0 = any), eax, ebx, ecx, edx. */
+  uint32_t cpuid[64][6];
+  int ncpuid;
   int disposed;
   /* Two owners: the JS wrapper and the RAM ArrayBuffer; the last one frees. */
   int owners;
@@ -138,6 +144,41 @@ static bool hook_insn_invalid(uc_engine *uc, void *user) {
   return false;
 }
 
+/*
+ * Preemption point. Unicorn 2.0.1 is not safe against uc_emu_stop from another
+ * thread: a stop that lands inside a memory access helper re-executes that
+ * instruction on resume (upstream issue 1355; measured: a push/pop loop gives
+ * wrong sums). So the watchdog only raises a flag and the guest stops here, at
+ * the start of a block, on its own thread.
+ */
+static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *user) {
+  (void)address; (void)size;
+  Backend *b = user;
+  if (b->preempt_pending) {
+    b->preempt_pending = 0;
+    b->preempted = 1;
+    uc_emu_stop(uc);
+  }
+}
+
+static int hook_cpuid(uc_engine *uc, void *user) {
+  Backend *b = user;
+  uint64_t rax, rcx;
+  uc_reg_read(uc, UC_X86_REG_RAX, &rax);
+  uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
+  for (int i = 0; i < b->ncpuid; i++) {
+    uint32_t *e = b->cpuid[i];
+    if (e[0] != (uint32_t)rax || (e[1] != 0xffffffffu && e[1] != (uint32_t)rcx)) continue;
+    uint64_t v[4] = {e[2], e[3], e[4], e[5]};
+    uc_reg_write(uc, UC_X86_REG_RAX, &v[0]);
+    uc_reg_write(uc, UC_X86_REG_RBX, &v[1]);
+    uc_reg_write(uc, UC_X86_REG_RCX, &v[2]);
+    uc_reg_write(uc, UC_X86_REG_RDX, &v[3]);
+    return 1;
+  }
+  return 0;
+}
+
 /* ---- watchdog: stops a run that outlives its time slice ---- */
 
 static void *watchdog_main(void *arg) {
@@ -151,10 +192,7 @@ static void *watchdog_main(void *arg) {
     struct timespec ts = {(time_t)(deadline / 1000000000ull), (long)(deadline % 1000000000ull)};
     while (!b->watchdog_quit && b->running && b->run_gen == gen) {
       if (pthread_cond_timedwait(&b->cv, &b->mu, &ts) == ETIMEDOUT) {
-        if (b->running && b->run_gen == gen) {
-          b->preempted = 1;
-          uc_emu_stop(b->uc);
-        }
+        if (b->running && b->run_gen == gen) b->preempt_pending = 1;
         break;
       }
     }
@@ -303,11 +341,20 @@ static napi_value js_new(napi_env env, napi_callback_info info) {
   uc_hook_add(b->uc, &b->h_intr, UC_HOOK_INTR, (void *)hook_intr, b, 1, 0);
   uc_hook_add(b->uc, &b->h_mem, UC_HOOK_MEM_INVALID, (void *)hook_mem_invalid, b, 1, 0);
   uc_hook_add(b->uc, &b->h_invalid, UC_HOOK_INSN_INVALID, (void *)hook_insn_invalid, b, 1, 0);
+  uc_hook_add(b->uc, &b->h_cpuid, UC_HOOK_INSN, (void *)hook_cpuid, b, 1, 0, UC_X86_INS_CPUID);
+  uc_hook_add(b->uc, &b->h_block, UC_HOOK_BLOCK, (void *)hook_block, b, 1, 0);
 
   /* Unicorn resets the FPU wrongly (FPCW=0, MXCSR=0): give it the ABI values. */
   uint64_t fpcw = 0x37f, mxcsr = 0x1f80;
   uc_reg_write(b->uc, UC_X86_REG_FPCW, &fpcw);
   uc_reg_write(b->uc, UC_X86_REG_MXCSR, &mxcsr);
+  /* CR4 as Linux sets it for user mode: OSFXSR|OSXMMEXCPT. Without OSFXSR the
+   * engine's fxsave/fxrstor skip MXCSR and the XMM registers, which breaks
+   * glibc's lazy-binding trampoline (_dl_runtime_resolve_fxsave). */
+  uint64_t cr4 = 0;
+  uc_reg_read(b->uc, UC_X86_REG_CR4, &cr4);
+  cr4 |= (1u << 9) | (1u << 10);
+  uc_reg_write(b->uc, UC_X86_REG_CR4, &cr4);
 
   if (pthread_create(&b->watchdog, NULL, watchdog_main, b) == 0) b->watchdog_started = 1;
 
@@ -354,6 +401,7 @@ static napi_value js_run(napi_env env, napi_callback_info info) {
   b->preempted = 0;
   if (slice_us && b->watchdog_started) {
     pthread_mutex_lock(&b->mu);
+    b->preempt_pending = 0;
     b->run_gen++;
     b->deadline_ns = now_ns() + slice_us * 1000ull;
     b->running = 1;
@@ -641,6 +689,25 @@ static napi_value js_resident(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* setCpuid(entries: Uint32Array of [leaf, subleaf, eax, ebx, ecx, edx]*): CPUID answers for the guest. */
+static napi_value js_set_cpuid(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Backend *b = get_backend(env, info, &argc, argv);
+  if (!b) return NULL;
+  napi_typedarray_type tt;
+  size_t len;
+  void *data;
+  if (argc < 1 || napi_get_typedarray_info(env, argv[0], &tt, &len, &data, NULL, NULL) != napi_ok ||
+      tt != napi_uint32_array || len % 6 != 0 || len / 6 > 64) {
+    napi_throw_type_error(env, NULL, "setCpuid(Uint32Array of at most 64 six-word entries)");
+    return NULL;
+  }
+  memcpy(b->cpuid, data, len * sizeof(uint32_t));
+  b->ncpuid = (int)(len / 6);
+  return NULL;
+}
+
 /* readTsc(): what the guest's rdtsc reads now (Unicorn passes the host TSC through). */
 static napi_value js_read_tsc(napi_env env, napi_callback_info info) {
   (void)info;
@@ -692,6 +759,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"invalidateCode", NULL, js_invalidate, NULL, NULL, NULL, napi_default, NULL},
       {"zero", NULL, js_zero, NULL, NULL, NULL, napi_default, NULL},
       {"residentBytes", NULL, js_resident, NULL, NULL, NULL, napi_default, NULL},
+      {"setCpuid", NULL, js_set_cpuid, NULL, NULL, NULL, napi_default, NULL},
       {"readTsc", NULL, js_read_tsc, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL},
       {"dispose", NULL, js_dispose, NULL, NULL, NULL, napi_default, NULL},

@@ -26,51 +26,54 @@ function ascii(...words: number[]): string {
   return b.toString('latin1').replace(/\0/g, '').trim();
 }
 
-/**
- * Asks the backend's CPU what it is by executing CPUID in the guest: the answer
- * is what guest code will see, not what the host has. Runs once, before any
- * program is loaded, in the first page of RAM.
- */
-export function probeFeatures(cpu: CpuBackend): CpuFeatures {
+export type Cpuid = (leaf: number, sub?: number) => [number, number, number, number];
+
+/** Runs one CPUID instruction in the first page of RAM and returns eax, ebx, ecx, edx. */
+export function executeCpuid(cpu: CpuBackend, leaf: number, sub = 0): [number, number, number, number] {
   const base = cpu.ramBase;
-  const cpuid = (leaf: number, sub = 0): [number, number, number, number] => {
-    const code = Buffer.alloc(16);
-    code[0] = 0xb8; code.writeUInt32LE(leaf >>> 0, 1); // mov eax, leaf
-    code[5] = 0xb9; code.writeUInt32LE(sub >>> 0, 6); // mov ecx, sub
-    code[10] = 0x0f; code[11] = 0xa2; // cpuid
-    code[12] = 0x0f; code[13] = 0x05; // syscall at the trap address: stop
-    cpu.ram.set(code, 0);
-    cpu.invalidateCode(base, 4096);
-    cpu.setKernelEntry(0, base + 12);
-    cpu.setReg(Reg.RIP, BigInt(base));
-    const r = cpu.run(0);
-    if (r !== StopReason.KernelCall) throw new CpuBackendError('NOMMU_CPUID', `CPUID probe stopped with reason ${r}`);
-    return [Number(cpu.getReg(Reg.RAX)), Number(cpu.getReg(Reg.RBX)), Number(cpu.getReg(Reg.RCX)), Number(cpu.getReg(Reg.RDX))];
-  };
-  try {
-    const [maxLeaf, vb, vc, vd] = cpuid(0);
-    const vendor = ascii(vb, vd, vc);
-    const [sig, , ecx1, edx1] = cpuid(1);
-    const ebx7 = maxLeaf >= 7 ? cpuid(7)[1] : 0;
-    const [maxExt] = cpuid(0x80000000);
-    const [, , extEcx, extEdx] = maxExt >= 0x80000001 ? cpuid(0x80000001) : [0, 0, 0, 0];
-    let modelName = vendor;
-    if (maxExt >= 0x80000004) {
-      modelName = ascii(...cpuid(0x80000002), ...cpuid(0x80000003), ...cpuid(0x80000004)) || vendor;
-    }
-    const baseFamily = (sig >>> 8) & 0xf;
-    const family = baseFamily === 0xf ? baseFamily + ((sig >>> 20) & 0xff) : baseFamily;
-    const model = baseFamily === 0xf || baseFamily === 6 ? (((sig >>> 16) & 0xf) << 4) | ((sig >>> 4) & 0xf) : (sig >>> 4) & 0xf;
-    const flags = [
-      ...bitNames(edx1, LEAF1_EDX), ...bitNames(extEdx, EXT_EDX), ...bitNames(ecx1, LEAF1_ECX),
-      ...bitNames(extEcx, EXT_ECX), ...bitNames(ebx7, LEAF7_EBX),
-    ];
-    return { vendor, modelName, family, model, stepping: sig & 0xf, hwcap: edx1 >>> 0, hwcap2: 0, flags };
-  } finally {
-    cpu.ram.fill(0, 0, 4096);
-    cpu.invalidateCode(base, 4096);
-    cpu.setKernelEntry(0, 0);
-    const zero = new BigUint64Array(20);
-    cpu.setRegs(zero);
+  const code = Buffer.alloc(16);
+  code[0] = 0xb8; code.writeUInt32LE(leaf >>> 0, 1); // mov eax, leaf
+  code[5] = 0xb9; code.writeUInt32LE(sub >>> 0, 6); // mov ecx, sub
+  code[10] = 0x0f; code[11] = 0xa2; // cpuid
+  code[12] = 0x0f; code[13] = 0x05; // syscall at the trap address: stop
+  cpu.ram.set(code, 0);
+  cpu.invalidateCode(base, 4096);
+  cpu.setKernelEntry(0, base + 12);
+  cpu.setReg(Reg.RIP, BigInt(base));
+  const r = cpu.run(0);
+  if (r !== StopReason.KernelCall) throw new CpuBackendError('NOMMU_CPUID', `CPUID probe stopped with reason ${r}`);
+  return [Number(cpu.getReg(Reg.RAX)), Number(cpu.getReg(Reg.RBX)), Number(cpu.getReg(Reg.RCX)), Number(cpu.getReg(Reg.RDX))];
+}
+
+/** Leaves the probe page and the registers as a fresh engine has them. */
+export function cleanUpProbe(cpu: CpuBackend): void {
+  cpu.ram.fill(0, 0, 4096);
+  cpu.invalidateCode(cpu.ramBase, 4096);
+  cpu.setKernelEntry(0, 0);
+  cpu.setRegs(new BigUint64Array(20));
+}
+
+/**
+ * What guest code will see, asked by executing CPUID in the guest (not what
+ * the host has): vendor, model, AT_HWCAP and the /proc/cpuinfo flags.
+ */
+export function describeFeatures(cpuid: Cpuid): CpuFeatures {
+  const [maxLeaf, vb, vc, vd] = cpuid(0);
+  const vendor = ascii(vb, vd, vc);
+  const [sig, , ecx1, edx1] = cpuid(1);
+  const ebx7 = maxLeaf >= 7 ? cpuid(7)[1] : 0;
+  const [maxExt] = cpuid(0x80000000);
+  const [, , extEcx, extEdx] = maxExt >= 0x80000001 ? cpuid(0x80000001) : [0, 0, 0, 0];
+  let modelName = vendor;
+  if (maxExt >= 0x80000004) {
+    modelName = ascii(...cpuid(0x80000002), ...cpuid(0x80000003), ...cpuid(0x80000004)) || vendor;
   }
+  const baseFamily = (sig >>> 8) & 0xf;
+  const family = baseFamily === 0xf ? baseFamily + ((sig >>> 20) & 0xff) : baseFamily;
+  const model = baseFamily === 0xf || baseFamily === 6 ? (((sig >>> 16) & 0xf) << 4) | ((sig >>> 4) & 0xf) : (sig >>> 4) & 0xf;
+  const flags = [
+    ...bitNames(edx1, LEAF1_EDX), ...bitNames(extEdx, EXT_EDX), ...bitNames(ecx1, LEAF1_ECX),
+    ...bitNames(extEcx, EXT_ECX), ...bitNames(ebx7, LEAF7_EBX),
+  ];
+  return { vendor, modelName, family, model, stepping: sig & 0xf, hwcap: edx1 >>> 0, hwcap2: 0, flags };
 }

@@ -11,7 +11,7 @@ import {
   type StopInfo,
 } from './backend.js';
 import { CpuBackendError } from './errors.js';
-import { probeFeatures } from './features.js';
+import { cleanUpProbe, describeFeatures, executeCpuid } from './features.js';
 
 interface Addon {
   UnicornBackend: new (ramBase: number, ramSize: number, stopInfo: BigUint64Array) => NativeBackend;
@@ -32,6 +32,7 @@ interface NativeBackend {
   zero(addr: number, len: number): void;
   residentBytes(): number;
   readTsc(): bigint;
+  setCpuid(entries: Uint32Array): void;
   dispose(): void;
 }
 
@@ -75,7 +76,7 @@ class UnicornBackend implements CpuBackend {
   readonly ramBase: number;
   readonly ramSize: number;
   readonly ram: Uint8Array;
-  features: CpuFeatures;
+  readonly features: CpuFeatures;
   readonly #native: NativeBackend;
   readonly #stopInfo = new BigUint64Array(4);
   #lastReason: StopReason = StopReason.Halt;
@@ -91,7 +92,30 @@ class UnicornBackend implements CpuBackend {
     this.ramBase = ramBase;
     this.ramSize = opts.ramSize;
     this.ram = new Uint8Array(this.#native.ram);
-    this.features = probeFeatures(this);
+    try {
+      this.#completeCpuid();
+      this.features = describeFeatures((leaf, sub = 0) => executeCpuid(this, leaf, sub));
+    } finally {
+      cleanUpProbe(this);
+    }
+  }
+
+  /**
+   * Unicorn 2.0.1's CPUID leaves out features its translator does execute
+   * (x87, TSC, MMX, SSE3, SYSCALL: each measured), and glibc's loader refuses
+   * to start on a CPU below the x86-64 baseline. Answer CPUID with them added;
+   * never with anything it cannot run (POPCNT, MOVBE, PCLMULQDQ, XSAVE, AVX).
+   */
+  #completeCpuid(): void {
+    const leaf1 = executeCpuid(this, 1);
+    const ext1 = executeCpuid(this, 0x80000001);
+    const FPU = 1 << 0, TSC = 1 << 4, MMX = 1 << 23, PNI = 1 << 0, SYSCALL = 1 << 11;
+    this.#native.setCpuid(
+      new Uint32Array([
+        1, 0xffffffff, leaf1[0], leaf1[1], (leaf1[2] | PNI) >>> 0, (leaf1[3] | FPU | TSC | MMX) >>> 0,
+        0x80000001, 0xffffffff, ext1[0], ext1[1], ext1[2], (ext1[3] | SYSCALL) >>> 0,
+      ]),
+    );
   }
 
   setKernelEntry(vsyscall: number, trap: number): void {

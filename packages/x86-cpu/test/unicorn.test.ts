@@ -102,6 +102,21 @@ describe('Unicorn backend', () => {
     expect(cpu.getReg(Reg.RIP)).toBe(BigInt(CODE));
   });
 
+  it('resumes exactly where it was preempted, even mid-loop of stores', () => {
+    // xor eax,eax; mov ecx,N; l: add rax,rcx; imul rbx,rax,3; push rbx; pop rdx; dec ecx; jnz l; hlt
+    const N = 2_000_000;
+    const code = [0x31, 0xc0, 0xb9, ...le32(N), 0x48, 0x01, 0xc8, 0x48, 0x6b, 0xd8, 0x03, 0x53, 0x5a, 0xff, 0xc9, 0x75, 0xf3, 0xf4];
+    let preemptions = 0;
+    let r = runCode(code, 200);
+    while (r === StopReason.Preempted) {
+      preemptions++;
+      r = cpu.run(200);
+    }
+    expect(r).toBe(StopReason.Halt);
+    expect(preemptions).toBeGreaterThan(10);
+    expect(cpu.getReg(Reg.RAX)).toBe((BigInt(N) * BigInt(N + 1)) / 2n);
+  });
+
   it('round-trips general registers', () => {
     const regs = new BigUint64Array(REG_COUNT);
     for (let i = 0; i < REG_COUNT; i++) regs[i] = 0x1111_0000_0000_0000n * BigInt((i % 7) + 1) + BigInt(i);

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as tty from 'node:tty';
 import { E, errno, hostErrno, type Errno } from '../errno.js';
 import type { BLOCK } from '../syscalls.js';
 import type { Task } from '../task/task.js';
@@ -116,6 +117,34 @@ export class HostFile extends OpenFile {
   }
 }
 
+/** A file whose bytes the kernel makes up at open (/proc). */
+export class SyntheticFile extends OpenFile {
+  constructor(
+    flags: number,
+    guestPath: string,
+    private readonly data: Uint8Array,
+    private readonly mode: number,
+  ) {
+    super(flags, guestPath);
+  }
+  override get seekable(): boolean {
+    return true;
+  }
+  stat(): KStat {
+    return { ...syntheticStat(this.mode), size: 0 };
+  }
+  override size(): number {
+    return this.data.length;
+  }
+  override read(_task: Task, buf: Uint8Array, pos: number | null): IoResult {
+    const at = pos ?? this.pos;
+    const n = Math.max(0, Math.min(buf.length, this.data.length - at));
+    buf.set(this.data.subarray(at, at + n));
+    if (pos === null) this.pos += n;
+    return n;
+  }
+}
+
 /** Where a guest's standard stream goes: a host descriptor or the embedder's callback. */
 export interface StreamSink {
   write(data: Uint8Array): void;
@@ -160,7 +189,47 @@ export class StreamFile extends OpenFile {
     this.sink.write(data);
     return data.length;
   }
+
+  /** Terminal requests, answered only when the host descriptor is a terminal. */
+  override ioctl(task: Task, request: number, argp: number): number | Errno {
+    const fd = this.sink?.hostFd ?? this.source?.hostFd;
+    if (fd === undefined || !tty.isatty(fd)) return errno(E.ENOTTY);
+    const mem = task.kernel.mem;
+    switch (request) {
+      case TCGETS: {
+        // Node cannot read the host's termios: report a cooked terminal as a fresh login has it.
+        const t = mem.bytes(argp, SIZEOF_TERMIOS);
+        t.fill(0);
+        const dv = new DataView(t.buffer, t.byteOffset, SIZEOF_TERMIOS);
+        dv.setUint32(0, 0x500, true); // c_iflag: ICRNL | IXON
+        dv.setUint32(4, 0x5, true); // c_oflag: OPOST | ONLCR
+        dv.setUint32(8, 0xbf, true); // c_cflag: B38400 | CS8 | CREAD
+        dv.setUint32(12, 0x8a3b, true); // c_lflag: ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN
+        t.set([3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22], 17); // c_cc
+        return 0;
+      }
+      case TIOCGWINSZ: {
+        const stream = fd === 1 ? process.stdout : fd === 2 ? process.stderr : null;
+        const rows = stream?.rows || 24;
+        const cols = stream?.columns || 80;
+        mem.setU16(argp, rows);
+        mem.setU16(argp + 2, cols);
+        mem.setU32(argp + 4, 0);
+        return 0;
+      }
+      case TIOCGPGRP:
+        mem.setI32(argp, task.process.pgid);
+        return 0;
+      default:
+        return errno(E.ENOTTY);
+    }
+  }
 }
+
+const TCGETS = 0x5401;
+const TIOCGPGRP = 0x540f;
+const TIOCGWINSZ = 0x5413;
+const SIZEOF_TERMIOS = 36;
 
 /** Host descriptor sinks/sources for the CLI: synchronous, retrying on EAGAIN. */
 export function hostSink(fd: number): StreamSink {

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { E, errno, hostErrno } from '../errno.js';
+import type { Process } from '../task/task.js';
+import type { ProcFs, SyntheticNode } from './procfs.js';
 
 const MAX_SYMLINKS = 40;
 const PATH_MAX = 4096;
@@ -8,8 +10,10 @@ const PATH_MAX = 4096;
 export interface Resolved {
   /** Canonical guest path (no '.', '..' or symlinks except possibly the last component). */
   guest: string;
-  /** The host path it names, always inside the root. */
+  /** The host path it names, always inside the root ('' for synthetic files, which no host call finds). */
   host: string;
+  /** Set when the path lies in a synthetic filesystem (/proc). */
+  node?: SyntheticNode;
 }
 
 /**
@@ -21,6 +25,8 @@ export interface Resolved {
 export class Vfs {
   readonly root: string;
   readonly readOnly: boolean;
+  /** Mounted at /proc; the host's /proc is never reachable. */
+  procfs: ProcFs | null = null;
 
   constructor(opts: { root?: string; readOnly?: boolean } = {}) {
     this.root = fs.realpathSync(opts.root ?? '/');
@@ -35,7 +41,7 @@ export class Vfs {
    * Resolves `p` relative to the guest directory `cwd`. With follow=false a
    * final symlink is not followed (lstat, readlink, O_NOFOLLOW, unlink).
    */
-  resolve(cwd: string, p: string, follow = true): Resolved {
+  resolve(cwd: string, p: string, follow = true, self: Process | null = null): Resolved {
     if (p.length === 0) throw errno(E.ENOENT);
     if (p.length >= PATH_MAX) throw errno(E.ENAMETOOLONG);
     const stack: string[] = p.startsWith('/') ? [] : splitPath(cwd);
@@ -53,6 +59,20 @@ export class Vfs {
       if (Buffer.byteLength(name) > 255) throw errno(E.ENAMETOOLONG);
       stack.push(name);
       const last = pending.length === 0;
+      if (stack[0] === 'proc' && this.procfs) {
+        const node = this.procfs.lookup(stack.slice(1), self);
+        if (!node) throw errno(E.ENOENT);
+        if (node.kind === 'symlink' && (!last || follow || trailingSlash)) {
+          if (++links > MAX_SYMLINKS) throw errno(E.ELOOP);
+          stack.pop();
+          if (node.target.startsWith('/')) stack.length = 0;
+          pending = [...splitPath(node.target), ...pending];
+          continue;
+        }
+        if (!last && node.kind !== 'dir') throw errno(E.ENOTDIR);
+        if (last) return { guest: '/' + stack.join('/'), host: '', node };
+        continue;
+      }
       if (last && !follow && !trailingSlash) break;
       let st: fs.Stats;
       try {

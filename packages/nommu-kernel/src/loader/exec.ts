@@ -5,6 +5,7 @@ import type { Vfs } from '../fs/vfs.js';
 import { MemoryMap, PROT_EXEC, PROT_READ, PROT_WRITE, type Vma } from '../memory/mm.js';
 import { PAGE_SIZE, pageDown, pageUp, type PhysicalMemory } from '../memory/ram.js';
 import type { UserMemory } from '../memory/user.js';
+import type { Process } from '../task/task.js';
 import { ET_DYN, ExecFailure, PF_R, PF_W, PF_X, PT_PHDR, isElf, parseElf, type ElfImage } from './elf.js';
 
 export const AT = {
@@ -28,6 +29,8 @@ export interface ExecEnv {
   stackSize: number;
   brkSize: number;
   random(n: number): Uint8Array;
+  /** The process calling execve (for /proc/self), or null for the first one. */
+  self: Process | null;
 }
 
 export interface LoadedProgram {
@@ -49,11 +52,12 @@ interface ExecFile {
 function openExec(env: ExecEnv, cwd: string, path: string): ExecFile {
   let resolved;
   try {
-    resolved = env.vfs.resolve(cwd, path, true);
+    resolved = env.vfs.resolve(cwd, path, true, env.self);
   } catch (e) {
     if (e instanceof Errno) throw new ExecFailure(e.errno, describe(e.errno));
     throw e;
   }
+  if (resolved.node) throw new ExecFailure(E.EACCES, describe(E.EACCES));
   let st: fs.Stats;
   try {
     st = fs.statSync(resolved.host);

@@ -7,6 +7,9 @@ import {
   HostFile,
   stat,
   type KStat,
+  type Resolved,
+  type SyntheticNode,
+  SyntheticFile,
   type SyscallArgs,
   type Task,
 } from '@nommu/kernel';
@@ -26,8 +29,8 @@ export function dirOf(task: Task, dirfd: number, path: string): string {
   return file.guestPath;
 }
 
-export function resolveAt(task: Task, dirfd: number, path: string, follow: boolean) {
-  return task.kernel.vfs.resolve(dirOf(task, dirfd, path), path, follow);
+export function resolveAt(task: Task, dirfd: number, path: string, follow: boolean): Resolved {
+  return task.kernel.vfs.resolve(dirOf(task, dirfd, path), path, follow, task.process);
 }
 
 function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode: number): number {
@@ -36,6 +39,7 @@ function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode
   const follow = (flags & fcntl.O_NOFOLLOW) === 0;
   const r = resolveAt(task, dirfd, path, follow);
   const acc = flags & fcntl.O_ACCMODE;
+  if (r.node) return openSynthetic(task, r, flags);
   const writes = acc !== fcntl.O_RDONLY || (flags & (fcntl.O_TRUNC | fcntl.O_CREAT)) !== 0;
   if (k.vfs.readOnly && writes) {
     if ((flags & fcntl.O_CREAT) === 0 || fs.existsSync(r.host)) {
@@ -59,6 +63,25 @@ function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode
   return task.process.files.install(file, (flags & fcntl.O_CLOEXEC) !== 0);
 }
 
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+
+function nodeMode(node: SyntheticNode): number {
+  return node.kind === 'dir' ? S_IFDIR | 0o555 : node.kind === 'symlink' ? S_IFLNK | 0o777 : S_IFREG | 0o444;
+}
+
+/** Files of /proc: read-only snapshots taken at open. */
+function openSynthetic(task: Task, r: Resolved, flags: number): number {
+  const node = r.node!;
+  if ((flags & fcntl.O_ACCMODE) !== fcntl.O_RDONLY || (flags & fcntl.O_CREAT) !== 0) throw errno(E.EACCES);
+  if (node.kind === 'symlink') throw errno(E.ELOOP);
+  if ((flags & fcntl.O_DIRECTORY) !== 0 && node.kind !== 'dir') throw errno(E.ENOTDIR);
+  const data = node.kind === 'file' ? node.content() : new Uint8Array(0);
+  const file = new SyntheticFile(flags & ~fcntl.O_CLOEXEC, r.guest, data, nodeMode(node));
+  return task.process.files.install(file, (flags & fcntl.O_CLOEXEC) !== 0);
+}
+
 function close(task: Task, a: SyscallArgs) {
   task.process.files.close(a.int(0));
   return 0;
@@ -67,6 +90,10 @@ function close(task: Task, a: SyscallArgs) {
 function kstatPath(task: Task, dirfd: number, path: string, flags: number): KStat {
   if (path === '' && (flags & AT_EMPTY_PATH) !== 0) return task.process.files.get(dirfd).stat();
   const r = resolveAt(task, dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) === 0);
+  if (r.node) {
+    const size = r.node.kind === 'file' ? r.node.content().length : 0;
+    return { ...stat.syntheticStat(nodeMode(r.node)), size: r.node.kind === 'symlink' ? r.node.target.length : size };
+  }
   try {
     return stat.statFromHost(fs.lstatSync(r.host, { bigint: true }));
   } catch (err) {
@@ -100,10 +127,15 @@ function readlinkat(task: Task, dirfd: number, pathAddr: number, buf: number, si
   const path = k.mem.cstring(pathAddr);
   const r = resolveAt(task, dirfd, path, false);
   let target: string;
-  try {
-    target = fs.readlinkSync(r.host);
-  } catch (err) {
-    throw hostErrno(err);
+  if (r.node) {
+    if (r.node.kind !== 'symlink') throw errno(E.EINVAL);
+    target = r.node.target;
+  } else {
+    try {
+      target = fs.readlinkSync(r.host);
+    } catch (err) {
+      throw hostErrno(err);
+    }
   }
   const bytes = Buffer.from(target, 'utf8').subarray(0, size);
   k.mem.copyOut(buf, bytes);
@@ -114,6 +146,10 @@ function faccessat(task: Task, dirfd: number, pathAddr: number, mode: number, fl
   if ((mode & ~7) !== 0) throw errno(E.EINVAL);
   const k = task.kernel;
   const r = resolveAt(task, dirfd, k.mem.cstring(pathAddr), (flags & AT_SYMLINK_NOFOLLOW) === 0);
+  if (r.node) {
+    if ((mode & 2) !== 0) throw errno(E.EACCES);
+    return 0;
+  }
   try {
     fs.accessSync(r.host, mode);
   } catch (err) {
@@ -187,7 +223,12 @@ function getcwd(task: Task, a: SyscallArgs) {
 }
 
 function chdir(task: Task, a: SyscallArgs) {
-  const r = task.kernel.vfs.resolve(task.process.cwd, task.kernel.mem.cstring(a.ptr(0)));
+  const r = task.kernel.vfs.resolve(task.process.cwd, task.kernel.mem.cstring(a.ptr(0)), true, task.process);
+  if (r.node) {
+    if (r.node.kind !== 'dir') throw errno(E.ENOTDIR);
+    task.process.cwd = r.guest;
+    return 0;
+  }
   let st: fs.Stats;
   try {
     st = fs.statSync(r.host);

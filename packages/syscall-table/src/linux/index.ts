@@ -2,6 +2,7 @@ import { E, SyscallTable } from '@nommu/kernel';
 import { SYSCALLS, syscallByName } from '../table/index.js';
 import type { Family, HandlerDef } from './define.js';
 import { files } from './files.js';
+import { fsOps } from './fs_ops.js';
 import { memory } from './memory.js';
 import { processFamily } from './process.js';
 import { readWrite } from './read_write.js';
@@ -9,7 +10,7 @@ import { signalFamily } from './signal.js';
 import { timeFamily } from './time.js';
 
 /** Every family file; adding a syscall is one entry in one of them. */
-const FAMILIES: readonly Family[] = [readWrite, files, memory, processFamily, timeFamily, signalFamily];
+const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, processFamily, timeFamily, signalFamily];
 
 const NOT_YET: HandlerDef = { handler: null, level: 'unimplemented', note: 'not implemented yet', errno: E.ENOSYS };
 

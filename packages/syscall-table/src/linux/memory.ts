@@ -99,6 +99,46 @@ function mprotect(task: Task, a: SyscallArgs) {
   return 0;
 }
 
+const MREMAP_MAYMOVE = 1;
+const MREMAP_FIXED = 2;
+const MREMAP_DONTUNMAP = 4;
+
+/**
+ * mremap without an MMU: shrink in place, grow in place when the RAM after the
+ * mapping is free, else move (MREMAP_MAYMOVE) by copying to fresh RAM.
+ */
+function mremap(task: Task, a: SyscallArgs) {
+  const k = task.kernel;
+  const mm = task.process.mm;
+  const old = a.ptr(0);
+  const oldLen = pageUp(a.ptr(1));
+  const newLen = pageUp(a.ptr(2));
+  const flags = a.int(3);
+  if ((flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0 || old % PAGE_SIZE !== 0) throw errno(E.EINVAL);
+  if ((flags & MREMAP_FIXED) !== 0 && (flags & MREMAP_MAYMOVE) === 0) throw errno(E.EINVAL);
+  if ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0) throw errno(E.EINVAL); // needs page tables
+  if (newLen === 0 || oldLen === 0) throw errno(E.EINVAL);
+  const v = mm.find(old);
+  if (!v || !mm.covers(old, old + oldLen) || old + oldLen > v.end) throw errno(E.EFAULT);
+  if (newLen <= oldLen) {
+    if (newLen < oldLen) mm.unmap(old + newLen, old + oldLen);
+    return old;
+  }
+  const end = old + oldLen;
+  if (end === v.end && k.phys.isFree(end, newLen - oldLen)) {
+    mm.reserve(newLen - oldLen, end);
+    v.end = old + newLen;
+    return old;
+  }
+  if ((flags & MREMAP_MAYMOVE) === 0) throw errno(E.ENOMEM);
+  const to = mm.reserve(newLen);
+  k.mem.copyOut(to, k.mem.bytes(old, oldLen));
+  mm.insert({ ...v, start: to, end: to + newLen, fileOffset: v.fileOffset + (old - v.start) });
+  mm.unmap(old, end);
+  if ((v.prot & PROT_EXEC) !== 0) k.cpu.invalidateCode(to, newLen);
+  return to;
+}
+
 const MADV_DONTNEED = 4;
 
 function madvise(task: Task, a: SyscallArgs) {
@@ -119,6 +159,7 @@ export const memory: Family = {
   brk: supported(brk),
   mmap: partial('file mappings are private copies; writable shared file mappings answer ENODEV as on nommu Linux', mmap),
   munmap: supported(munmap),
+  mremap: partial('MREMAP_FIXED and MREMAP_DONTUNMAP need page tables: EINVAL', mremap),
   mprotect: partial('protections are recorded, not enforced (no MMU)', mprotect),
   madvise: partial('advice is accepted; MADV_DONTNEED zeroes private anonymous memory', madvise),
 };

@@ -1,7 +1,7 @@
-import { E, errno, NORETURN, type SyscallArgs, type Task } from '@nommu/kernel';
+import { E, errno, NORETURN, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, unimplemented, type Family } from './define.js';
 
-function exitGroup(task: Task, a: SyscallArgs) {
+function exitGroup(task: Task, a: SyscallArgs): SyscallResult {
   task.kernel.exitProcess(task.process, { code: a.int(0) & 0xff, signal: 0, coreDumped: false });
   return NORETURN;
 }
@@ -61,7 +61,7 @@ function uname(task: Task, a: SyscallArgs) {
   return 0;
 }
 
-function execve(task: Task, a: SyscallArgs) {
+function execve(task: Task, a: SyscallArgs): SyscallResult {
   const mem = task.kernel.mem;
   const path = mem.cstring(a.ptr(0));
   const argv = mem.stringArray(a.ptr(1));

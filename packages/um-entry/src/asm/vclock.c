@@ -3,8 +3,9 @@
  * vDSO time functions. The kernel keeps a clock record in the vvar page: the
  * TSC value at the last update and the matching CLOCK_MONOTONIC and
  * CLOCK_REALTIME values, plus a multiplier turning TSC ticks into nanoseconds.
- * With one CPU and a kernel that only writes while no guest code runs, a reader
- * never sees a half-written record, so no sequence lock is needed.
+ * The kernel writes it only while no guest code runs, but a reader can be
+ * preempted halfway and resume after a refresh: `seq` changes with every
+ * refresh, and a reader that saw it change reads again.
  */
 #include <stdint.h>
 
@@ -19,6 +20,7 @@ struct vdso_clock {
 	int64_t mono_ns;	/* CLOCK_MONOTONIC at tsc_base */
 	int64_t real_ns;	/* CLOCK_REALTIME at tsc_base */
 	int64_t boot_ns;	/* CLOCK_BOOTTIME at tsc_base */
+	uint64_t seq;		/* bumped by every refresh */
 };
 
 __attribute__((section(".vvar"), used, visibility("hidden")))
@@ -60,23 +62,31 @@ static inline int64_t elapsed_ns(const volatile struct vdso_clock *c)
 static inline int read_clock(int clk, int64_t *ns)
 {
 	const volatile struct vdso_clock *c = &vdso_clock;
+	uint64_t seq;
+	int64_t base;
 	if (!c->enabled)
 		return 0;
-	switch (clk) {
-	case CLOCK_REALTIME:
-	case CLOCK_REALTIME_COARSE:
-		*ns = c->real_ns + elapsed_ns(c);
-		return 1;
-	case CLOCK_MONOTONIC:
-	case CLOCK_MONOTONIC_RAW:
-	case CLOCK_MONOTONIC_COARSE:
-		*ns = c->mono_ns + elapsed_ns(c);
-		return 1;
-	case CLOCK_BOOTTIME:
-		*ns = c->boot_ns + elapsed_ns(c);
-		return 1;
-	}
-	return 0;
+	do {
+		seq = c->seq;
+		switch (clk) {
+		case CLOCK_REALTIME:
+		case CLOCK_REALTIME_COARSE:
+			base = c->real_ns;
+			break;
+		case CLOCK_MONOTONIC:
+		case CLOCK_MONOTONIC_RAW:
+		case CLOCK_MONOTONIC_COARSE:
+			base = c->mono_ns;
+			break;
+		case CLOCK_BOOTTIME:
+			base = c->boot_ns;
+			break;
+		default:
+			return 0;
+		}
+		*ns = base + elapsed_ns(c);
+	} while (seq != c->seq);
+	return 1;
 }
 
 int __vdso_clock_gettime(int clk, struct timespec64 *ts)

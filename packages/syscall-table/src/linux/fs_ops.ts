@@ -1,0 +1,158 @@
+import * as fs from 'node:fs';
+import { E, errno, hostErrno, HostFile, type SyscallArgs, type Task } from '@nommu/kernel';
+import { resolveAt } from './files.js';
+import { supported, type Family } from './define.js';
+
+const AT_FDCWD = -100;
+const AT_REMOVEDIR = 0x200;
+const AT_SYMLINK_FOLLOW = 0x400;
+const RENAME_NOREPLACE = 1;
+const RENAME_EXCHANGE = 2;
+
+/** Runs a host filesystem call, turning its error into the Linux errno. */
+function host<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw hostErrno(err);
+  }
+}
+
+function writableRoot(task: Task): void {
+  if (task.kernel.vfs.readOnly) throw errno(E.EROFS);
+}
+
+function path(task: Task, addr: number): string {
+  return task.kernel.mem.cstring(addr);
+}
+
+function unlinkat(task: Task, dirfd: number, p: string, flags: number) {
+  if ((flags & ~AT_REMOVEDIR) !== 0) throw errno(E.EINVAL);
+  const r = resolveAt(task, dirfd, p, false);
+  writableRoot(task);
+  const st = host(() => fs.lstatSync(r.host));
+  if ((flags & AT_REMOVEDIR) !== 0) {
+    if (!st.isDirectory()) throw errno(E.ENOTDIR);
+    host(() => fs.rmdirSync(r.host));
+  } else {
+    if (st.isDirectory()) throw errno(E.EISDIR);
+    host(() => fs.unlinkSync(r.host));
+  }
+  return 0;
+}
+
+function mkdirat(task: Task, dirfd: number, p: string, mode: number) {
+  const r = resolveAt(task, dirfd, p, false);
+  writableRoot(task);
+  host(() => fs.mkdirSync(r.host, mode & ~task.process.umask & 0o7777));
+  return 0;
+}
+
+function renameat2(task: Task, olddir: number, oldp: string, newdir: number, newp: string, flags: number) {
+  if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) !== 0 || flags === (RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+    throw errno(E.EINVAL);
+  }
+  const from = resolveAt(task, olddir, oldp, false);
+  const to = resolveAt(task, newdir, newp, false);
+  writableRoot(task);
+  host(() => fs.lstatSync(from.host));
+  if ((flags & RENAME_NOREPLACE) !== 0 && fs.existsSync(to.host)) throw errno(E.EEXIST);
+  if ((flags & RENAME_EXCHANGE) !== 0) {
+    host(() => fs.lstatSync(to.host));
+    const tmp = `${to.host}.nommu-exchange-${process.pid}`;
+    host(() => fs.renameSync(to.host, tmp));
+    host(() => fs.renameSync(from.host, to.host));
+    host(() => fs.renameSync(tmp, from.host));
+    return 0;
+  }
+  host(() => fs.renameSync(from.host, to.host));
+  return 0;
+}
+
+function symlinkat(task: Task, target: string, dirfd: number, p: string) {
+  const r = resolveAt(task, dirfd, p, false);
+  writableRoot(task);
+  host(() => fs.symlinkSync(target, r.host));
+  return 0;
+}
+
+function linkat(task: Task, olddir: number, oldp: string, newdir: number, newp: string, flags: number) {
+  const from = resolveAt(task, olddir, oldp, (flags & AT_SYMLINK_FOLLOW) !== 0);
+  const to = resolveAt(task, newdir, newp, false);
+  writableRoot(task);
+  host(() => fs.linkSync(from.host, to.host));
+  return 0;
+}
+
+function fchmodat(task: Task, dirfd: number, p: string, mode: number) {
+  const r = resolveAt(task, dirfd, p, true);
+  writableRoot(task);
+  host(() => fs.chmodSync(r.host, mode & 0o7777));
+  return 0;
+}
+
+function hostFile(task: Task, fd: number): HostFile {
+  const f = task.process.files.get(fd);
+  if (!(f instanceof HostFile)) throw errno(E.EINVAL);
+  return f;
+}
+
+function ftruncate(task: Task, a: SyscallArgs) {
+  const f = hostFile(task, a.int(0));
+  if (!f.writable) throw errno(E.EINVAL);
+  const len = a.long(1);
+  if (len < 0) throw errno(E.EINVAL);
+  host(() => fs.ftruncateSync(f.fd, len));
+  return 0;
+}
+
+function truncate(task: Task, a: SyscallArgs) {
+  const r = resolveAt(task, AT_FDCWD, path(task, a.ptr(0)), true);
+  writableRoot(task);
+  const len = a.long(1);
+  if (len < 0) throw errno(E.EINVAL);
+  host(() => fs.truncateSync(r.host, len));
+  return 0;
+}
+
+function fsync(task: Task, a: SyscallArgs) {
+  const f = task.process.files.get(a.int(0));
+  if (f instanceof HostFile) host(() => fs.fsyncSync(f.fd));
+  return 0;
+}
+
+function chdirFd(task: Task, a: SyscallArgs) {
+  const f = task.process.files.get(a.int(0));
+  if (!(f instanceof HostFile) || !host(() => fs.fstatSync(f.fd)).isDirectory()) throw errno(E.ENOTDIR);
+  task.process.cwd = f.guestPath;
+  return 0;
+}
+
+export const fsOps: Family = {
+  unlink: supported((t, a) => unlinkat(t, AT_FDCWD, path(t, a.ptr(0)), 0)),
+  unlinkat: supported((t, a) => unlinkat(t, a.int(0), path(t, a.ptr(1)), a.int(2))),
+  rmdir: supported((t, a) => unlinkat(t, AT_FDCWD, path(t, a.ptr(0)), AT_REMOVEDIR)),
+  mkdir: supported((t, a) => mkdirat(t, AT_FDCWD, path(t, a.ptr(0)), a.uint(1))),
+  mkdirat: supported((t, a) => mkdirat(t, a.int(0), path(t, a.ptr(1)), a.uint(2))),
+  rename: supported((t, a) => renameat2(t, AT_FDCWD, path(t, a.ptr(0)), AT_FDCWD, path(t, a.ptr(1)), 0)),
+  renameat: supported((t, a) => renameat2(t, a.int(0), path(t, a.ptr(1)), a.int(2), path(t, a.ptr(3)), 0)),
+  renameat2: supported((t, a) => renameat2(t, a.int(0), path(t, a.ptr(1)), a.int(2), path(t, a.ptr(3)), a.uint(4))),
+  symlink: supported((t, a) => symlinkat(t, path(t, a.ptr(0)), AT_FDCWD, path(t, a.ptr(1)))),
+  symlinkat: supported((t, a) => symlinkat(t, path(t, a.ptr(0)), a.int(1), path(t, a.ptr(2)))),
+  link: supported((t, a) => linkat(t, AT_FDCWD, path(t, a.ptr(0)), AT_FDCWD, path(t, a.ptr(1)), 0)),
+  linkat: supported((t, a) => linkat(t, a.int(0), path(t, a.ptr(1)), a.int(2), path(t, a.ptr(3)), a.int(4))),
+  chmod: supported((t, a) => fchmodat(t, AT_FDCWD, path(t, a.ptr(0)), a.uint(1))),
+  fchmodat: supported((t, a) => fchmodat(t, a.int(0), path(t, a.ptr(1)), a.uint(2))),
+  fchmod: supported((t, a) => {
+    const f = hostFile(t, a.int(0));
+    writableRoot(t);
+    host(() => fs.fchmodSync(f.fd, a.uint(1) & 0o7777));
+    return 0;
+  }),
+  ftruncate: supported(ftruncate),
+  truncate: supported(truncate),
+  fsync: supported(fsync),
+  fdatasync: supported(fsync),
+  sync: supported(() => 0),
+  fchdir: supported(chdirFd),
+};
