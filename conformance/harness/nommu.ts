@@ -2,7 +2,7 @@
  * nommu side of the conformance suite: runs a program through the real
  * `nommu` command (a spawned Node process, the Unicorn backend, no mocks).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CONFORMANCE_DIR, DEFAULT_ENV, type RunResult } from './native.js';
 
@@ -17,18 +17,31 @@ export interface NommuRunOptions {
   nommuArgs?: string[];
 }
 
-/** Runs `nommu run --clear-env --env ... <path> <args>` with exactly the environment runNative would give. */
-export function runNommu(path: string, args: string[], opts: NommuRunOptions = {}): RunResult {
+/**
+ * Runs `nommu run --clear-env --env ... <path> <args>` with exactly the
+ * environment runNative would give. Asynchronous, so a long guest run never
+ * blocks the test runner's own event loop.
+ */
+export function runNommu(path: string, args: string[], opts: NommuRunOptions = {}): Promise<RunResult> {
   const env = opts.env ?? DEFAULT_ENV;
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
-  const r = spawnSync(process.execPath, [NOMMU_BIN, 'run', '--clear-env', ...envArgs, ...(opts.nommuArgs ?? []), path, ...args], {
-    encoding: 'utf8',
-    input: opts.input ?? '',
-    cwd: opts.cwd ?? process.cwd(),
-    timeout: opts.timeoutMs ?? 60_000,
-    maxBuffer: 64 * 1024 * 1024,
-    killSignal: 'SIGKILL',
+  const argv = [NOMMU_BIN, 'run', '--clear-env', ...envArgs, ...(opts.nommuArgs ?? []), path, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { cwd: opts.cwd ?? process.cwd(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), status, signal });
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.input ?? '');
   });
-  if (r.error && (r.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') throw r.error;
-  return { stdout: r.stdout, stderr: r.stderr, status: r.status, signal: r.signal };
 }

@@ -2,7 +2,7 @@
  * Differential tests: every conformance program, in every libc/link variant,
  * must give the same stdout, stderr and exit status under nommu as natively.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,12 +16,39 @@ interface Case {
   input?: string;
 }
 
-let scratch = '';
+let scratchRoot = '';
 beforeAll(() => {
   ensurePrograms();
-  scratch = mkdtempSync(join(tmpdir(), 'nommu-conf-'));
+  scratchRoot = mkdtempSync(join(tmpdir(), 'nommu-conf-'));
 });
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+afterAll(() => rmSync(scratchRoot, { recursive: true, force: true }));
+
+let scratchCount = 0;
+/** A fresh, empty directory: native and nommu runs must not see each other's files. */
+function scratch(): string {
+  const dir = join(scratchRoot, String(++scratchCount));
+  mkdirSync(dir);
+  return dir;
+}
+
+/**
+ * Lines that differ for a reason outside the kernel, each with the reason.
+ * Unicorn 2.0.1 (QEMU 5.0's TCG) never raises floating-point exception flags,
+ * so fetestexcept() reads 0 and musl's strtod cannot see an underflow.
+ */
+const BACKEND_LIMITS: { program: string; line: RegExp; reason: string }[] = [
+  { program: 'float', line: /^exceptions: /, reason: 'Unicorn 2.0.1 does not raise FP exception flags' },
+  { program: 'float', line: /^strtod\("2\.2250738585072011e-308"\)/, reason: 'musl detects underflow through FP exception flags' },
+];
+
+function split(program: string, out: string): { comparable: string; limited: string[] } {
+  const limits = BACKEND_LIMITS.filter((l) => l.program === program);
+  const lines = out.split('\n');
+  return {
+    comparable: lines.filter((l) => !limits.some((x) => x.line.test(l))).join('\n'),
+    limited: lines.filter((l) => limits.some((x) => x.line.test(l))),
+  };
+}
 
 const CASES: Case[] = [
   { program: 'hello' },
@@ -45,14 +72,17 @@ function normalize(r: RunResult): { stdout: string; stderr: string; status: numb
 }
 
 describe.each(VARIANTS)('%s', (variant) => {
-  it.each(CASES.map((c) => [`${c.program} ${(c.args ?? []).join(' ')}`.trim(), c] as const))('%s', (_name, c) => {
-    const env = Object.fromEntries(
-      Object.entries({ ...DEFAULT_ENV, ...c.env }).map(([k, v]) => [k, v === '@scratch' ? scratch : v]),
-    );
+  it.each(CASES.map((c) => [`${c.program} ${(c.args ?? []).join(" ")}`.trim(), c] as const))("%s", async (_name, c) => {
+    const env = (): Record<string, string> =>
+      Object.fromEntries(Object.entries({ ...DEFAULT_ENV, ...c.env }).map(([k, v]) => [k, v === '@scratch' ? scratch() : v]));
     const path = programPath(c.program, variant);
-    const opts = { env, ...(c.input !== undefined ? { input: c.input } : {}) };
-    const native = runNative(path, c.args ?? [], opts);
-    const nommu = runNommu(path, c.args ?? [], opts);
-    expect(normalize(nommu)).toEqual(normalize(native));
+    const input = c.input !== undefined ? { input: c.input } : {};
+    const native = normalize(runNative(path, c.args ?? [], { env: env(), ...input }));
+    const nommu = normalize(await runNommu(path, c.args ?? [], { env: env(), ...input }));
+    const n = split(c.program, native.stdout);
+    const m = split(c.program, nommu.stdout);
+    expect({ ...nommu, stdout: m.comparable }).toEqual({ ...native, stdout: n.comparable });
+    // The known limits must really be the only difference; when the backend learns them, this fails.
+    if (n.limited.length > 0) expect(m.limited).not.toEqual(n.limited);
   });
 });

@@ -44,6 +44,8 @@ export interface Identity {
 export interface SyscallTracer {
   onEntry(task: Task, nr: number, args: SyscallArgs): void;
   onExit(task: Task, nr: number, result: bigint): void;
+  /** The syscall parked the task; it will run again when the task wakes. */
+  onBlock?(task: Task, nr: number): void;
   /** An unimplemented or unknown syscall answered -ENOSYS. */
   onUnimplemented?(task: Task, nr: number): void;
   onSignal?(task: Task, info: { signo: number; code: number; addr?: bigint }): void;
@@ -272,11 +274,19 @@ export class Kernel {
     while (this.#result === null) {
       const task = this.#pickNext();
       if (!task) {
-        if (this.#hostWaiters === 0) throw new KernelError('NOMMU_DEADLOCK', 'every guest task is blocked');
+        if (this.#hostWaiters === 0) {
+          const waits = [...this.tasks.values()].map((t) => `${t.tid}: ${t.waitReason}`).join(', ');
+          throw new KernelError('NOMMU_DEADLOCK', `deadlock: every guest task is blocked (${waits})`);
+        }
         await new Promise<void>((r) => (this.#wake = r));
         continue;
       }
       this.#switchTo(task);
+      if (task.restartSyscall) {
+        task.restartSyscall = false;
+        this.#doSyscall64(task);
+        continue;
+      }
       const reason = this.cpu.run(SLICE_MICROS);
       if (reason === StopReason.KernelCall) {
         this.#doSyscall64(task);
@@ -404,7 +414,9 @@ export class Kernel {
       else if (typeof result === 'bigint') words[base + AX] = result;
       else if (result instanceof Errno) words[base + AX] = BigInt(-result.errno);
       else if (result === BLOCK) {
-        task.regsAt = RegsAt.Syscall;
+        // Parked: when woken, the syscall runs again from its pt_regs (as Linux restarts).
+        task.restartSyscall = true;
+        if (tracer) tracer.onBlock?.(task, nr);
         return;
       } else if (result === NORETURN) {
         if (tracer && task.process.exitStatus === null) tracer.onExit(task, nr, 0n);

@@ -74,6 +74,8 @@ export class Task {
   clearChildTid = 0;
   /** Blocked signals (bit n-1 for signal n). */
   sigmask = 0n;
+  /** Woken from a parked syscall: run it again before returning to user mode. */
+  restartSyscall = false;
   /** Why the task is parked, for deadlock reports. */
   waitReason = '';
 

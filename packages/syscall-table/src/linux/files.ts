@@ -10,6 +10,8 @@ import {
   type Resolved,
   type SyntheticNode,
   SyntheticFile,
+  Pipe,
+  PipeEnd,
   type SyscallArgs,
   type Task,
 } from '@nommu/kernel';
@@ -214,6 +216,27 @@ function dup3(task: Task, oldfd: number, newfd: number, flags: number) {
   return newfd;
 }
 
+function pipe2(task: Task, fdsAddr: number, flags: number) {
+  if ((flags & ~(fcntl.O_CLOEXEC | fcntl.O_NONBLOCK | 0o40000 /* O_DIRECT */)) !== 0) throw errno(E.EINVAL);
+  const mem = task.kernel.mem;
+  mem.offset(fdsAddr, 8);
+  const pipe = new Pipe();
+  const status = flags & fcntl.O_NONBLOCK;
+  const cloexec = (flags & fcntl.O_CLOEXEC) !== 0;
+  const files = task.process.files;
+  const r = files.install(new PipeEnd(pipe, fcntl.O_RDONLY | status, true), cloexec);
+  let w: number;
+  try {
+    w = files.install(new PipeEnd(pipe, fcntl.O_WRONLY | status, false), cloexec);
+  } catch (e) {
+    files.close(r);
+    throw e;
+  }
+  mem.setI32(fdsAddr, r);
+  mem.setI32(fdsAddr + 4, w);
+  return 0;
+}
+
 function getcwd(task: Task, a: SyscallArgs) {
   const cwd = Buffer.from(task.process.cwd + '\0', 'utf8');
   const size = a.ptr(1);
@@ -268,6 +291,8 @@ export const files: Family = {
   dup2: supported((t, a) => (a.int(0) === a.int(1) ? (t.process.files.get(a.int(0)), a.int(0)) : dup3(t, a.int(0), a.int(1), 0))),
   dup3: supported((t, a) => dup3(t, a.int(0), a.int(1), a.int(2))),
   getcwd: supported(getcwd),
+  pipe: supported((t, a) => pipe2(t, a.ptr(0), 0)),
+  pipe2: supported((t, a) => pipe2(t, a.ptr(0), a.int(1))),
   chdir: supported(chdir),
   umask: supported(umask),
 };
