@@ -1,5 +1,5 @@
-export { Kernel, KERNEL_API_VERSION, ExecFailure } from './kernel.js';
-export type { Identity, KernelOptions, SpawnOptions, SyscallTracer } from './kernel.js';
+export { CLONE, Kernel, KERNEL_API_VERSION, ExecFailure } from './kernel.js';
+export type { CloneArgs, Identity, KernelOptions, SpawnOptions, SyscallTracer } from './kernel.js';
 export { E, ENOTSUP, Errno, errno, hostErrno } from './errno.js';
 export { KernelError } from './errors.js';
 export { BLOCK, NORETURN, SYSCALL_REGISTRY_VERSION, SyscallArgs, SyscallTable } from './syscalls.js';

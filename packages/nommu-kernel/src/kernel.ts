@@ -50,6 +50,7 @@ export interface SyscallTracer {
   onUnimplemented?(task: Task, nr: number): void;
   onSignal?(task: Task, info: { signo: number; code: number; addr?: bigint }): void;
   onProcessExit?(process: Process, status: ExitStatus): void;
+  onTaskCreate?(parent: Task, child: Task): void;
 }
 
 export interface KernelOptions {
@@ -68,6 +69,23 @@ export interface KernelOptions {
   brkSize?: number;
   tracer?: SyscallTracer | null;
   hostname?: string;
+  /** Refuse what a kernel without an MMU refuses (fork) and record each refusal. */
+  strictNommu?: boolean;
+}
+
+/** clone(2) flags. */
+export const CLONE = {
+  VM: 0x100, FS: 0x200, FILES: 0x400, SIGHAND: 0x800, PIDFD: 0x1000, PTRACE: 0x2000, VFORK: 0x4000,
+  PARENT: 0x8000, THREAD: 0x10000, SYSVSEM: 0x40000, SETTLS: 0x80000, PARENT_SETTID: 0x100000,
+  CHILD_CLEARTID: 0x200000, DETACHED: 0x400000, CHILD_SETTID: 0x1000000,
+} as const;
+
+export interface CloneArgs {
+  flags: number;
+  stack: number;
+  parentTid: number;
+  childTid: number;
+  tls: bigint | number;
 }
 
 export interface SpawnOptions {
@@ -95,6 +113,9 @@ export class Kernel {
   readonly hostname: string;
   readonly bootNs = process.hrtime.bigint();
   tracer: SyscallTracer | null;
+  readonly strictNommu: boolean;
+  /** What the program did that a kernel without an MMU refuses (with strictNommu). */
+  readonly nommuViolations: string[] = [];
 
   readonly processes = new Map<number, Process>();
   readonly tasks = new Map<number, Task>();
@@ -106,6 +127,9 @@ export class Kernel {
   readonly #args: SyscallArgs;
   readonly #regs = new BigUint64Array(REG_COUNT);
   #wake: (() => void) | null = null;
+  #sliceStart = 0;
+  /** The current task gives up the CPU at the next pick (sched_yield, end of slice). */
+  #yieldCpu = false;
   #hostWaiters = 0;
   readonly #stdio: { stdin: StreamSource; stdout: StreamSink; stderr: StreamSink };
   readonly #stackSize: number;
@@ -128,6 +152,7 @@ export class Kernel {
     this.cpu = cpu;
     this.syscalls = opts.syscalls;
     this.tracer = opts.tracer ?? null;
+    this.strictNommu = opts.strictNommu ?? false;
     this.phys = new PhysicalMemory(cpu);
     this.mem = new UserMemory(cpu);
     this.vfs = new Vfs({ ...(opts.root !== undefined ? { root: opts.root } : {}), readOnly: opts.readOnly ?? false });
@@ -173,6 +198,12 @@ export class Kernel {
       stackSize: this.#stackSize,
       brkSize: this.#brkSize,
       random: (n) => randomBytes(n),
+      holderOf: (addr) => {
+        for (const p of this.processes.values()) {
+          if (p.exitStatus === null && p.mm.vmas.some((v) => v.owned && v.start <= addr && addr < v.end)) return p.mm;
+        }
+        return null;
+      },
     };
   }
 
@@ -228,7 +259,6 @@ export class Kernel {
     task.fsBase = 0n;
     task.gsBase = 0n;
     initFpState(task.fpState);
-    if (this.#current === task) this.#current = null; // reload its CPU state
   }
 
   /** Replaces the calling process's image (execve). Returns NORETURN or throws an Errno. */
@@ -241,27 +271,270 @@ export class Kernel {
       if (e instanceof ExecFailure) throw Errno.of(e.errno);
       throw e;
     }
-    proc.mm.release();
+    // Other threads die at exec; a vfork parent gets its memory back.
+    for (const t of [...proc.threads]) if (t !== task) this.#reapThread(t);
+    proc.mm.put();
     proc.files.closeOnExec();
     this.#startImage(task, loaded);
+    this.#releaseVforkParent(proc);
     return NORETURN;
   }
 
-  /** Ends a whole process with `status` (exit_group, fatal signal). */
+  /** A thread is gone: its kernel block returns to RAM, CLONE_CHILD_CLEARTID is honoured. */
+  #reapThread(t: Task): void {
+    if (t.state === TaskState.Zombie) return;
+    if (t.clearChildTid !== 0 && this.mem.ok(t.clearChildTid, 4) && t.process.exitStatus === null) {
+      this.mem.setU32(t.clearChildTid, 0);
+      this.futexWake(t.process, t.clearChildTid, 1, 0xffffffff, false);
+    }
+    this.#cancelTimer(t);
+    t.state = TaskState.Zombie;
+    this.tasks.delete(t.tid);
+    this.phys.free(t.kernelBlock, PAGE_SIZE);
+    const i = t.process.threads.indexOf(t);
+    if (i >= 0 && t.process.threads.length > 1) t.process.threads.splice(i, 1);
+    if (this.#current === t) this.#current = null;
+  }
+
+  /** exit(2): one thread ends; the last one ends the process. */
+  exitThread(task: Task, code: number): void {
+    const live = task.process.threads.filter((t) => t.state !== TaskState.Zombie);
+    if (live.length <= 1) {
+      this.exitProcess(task.process, { code: code & 0xff, signal: 0, coreDumped: false });
+      return;
+    }
+    this.#reapThread(task);
+  }
+
+  /** Ends a whole process with `status` (exit_group, fatal signal); it stays a zombie until reaped. */
   exitProcess(proc: Process, status: ExitStatus): void {
     if (proc.exitStatus) return;
-    proc.exitStatus = status;
-    for (const t of proc.threads) {
-      t.state = TaskState.Zombie;
-      this.tasks.delete(t.tid);
-      this.phys.free(t.kernelBlock, PAGE_SIZE);
-      if (this.#current === t) this.#current = null;
-    }
-    proc.files.closeAll();
-    proc.mm.release();
-    this.processes.delete(proc.pid);
     this.tracer?.onProcessExit?.(proc, status);
-    if (proc === this.#init) this.#result = status;
+    for (const t of [...proc.threads]) this.#reapThread(t);
+    proc.exitStatus = status;
+    if (--proc.files.users === 0) proc.files.closeAll();
+    proc.mm.put();
+    this.#releaseVforkParent(proc);
+    // Orphans go to the first process, as to init.
+    const init = this.#init;
+    for (const c of proc.children) {
+      c.parent = init && init !== proc ? init : null;
+      if (c.parent) c.parent.children.push(c);
+    }
+    proc.children.length = 0;
+    if (proc === init) {
+      this.#result = status;
+      return;
+    }
+    const parent = proc.parent;
+    if (!parent || parent.exitStatus) {
+      this.processes.delete(proc.pid);
+      return;
+    }
+    for (const w of parent.childWaiters) this.wakeUp(w, false);
+    parent.childWaiters.clear();
+  }
+
+  #releaseVforkParent(proc: Process): void {
+    const parent = proc.vforkParent;
+    if (!parent) return;
+    proc.vforkParent = null;
+    this.wakeUp(parent, false, BigInt(proc.pid));
+  }
+
+  /**
+   * clone/fork/vfork: a thread (CLONE_THREAD), a process sharing the memory
+   * (CLONE_VM, vfork), or a forked process whose memory is a private copy at the
+   * same addresses. Returns the child's tid, or BLOCK for vfork (the parent
+   * resumes with the tid when the child execs or exits).
+   */
+  clone(task: Task, c: CloneArgs): number | typeof BLOCK {
+    const F = CLONE;
+    const flags = c.flags;
+    if ((flags & F.THREAD) !== 0 && (flags & F.SIGHAND) === 0) throw errno(E.EINVAL);
+    if ((flags & F.SIGHAND) !== 0 && (flags & F.VM) === 0) throw errno(E.EINVAL);
+    if ((flags & F.VM) === 0 && this.strictNommu) {
+      this.nommuViolations.push(`fork() by ${task.process.exe} (pid ${task.process.pid}): a nommu kernel answers EINVAL`);
+      throw errno(E.EINVAL);
+    }
+    const parent = task.process;
+    const cpu = this.cpu;
+    let proc: Process;
+    const tid = this.#nextPid++;
+    if ((flags & F.THREAD) !== 0) {
+      proc = parent;
+    } else {
+      let mm;
+      if ((flags & F.VM) !== 0) {
+        mm = parent.mm;
+        mm.users++;
+      } else {
+        mm = parent.mm.fork();
+      }
+      let files;
+      if ((flags & F.FILES) !== 0) {
+        files = parent.files;
+        files.users++;
+      } else {
+        files = parent.files.clone();
+      }
+      proc = new Process(this, tid, mm, files);
+      proc.parent = (flags & F.PARENT) !== 0 && parent.parent ? parent.parent : parent;
+      proc.parent.children.push(proc);
+      proc.pgid = parent.pgid;
+      proc.sid = parent.sid;
+      proc.cwd = parent.cwd;
+      proc.umask = parent.umask;
+      proc.exe = parent.exe;
+      proc.argv = parent.argv;
+      proc.envp = parent.envp;
+      for (const [sig, act] of parent.sigactions) proc.sigactions.set(sig, act.slice());
+      proc.exitSignal = flags & 0xff;
+      this.processes.set(tid, proc);
+    }
+    const child = this.#newTask(proc, tid);
+    // The child returns from the same syscall with 0, on its own stack if given one.
+    this.mem.copyOut(child.ptregs, this.mem.bytes(task.ptregs, SIZEOF_PT_REGS).slice());
+    this.mem.setU64(child.ptregs + PtRegs.AX, 0);
+    if (c.stack !== 0) this.mem.setU64(child.ptregs + PtRegs.SP, c.stack);
+    child.regsAt = RegsAt.Syscall;
+    cpu.getFpState(child.fpState);
+    child.fsBase = (flags & F.SETTLS) !== 0 ? BigInt.asUintN(64, BigInt(c.tls)) : cpu.getReg(Reg.FS_BASE);
+    child.gsBase = task.gsBase;
+    child.sigmask = task.sigmask;
+    if ((flags & F.PARENT_SETTID) !== 0) this.mem.setU32(c.parentTid, tid);
+    if ((flags & F.CHILD_SETTID) !== 0) {
+      if ((flags & F.VM) !== 0) this.mem.setU32(c.childTid, tid);
+      else child.setChildTid = c.childTid;
+    }
+    if ((flags & F.CHILD_CLEARTID) !== 0) child.clearChildTid = c.childTid;
+    this.#runQueue.push(child);
+    this.tracer?.onTaskCreate?.(task, child);
+    if ((flags & F.VFORK) !== 0 && (flags & F.THREAD) === 0) {
+      proc.vforkParent = task;
+      this.block(task, 'vfork', false);
+      return BLOCK;
+    }
+    return tid;
+  }
+
+  /** wait4/waitid's search: a zombie child matching `pid` (Linux's pid selector), or why not. */
+  findChild(task: Task, pid: number): { zombie: Process | null; any: boolean } {
+    const self = task.process;
+    const match = (c: Process): boolean =>
+      pid === -1 ? true : pid > 0 ? c.pid === pid : pid === 0 ? c.pgid === self.pgid : c.pgid === -pid;
+    const kids = self.children.filter(match);
+    return { zombie: kids.find((c) => c.exitStatus !== null) ?? null, any: kids.length > 0 };
+  }
+
+  /** Removes a zombie for good once its parent has collected its status. */
+  reap(child: Process): void {
+    const p = child.parent;
+    if (p) p.children.splice(p.children.indexOf(child), 1);
+    this.processes.delete(child.pid);
+  }
+
+  /** Parks `task` until a child of its process changes state. */
+  waitForChild(task: Task): typeof BLOCK {
+    task.process.childWaiters.add(task);
+    this.block(task, 'wait for child', false);
+    return BLOCK;
+  }
+
+  // ---- futexes ----
+
+  readonly #futexes = new Map<string, { task: Task; bitset: number }[]>();
+
+  #futexKey(proc: Process, addr: number, shared: boolean): string {
+    return shared ? `s:${addr}` : `${proc.mm.id}:${addr}`;
+  }
+
+  /** FUTEX_WAIT: parks until a wake (resumes with 0) or the timeout (ETIMEDOUT). */
+  futexWait(task: Task, addr: number, bitset: number, shared: boolean, timeoutNs: bigint | null): typeof BLOCK {
+    const key = this.#futexKey(task.process, addr, shared);
+    let q = this.#futexes.get(key);
+    if (!q) {
+      q = [];
+      this.#futexes.set(key, q);
+    }
+    q.push({ task, bitset });
+    task.futexKey = key;
+    this.block(task, `futex ${addr.toString(16)}`, timeoutNs !== null);
+    if (timeoutNs !== null) this.#armTimer(task, timeoutNs, BigInt(-E.ETIMEDOUT));
+    return BLOCK;
+  }
+
+  futexWake(proc: Process, addr: number, count: number, bitset: number, shared: boolean): number {
+    const key = this.#futexKey(proc, addr, shared);
+    const q = this.#futexes.get(key);
+    if (!q) return 0;
+    let woken = 0;
+    for (let i = 0; i < q.length && woken < count; ) {
+      const w = q[i]!;
+      if ((w.bitset & bitset) === 0) {
+        i++;
+        continue;
+      }
+      q.splice(i, 1);
+      w.task.futexKey = null;
+      this.#cancelTimer(w.task);
+      this.wakeUp(w.task, false, 0n);
+      woken++;
+    }
+    if (q.length === 0) this.#futexes.delete(key);
+    return woken;
+  }
+
+  /** FUTEX_REQUEUE: wake `count`, move up to `requeue` of the rest to addr2. */
+  futexRequeue(proc: Process, addr: number, addr2: number, count: number, requeue: number, shared: boolean): number {
+    const woken = this.futexWake(proc, addr, count, 0xffffffff, shared);
+    const key = this.#futexKey(proc, addr, shared);
+    const q = this.#futexes.get(key);
+    if (!q) return woken;
+    const moved = q.splice(0, requeue);
+    if (q.length === 0) this.#futexes.delete(key);
+    const key2 = this.#futexKey(proc, addr2, shared);
+    const q2 = this.#futexes.get(key2) ?? [];
+    for (const w of moved) w.task.futexKey = key2;
+    q2.push(...moved);
+    if (q2.length > 0) this.#futexes.set(key2, q2);
+    return woken + moved.length;
+  }
+
+  #dropFutexWait(task: Task): void {
+    const key = task.futexKey;
+    if (key === null) return;
+    task.futexKey = null;
+    const q = this.#futexes.get(key);
+    if (!q) return;
+    const i = q.findIndex((w) => w.task === task);
+    if (i >= 0) q.splice(i, 1);
+    if (q.length === 0) this.#futexes.delete(key);
+  }
+
+  // ---- sleeping ----
+
+  /** Parks `task` for `ns` nanoseconds of host time; it resumes with 0. */
+  sleep(task: Task, ns: bigint): typeof BLOCK {
+    this.block(task, 'sleep', true);
+    this.#armTimer(task, ns, 0n);
+    return BLOCK;
+  }
+
+  #armTimer(task: Task, ns: bigint, result: bigint): void {
+    const ms = Number(ns) / 1e6;
+    task.timer = setTimeout(() => {
+      task.timer = null;
+      this.#dropFutexWait(task);
+      this.wakeUp(task, true, result);
+    }, Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+  }
+
+  #cancelTimer(task: Task): void {
+    if (task.timer === null) return;
+    clearTimeout(task.timer);
+    task.timer = null;
+    if (task.state === TaskState.Blocked) this.#hostWaiters--;
   }
 
   // ---- the run loop ----
@@ -284,7 +557,15 @@ export class Kernel {
       this.#switchTo(task);
       if (task.restartSyscall) {
         task.restartSyscall = false;
-        this.#doSyscall64(task);
+        const r = task.resumeWith;
+        if (r === null) {
+          this.#doSyscall64(task);
+        } else {
+          task.resumeWith = null;
+          const ax = (task.ptregs - this.mem.base + PtRegs.AX) >> 3;
+          this.mem.words[ax] = r;
+          this.tracer?.onExit(task, Number(this.mem.words[(task.ptregs - this.mem.base + PtRegs.ORIG_AX) >> 3]), r);
+        }
         continue;
       }
       const reason = this.cpu.run(SLICE_MICROS);
@@ -293,8 +574,15 @@ export class Kernel {
       } else {
         this.#handleStop(task, reason);
       }
-      if ((++entries & 255) === 0 || reason === StopReason.Preempted) {
+      if ((++entries & 63) === 0 || reason === StopReason.Preempted) {
         this.clock.refresh();
+        // A task that keeps making syscalls is never preempted by the watchdog: rotate here.
+        if (this.#runQueue.length > 0 && this.#current === task && task.state === TaskState.Runnable &&
+            performance.now() - this.#sliceStart >= SLICE_MICROS / 1000) {
+          this.#runQueue.push(task);
+          this.#current = task; // keeps its CPU state until another task is switched in
+          this.#yieldCpu = true;
+        }
         const now = performance.now();
         if (now - lastYield >= YIELD_MS) {
           await new Promise<void>((r) => setImmediate(r));
@@ -307,7 +595,8 @@ export class Kernel {
 
   #pickNext(): Task | null {
     const cur = this.#current;
-    if (cur && cur.state === TaskState.Runnable) return cur;
+    if (cur && cur.state === TaskState.Runnable && !this.#yieldCpu) return cur;
+    this.#yieldCpu = false;
     while (this.#runQueue.length > 0) {
       const t = this.#runQueue.shift()!;
       if (t.state === TaskState.Runnable && this.tasks.has(t.tid)) return t;
@@ -318,12 +607,25 @@ export class Kernel {
   /** Makes `next` the task on the CPU: the context switch. */
   #switchTo(next: Task): void {
     const prev = this.#current;
-    if (prev === next) return;
     const cpu = this.cpu;
+    if (prev === next) {
+      // Still on the CPU; only a fresh image (execve) replaces its registers.
+      if (next.regsAt === RegsAt.Full) {
+        cpu.setFpState(next.fpState);
+        this.#loadUserRegs(next);
+        next.regsAt = RegsAt.Cpu;
+      }
+      return;
+    }
     if (prev && prev.state !== TaskState.Zombie) {
       cpu.getFpState(prev.fpState);
       prev.fsBase = cpu.getReg(Reg.FS_BASE);
       if (prev.regsAt === RegsAt.Cpu) this.#saveUserRegs(prev);
+    }
+    if (this.phys.overlays.size > 0 && prev?.process.mm !== next.process.mm) this.phys.overlays.activate(next.process.mm);
+    if (next.setChildTid !== 0) {
+      this.mem.setU32(next.setChildTid, next.tid);
+      next.setChildTid = 0;
     }
     this.mem.setU64(this.vdso.currentPtregs, next.ptregs);
     this.mem.setU64(this.vdso.currentTopOfStack, next.topOfStack);
@@ -337,6 +639,7 @@ export class Kernel {
     cpu.setReg(Reg.FS_BASE, next.fsBase);
     next.regsAt = RegsAt.Cpu;
     this.#current = next;
+    this.#sliceStart = performance.now();
   }
 
   /** CPU registers -> pt_regs (the task was stopped in user code). */
@@ -443,7 +746,7 @@ export class Kernel {
       if (rip >= this.vdso.vsyscall && rip < this.vdso.trap + 16) return;
       if (this.#runQueue.length > 0) {
         this.#runQueue.push(task);
-        this.#switchTo(this.#runQueue.shift()!);
+        this.#yieldCpu = true;
       }
       return;
     }
@@ -466,10 +769,11 @@ export class Kernel {
     if (hostEvent) this.#hostWaiters++;
   }
 
-  wakeUp(task: Task, hostEvent: boolean): void {
+  wakeUp(task: Task, hostEvent: boolean, result: bigint | null = null): void {
     if (hostEvent) this.#hostWaiters--;
     if (task.state !== TaskState.Blocked) return;
     task.state = TaskState.Runnable;
+    task.resumeWith = result;
     this.#runQueue.push(task);
     const w = this.#wake;
     this.#wake = null;
@@ -479,6 +783,13 @@ export class Kernel {
   /** Host memory in use by guest RAM (for leak checks). */
   get ramInUse(): number {
     return this.phys.usedBytes;
+  }
+
+  /** sched_yield: let the other runnable tasks go first. */
+  yield(task: Task): void {
+    if (this.#runQueue.length === 0) return;
+    this.#runQueue.push(task);
+    this.#yieldCpu = true;
   }
 
   /** Frees the backend (its RAM and engine). */

@@ -277,6 +277,8 @@ interface FdEntry {
 export class FdTable {
   readonly #fds: (FdEntry | undefined)[] = [];
   limit = 1024;
+  /** Processes sharing this table (CLONE_FILES). */
+  users = 1;
 
   get(fd: number): OpenFile {
     const e = fd >= 0 ? this.#fds[fd] : undefined;

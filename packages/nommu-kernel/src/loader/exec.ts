@@ -31,6 +31,8 @@ export interface ExecEnv {
   random(n: number): Uint8Array;
   /** The process calling execve (for /proc/self), or null for the first one. */
   self: Process | null;
+  /** The address space holding the page at `addr`, if a process holds it. */
+  holderOf(addr: number): MemoryMap | null;
 }
 
 export interface LoadedProgram {
@@ -186,7 +188,7 @@ function loadImage(env: ExecEnv, mm: MemoryMap, file: ExecFile, image: ElfImage)
   if (image.type === ET_DYN) {
     start = mm.reserve(span);
   } else {
-    if (!env.phys.allocAt(image.minVaddr, span)) {
+    if (!env.phys.allocAt(image.minVaddr, span) && !claimShared(env, mm, image.minVaddr, span)) {
       const range = `0x${image.minVaddr.toString(16)}-0x${image.maxVaddr.toString(16)}`;
       throw new ExecFailure(
         E.ENOMEM,
@@ -213,6 +215,31 @@ function loadImage(env: ExecEnv, mm: MemoryMap, file: ExecFile, image: ElfImage)
   // Code may have run at these addresses before (RAM is reused): forget its translations.
   env.cpu.invalidateCode(start, span);
   return { bias, end: start + span };
+}
+
+/**
+ * An ET_EXEC image whose link address another process holds (a shell running
+ * the same static program): the pages become shared, each process's bytes
+ * swapped in while it runs. Possible only if every page is free or a process's.
+ */
+function claimShared(env: ExecEnv, mm: MemoryMap, start: number, span: number): boolean {
+  const holders: (MemoryMap | null)[] = [];
+  for (let a = start; a < start + span; a += PAGE_SIZE) {
+    if (a < env.phys.base || a + PAGE_SIZE > env.phys.base + env.phys.size) return false;
+    if (env.phys.isFree(a, PAGE_SIZE)) {
+      holders.push(null);
+      continue;
+    }
+    const h = env.holderOf(a);
+    if (!h) return false;
+    holders.push(h);
+  }
+  holders.forEach((h, i) => {
+    const a = start + i * PAGE_SIZE;
+    if (h === null) env.phys.allocAt(a, PAGE_SIZE);
+    else env.phys.overlays.claim(mm, h, a / PAGE_SIZE, 1);
+  });
+  return true;
 }
 
 function phdrAddress(image: ElfImage, bias: number): number {

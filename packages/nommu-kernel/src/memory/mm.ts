@@ -34,7 +34,11 @@ export interface Vma {
  * attributes. Nothing here translates addresses: without an MMU a mapping is
  * a reservation of physical RAM at its own address.
  */
+let nextId = 1;
+
 export class MemoryMap {
+  /** Distinguishes address spaces in futex keys. */
+  readonly id = nextId++;
   /** Sorted by start, non-overlapping. */
   readonly vmas: Vma[] = [];
   brkStart = 0;
@@ -102,7 +106,7 @@ export class MemoryMap {
       }
       const cutStart = Math.max(v.start, start);
       const cutEnd = Math.min(v.end, end);
-      if (v.owned && free) this.phys.free(cutStart, cutEnd - cutStart);
+      if (v.owned && free) this.phys.release(this, cutStart, cutEnd - cutStart);
       if (v.start < cutStart) keep.push({ ...v, end: cutStart });
       if (cutEnd < v.end) keep.push({ ...v, start: cutEnd, fileOffset: v.fileOffset + (cutEnd - v.start) });
     }
@@ -129,9 +133,33 @@ export class MemoryMap {
 
   /** Frees everything the process owns (exit, execve). */
   release(): void {
-    for (const v of this.vmas) if (v.owned) this.phys.free(v.start, v.end - v.start);
+    for (const v of this.vmas) if (v.owned) this.phys.release(this, v.start, v.end - v.start);
     this.vmas.length = 0;
     this.brkStart = this.brk = this.brkLimit = 0;
+  }
+
+  /** Address spaces using this map (vfork children and threads share it). */
+  users = 1;
+
+  /**
+   * fork without an MMU: a new map with the same mappings at the same
+   * addresses, each page a private copy that is swapped in while the child runs.
+   */
+  fork(): MemoryMap {
+    const child = new MemoryMap(this.phys);
+    for (const v of this.vmas) {
+      child.vmas.push({ ...v });
+      if (v.owned) this.phys.overlays.duplicate(this, child, v.start / PAGE_SIZE, (v.end - v.start) / PAGE_SIZE);
+    }
+    child.brkStart = this.brkStart;
+    child.brk = this.brk;
+    child.brkLimit = this.brkLimit;
+    return child;
+  }
+
+  /** Drops one user; the last one releases the memory. */
+  put(): void {
+    if (--this.users === 0) this.release();
   }
 
   /** Bytes of RAM this process owns. */

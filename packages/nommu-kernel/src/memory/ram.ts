@@ -1,8 +1,9 @@
 import type { CpuBackend } from '@nommu/x86-cpu';
+import { Overlays, type Holder } from './overlay.js';
 
-export const PAGE_SIZE = 4096;
-export const pageUp = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
-export const pageDown = (n: number): number => Math.floor(n / PAGE_SIZE) * PAGE_SIZE;
+import { PAGE_SIZE, pageDown, pageUp } from './page.js';
+
+export { PAGE_SIZE, pageDown, pageUp };
 
 interface Extent {
   start: number;
@@ -21,10 +22,34 @@ export class PhysicalMemory {
   readonly #free: Extent[];
   #used = 0;
 
+  /** Pages several address spaces hold at once (fork, same-address ET_EXEC images). */
+  readonly overlays: Overlays;
+
   constructor(private readonly cpu: CpuBackend) {
     this.base = cpu.ramBase;
     this.size = cpu.ramSize;
     this.#free = [{ start: this.base, end: this.base + this.size }];
+    this.overlays = new Overlays(cpu.ram, cpu.ramBase);
+  }
+
+  /** `holder` gives back [addr, addr+len): pages still held by others stay allocated. */
+  release(holder: Holder, addr: number, len: number): void {
+    const start = pageDown(addr);
+    const end = pageUp(addr + len);
+    if (this.overlays.size === 0) {
+      this.free(start, end - start);
+      return;
+    }
+    let run = -1;
+    for (let a = start; a < end; a += PAGE_SIZE) {
+      const gone = this.overlays.release(holder, a / PAGE_SIZE);
+      if (gone && run < 0) run = a;
+      if (!gone && run >= 0) {
+        this.free(run, a - run);
+        run = -1;
+      }
+    }
+    if (run >= 0) this.free(run, end - run);
   }
 
   get usedBytes(): number {

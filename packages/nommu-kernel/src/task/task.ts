@@ -43,6 +43,12 @@ export class Process {
   argv: string[] = [];
   envp: string[] = [];
   exitStatus: ExitStatus | null = null;
+  /** Signal sent to the parent at exit (SIGCHLD unless clone said otherwise). */
+  exitSignal = 17;
+  /** The task that vforked this process, parked until it execs or exits. */
+  vforkParent: Task | null = null;
+  /** Tasks in wait4/waitid on this process's children. */
+  readonly childWaiters = new Set<Task>();
   /** struct sigaction bytes per signal, as registered. */
   readonly sigactions = new Map<number, Uint8Array>();
 
@@ -74,8 +80,16 @@ export class Task {
   clearChildTid = 0;
   /** Blocked signals (bit n-1 for signal n). */
   sigmask = 0n;
-  /** Woken from a parked syscall: run it again before returning to user mode. */
+  /** Woken from a parked syscall: run it again before returning to user mode... */
   restartSyscall = false;
+  /** ...unless the waker decided the result (futex, vfork, sleeps): then return this. */
+  resumeWith: bigint | null = null;
+  /** CLONE_CHILD_SETTID for a forked child: written once its memory is resident. */
+  setChildTid = 0;
+  /** The futex queue the task waits in, if any. */
+  futexKey: string | null = null;
+  /** A host timer that ends a timed wait. */
+  timer: ReturnType<typeof setTimeout> | null = null;
   /** Why the task is parked, for deadlock reports. */
   waitReason = '';
 

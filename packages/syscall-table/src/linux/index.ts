@@ -7,10 +7,11 @@ import { memory } from './memory.js';
 import { processFamily } from './process.js';
 import { readWrite } from './read_write.js';
 import { signalFamily } from './signal.js';
+import { tasks } from './tasks.js';
 import { timeFamily } from './time.js';
 
 /** Every family file; adding a syscall is one entry in one of them. */
-const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, processFamily, timeFamily, signalFamily];
+const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, processFamily, tasks, timeFamily, signalFamily];
 
 const NOT_YET: HandlerDef = { handler: null, level: 'unimplemented', note: 'not implemented yet', errno: E.ENOSYS };
 

@@ -131,9 +131,8 @@ function getrandom(task: Task, a: SyscallArgs) {
 }
 
 export const processFamily: Family = {
-  exit: partial('ends the process (threads arrive with the tasks work)', exitGroup),
   exit_group: supported(exitGroup),
-  execve: partial('single-threaded callers; no vfork parent release yet', execve),
+  execve: supported(execve),
   getpid: supported((t) => t.process.pid),
   getppid: supported((t) => t.process.parent?.pid ?? 0),
   gettid: supported((t) => t.tid),
@@ -161,5 +160,4 @@ export const processFamily: Family = {
   prlimit64: partial('limits are recorded for the whole kernel, not enforced', prlimit64),
   getrlimit: supported(getrlimit),
   getrandom: supported(getrandom),
-  sched_yield: supported(() => 0),
 };

@@ -1,0 +1,311 @@
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BASE_ENV,
+  compileMusl,
+  conformanceProgram,
+  ensureConformance,
+  expectOneLine,
+  HAVE_MUSL_GCC,
+  lines,
+  nommu,
+  REPO,
+  runCommand,
+  tempDir,
+  writeExecutable,
+} from './helpers.js';
+
+const tmp = tempDir('cli');
+afterAll(tmp.cleanup);
+beforeAll(ensureConformance);
+
+describe('nommu run: exit status and output', () => {
+  it('runs busybox echo: its output on stdout, nothing on stderr, status 0', async () => {
+    const r = await nommu(['run', '/bin/busybox', 'echo', 'hello', 'world']);
+    expect(r).toMatchObject({ status: 0, stdout: 'hello world\n', stderr: '' });
+  });
+
+  it("returns the guest's status: busybox false exits 1", async () => {
+    const r = await nommu(['run', '/bin/busybox', 'false']);
+    expect(r).toMatchObject({ status: 1, stdout: '', stderr: '' });
+  });
+
+  it("returns the guest's status: busybox sh -c 'exit 7' exits 7", async () => {
+    const r = await nommu(['run', '/bin/busybox', 'sh', '-c', 'exit 7']);
+    expect(r).toMatchObject({ status: 7, stdout: '', stderr: '' });
+  });
+
+  it('keeps stdout and stderr apart', async () => {
+    const r = await nommu(['run', '/bin/busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    expect(r).toMatchObject({ status: 3, stdout: 'out\n', stderr: 'err\n' });
+  });
+
+  it.each([0, 1, 42, 255])('conformance exit_code %i exits with that status', async (code) => {
+    const r = await nommu(['run', conformanceProgram('exit_code'), String(code)]);
+    expect(r).toMatchObject({
+      status: code,
+      stdout: `exit_code: exiting with ${code}\n`,
+      stderr: 'exit_code: this goes to stderr\n',
+    });
+  });
+
+  it('passes stdin through to the guest', async () => {
+    const r = await nommu(['run', '/bin/busybox', 'wc', '-l'], { input: 'one\ntwo\nthree\n' });
+    expect(r).toMatchObject({ status: 0, stdout: '3\n', stderr: '' });
+  });
+});
+
+describe('nommu run: argv and environment', () => {
+  const argvEnv = (): string => conformanceProgram('argv_env');
+
+  it('passes arguments unchanged, including empty ones and ones with spaces', async () => {
+    const r = await nommu(['run', '--clear-env', argvEnv(), 'with space', '', '-x', '--env']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(
+      ['argc=5', 'argv[0] basename=[argv_env]', 'argv[1]=[with space]', 'argv[2]=[]', 'argv[3]=[-x]', 'argv[4]=[--env]', 'NOMMU_TEST_ vars=0', ''].join('\n'),
+    );
+    expect(r.status).toBe(0);
+  });
+
+  it("passes the host's environment by default; --env adds and overrides", async () => {
+    const env = { ...BASE_ENV, NOMMU_TEST_HOST: 'from host', NOMMU_TEST_OVER: 'host' };
+    const r = await nommu(['run', '--env', 'NOMMU_TEST_OVER=cli', '--env=NOMMU_TEST_NEW=a=b', argvEnv()], { env });
+    expect(r.status).toBe(0);
+    expect(lines(r.stdout).filter((l) => l.startsWith('env ') || l.startsWith('NOMMU_TEST_'))).toEqual([
+      'NOMMU_TEST_ vars=3',
+      'env NOMMU_TEST_HOST=from host',
+      'env NOMMU_TEST_NEW=a=b',
+      'env NOMMU_TEST_OVER=cli',
+    ]);
+  });
+
+  it('--unset-env removes a variable from the host environment', async () => {
+    const env = { ...BASE_ENV, NOMMU_TEST_GONE: '1', NOMMU_TEST_KEPT: '2' };
+    const r = await nommu(['run', '--unset-env', 'NOMMU_TEST_GONE', argvEnv()], { env });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('NOMMU_TEST_ vars=1\nenv NOMMU_TEST_KEPT=2\n');
+  });
+
+  it('--clear-env starts from an empty environment', async () => {
+    const env = { ...BASE_ENV, NOMMU_TEST_HOST: 'x' };
+    const r = await nommu(['run', '--clear-env', '--env', 'A=1', '--env', 'B=two words', '/bin/busybox', 'env'], { env });
+    expect(r).toMatchObject({ status: 0, stdout: 'A=1\nB=two words\n', stderr: '' });
+  });
+
+  it('--argv0 sets argv[0]', async () => {
+    const r = await nommu(['run', '--argv0', 'custom-name', argvEnv(), 'a']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('argc=2\nargv[0] basename=[custom-name]\nargv[1]=[a]\n');
+  });
+
+  it('--argv0 picks the busybox applet, as argv[0] does natively', async () => {
+    const r = await nommu(['run', '--argv0', 'echo', '/bin/busybox', 'via', 'argv0']);
+    expect(r).toMatchObject({ status: 0, stdout: 'via argv0\n', stderr: '' });
+  });
+
+  it('options after the program, or after --, belong to the program', async () => {
+    const after = await nommu(['run', '/bin/busybox', 'echo', '--strace', '--env']);
+    expect(after).toMatchObject({ status: 0, stdout: '--strace --env\n', stderr: '' });
+    const dashdash = await nommu(['run', '--', '/bin/busybox', 'echo', 'x']);
+    expect(dashdash).toMatchObject({ status: 0, stdout: 'x\n', stderr: '' });
+  });
+});
+
+describe('nommu run: finding the program', () => {
+  it('finds busybox on PATH', async () => {
+    const r = await nommu(['run', 'busybox', 'echo', 'x'], { env: { ...BASE_ENV, PATH: '/bin' } });
+    expect(r).toMatchObject({ status: 0, stdout: 'x\n', stderr: '' });
+  });
+
+  it('searches PATH in order and skips files that are not executable', async () => {
+    const first = join(tmp.dir, 'path-first');
+    const second = join(tmp.dir, 'path-second');
+    mkdirSync(first);
+    mkdirSync(second);
+    writeFileSync(join(first, 'mytool'), 'not executable\n', { mode: 0o644 });
+    copyFileSync(conformanceProgram('exit_code'), join(second, 'mytool'));
+    const r = await nommu(['run', 'mytool', '5'], { env: { ...BASE_ENV, PATH: `${first}:${second}` } });
+    expect(r.status).toBe(5);
+    expect(r.stdout).toBe('exit_code: exiting with 5\n');
+  });
+
+  it('a name that is not on PATH: one line on stderr, status 127', async () => {
+    const r = await nommu(['run', 'nommu-no-such-program', 'arg']);
+    expect(r.status).toBe(127);
+    expect(r.stdout).toBe('');
+    expect(expectOneLine(r.stderr)).toMatch(/^nommu: nommu-no-such-program: .*not found/);
+  });
+
+  it('a path that does not exist: one line on stderr, status 127', async () => {
+    const r = await nommu(['run', '/nonexistent/prog']);
+    expect(r.status).toBe(127);
+    expect(r.stdout).toBe('');
+    expect(expectOneLine(r.stderr)).toMatch(/^nommu: \/nonexistent\/prog: No such file or directory$/);
+  });
+
+  it('a name with a slash is not looked up on PATH', async () => {
+    const r = await nommu(['run', './busybox'], { cwd: tmp.dir, env: { ...BASE_ENV, PATH: '/bin' } });
+    expect(r.status).toBe(127);
+    expect(expectOneLine(r.stderr)).toContain('./busybox');
+  });
+});
+
+describe('nommu run: files that cannot be executed exit 126 with one line', () => {
+  const cases: [string, () => string][] = [
+    ['a directory', () => tmp.dir],
+    ['a text file with exec permission and no #!', () => writeExecutable(join(tmp.dir, 'text'), 'echo this is not a script\n')],
+    [
+      'random bytes with exec permission',
+      () => writeExecutable(join(tmp.dir, 'random'), Uint8Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24)),
+    ],
+    ['a truncated ELF header', () => writeExecutable(join(tmp.dir, 'truncated'), '\x7fELF\x02\x01\x01')],
+    ['an empty file with exec permission', () => writeExecutable(join(tmp.dir, 'empty'), '')],
+    [
+      'an ELF without exec permission',
+      () => {
+        const p = join(tmp.dir, 'noexec');
+        copyFileSync(conformanceProgram('exit_code'), p);
+        return p;
+      },
+    ],
+  ];
+
+  it.each(cases)('%s', async (_what, make) => {
+    const path = make();
+    const r = await nommu(['run', path]);
+    expect(r.status).toBe(126);
+    expect(r.stdout).toBe('');
+    expect(expectOneLine(r.stderr)).toMatch(new RegExp(`^nommu: ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+  });
+});
+
+describe('nommu run: programs killed by a signal', () => {
+  const source = `#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "abort") == 0)
+		abort();
+	if (argc > 1 && strcmp(argv[1], "term") == 0)
+		raise(SIGTERM);
+	volatile int *p = 0;
+	return *p;
+}
+`;
+  let prog = '';
+  beforeAll(() => {
+    if (HAVE_MUSL_GCC) prog = compileMusl(tmp.dir, 'killed', source);
+  });
+  const skip = HAVE_MUSL_GCC ? '' : ' (skipped: musl-gcc is not installed)';
+
+  it.skipIf(!HAVE_MUSL_GCC)(`a NULL dereference: status 139 and 'Segmentation fault' on stderr${skip}`, async () => {
+    const native = await runCommand(prog, ['segv']);
+    expect(native.signal).toBe('SIGSEGV');
+    const r = await nommu(['run', prog, 'segv']);
+    expect(r.status).toBe(139);
+    expect(r.stdout).toBe('');
+    expect(expectOneLine(r.stderr)).toMatch(/^Segmentation fault( \(core dumped\))?$/);
+  });
+
+  // Bug: tkill (200) is unimplemented, so raise()/abort() get -ENOSYS and the
+  // program falls through to a SIGSEGV (status 139) instead of dying by SIGABRT/SIGTERM.
+  it.skipIf(!HAVE_MUSL_GCC).fails(`abort(): status 134 and 'Aborted'${skip}`, async () => {
+    const r = await nommu(['run', prog, 'abort']);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 134, stderr: 'Aborted\n' });
+  });
+
+  it.skipIf(!HAVE_MUSL_GCC).fails(`raise(SIGTERM): status 143 and 'Terminated'${skip}`, async () => {
+    const r = await nommu(['run', prog, 'term']);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 143, stderr: 'Terminated\n' });
+  });
+});
+
+describe('usage errors exit 2 with a one-line hint', () => {
+  it.each([
+    ['run with no program', ['run'], /'nommu run' needs a program.*nommu help run/],
+    ['an unknown run option', ['run', '--bogus', '/bin/busybox', 'true'], /unknown option '--bogus'.*nommu help run/],
+    ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'.*nommu help/],
+    ['an option without its value', ['run', '--env'], /--env needs a value/],
+    ['--env without =', ['run', '--env', 'NOEQUALS', '/bin/busybox', 'true'], /--env needs NAME=VALUE/],
+    ['a bad --mem size', ['run', '--mem', 'lots', '/bin/busybox', 'true'], /bad size 'lots'/],
+    ['an unknown backend', ['run', '--backend', 'kvm', '/bin/busybox', 'true'], /unknown backend 'kvm'/],
+    ['a non-numeric --uid', ['run', '--uid', 'root', '/bin/busybox', 'true'], /--uid needs a number/],
+  ])('%s', async (_what, args, message) => {
+    const r = await nommu(args);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    const line = expectOneLine(r.stderr);
+    expect(line).toMatch(/^nommu: /);
+    expect(line).toMatch(message);
+  });
+
+  it('no command at all: the usage on stderr, status 2', async () => {
+    const r = await nommu([]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('nommu run [options] <program>');
+  });
+});
+
+// User mistakes that are not usage errors must still be one clean line, not an "internal error".
+describe('bad paths given to options', () => {
+  // Bug: run.ts lets the host ENOENT escape; main.ts labels it "internal error" and exits 70.
+  it.fails('--root that does not exist', async () => {
+    const r = await nommu(['run', '--root', '/nonexistent-root', '/bin/busybox', 'true']);
+    expect(expectOneLine(r.stderr)).not.toMatch(/internal error/);
+    expect(r.stderr).toContain('/nonexistent-root');
+    expect([0, 70]).not.toContain(r.status);
+  });
+
+  // Bug: run.ts opens the --strace FILE with fs.openSync and the ENOENT becomes "internal error", status 70.
+  it.fails('--strace=FILE in a directory that does not exist', async () => {
+    const r = await nommu(['run', '--strace=/nonexistent-dir/trace', '/bin/busybox', 'true']);
+    expect(expectOneLine(r.stderr)).not.toMatch(/internal error/);
+    expect(r.stderr).toContain('/nonexistent-dir/trace');
+    expect([0, 70]).not.toContain(r.status);
+  });
+
+  // Bug: --cwd is never checked; the guest starts in a directory that does not exist
+  // (busybox pwd prints /nonexistent-cwd and exits 0). env -C and chroot refuse with 125.
+  it.fails('--cwd that does not exist', async () => {
+    const r = await nommu(['run', '--cwd', '/nonexistent-cwd', '/bin/busybox', 'pwd']);
+    expect(r.stdout).toBe('');
+    expect(expectOneLine(r.stderr)).toContain('/nonexistent-cwd');
+    expect(r.status).not.toBe(0);
+  });
+
+  it('--cwd sets the guest working directory', async () => {
+    const r = await nommu(['run', '--cwd', '/etc', '/bin/busybox', 'pwd']);
+    expect(r).toMatchObject({ status: 0, stdout: '/etc\n', stderr: '' });
+  });
+});
+
+describe('help and version', () => {
+  it.each([['--help'], ['-h'], ['help']])('nommu %s prints the usage on stdout, status 0', async (flag) => {
+    const r = await nommu([flag]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    for (const cmd of ['nommu run [options] <program> [args...]', 'nommu syscalls', 'nommu info', 'nommu help', 'nommu --version']) {
+      expect(r.stdout).toContain(cmd);
+    }
+  });
+
+  it('nommu help run lists every run option', async () => {
+    const r = await nommu(['help', 'run']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^Usage: nommu run \[options\] <program> \[args\.\.\.\]\n/);
+    const options = ['--root', '--read-only', '--mem', '--env', '--unset-env', '--clear-env', '--cwd', '--argv0', '--strace', '--strace=summary', '--backend', '--uid', '--gid'];
+    for (const o of options) expect(r.stdout).toMatch(new RegExp(`(^\\s+|, )${o}\\b`, "m"));
+    expect(r.stdout).toContain('126');
+    expect(r.stdout).toContain('127');
+  });
+
+  it.each([['--version'], ['-V']])('nommu %s prints the CLI package version', async (flag) => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'packages/cli/package.json'), 'utf8')) as { version: string };
+    const r = await nommu([flag]);
+    expect(r).toMatchObject({ status: 0, stdout: `nommu ${pkg.version}\n`, stderr: '' });
+  });
+});

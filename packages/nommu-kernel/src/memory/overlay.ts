@@ -1,0 +1,158 @@
+import { PAGE_SIZE } from './page.js';
+
+/** Who holds a page: an address space (processes sharing one, like vfork children, share a holder). */
+export type Holder = object;
+
+interface SharedPage {
+  /** Whose bytes are in RAM now (null: nobody's, e.g. the resident holder left). */
+  resident: Holder | null;
+  /** Bytes of each holder that is not resident; null means a page of zeros. */
+  readonly saved: Map<Holder, Uint8Array | null>;
+}
+
+/**
+ * Pages that several address spaces hold at the same address: without an MMU
+ * a forked child must see the parent's memory at the parent's addresses, and
+ * two ET_EXEC programs want the same link address. One holder's bytes are
+ * resident in RAM; the others wait in host buffers and are swapped in when a
+ * task of theirs gets the CPU. Costs are per shared page, paid at switches
+ * between holders (counted in `swaps`).
+ */
+export class Overlays {
+  readonly #pages = new Map<number, SharedPage>();
+  readonly #byHolder = new Map<Holder, Set<number>>();
+  /** Pages copied in or out so far (for benchmarks and /proc). */
+  swaps = 0;
+
+  constructor(
+    private readonly ram: Uint8Array,
+    private readonly base: number,
+  ) {}
+
+  get size(): number {
+    return this.#pages.size;
+  }
+
+  has(page: number): boolean {
+    return this.#pages.has(page);
+  }
+
+  holders(page: number): number {
+    const p = this.#pages.get(page);
+    return p ? p.saved.size + (p.resident ? 1 : 0) : 0;
+  }
+
+  #bytes(page: number): Uint8Array {
+    const off = page * PAGE_SIZE - this.base;
+    return this.ram.subarray(off, off + PAGE_SIZE);
+  }
+
+  #index(holder: Holder): Set<number> {
+    let s = this.#byHolder.get(holder);
+    if (!s) {
+      s = new Set();
+      this.#byHolder.set(holder, s);
+    }
+    return s;
+  }
+
+  /** `to` gets a private copy of `from`'s bytes for each page (fork). */
+  duplicate(from: Holder, to: Holder, firstPage: number, count: number): void {
+    for (let page = firstPage; page < firstPage + count; page++) {
+      let p = this.#pages.get(page);
+      if (!p) {
+        p = { resident: from, saved: new Map() };
+        this.#pages.set(page, p);
+        this.#index(from).add(page);
+      }
+      const src = p.resident === from ? snapshot(this.#bytes(page)) : (p.saved.get(from) ?? null);
+      p.saved.set(to, src === null ? null : src.slice());
+      this.#index(to).add(page);
+    }
+  }
+
+  /**
+   * `holder` takes pages that `others` hold, with fresh zeroed bytes of its
+   * own, resident now (an ET_EXEC image loaded over another process's).
+   */
+  claim(holder: Holder, others: Holder, firstPage: number, count: number): void {
+    for (let page = firstPage; page < firstPage + count; page++) {
+      let p = this.#pages.get(page);
+      if (!p) {
+        p = { resident: others, saved: new Map() };
+        this.#pages.set(page, p);
+        this.#index(others).add(page);
+      }
+      this.#evict(page, p);
+      this.#bytes(page).fill(0);
+      p.resident = holder;
+      this.#index(holder).add(page);
+    }
+  }
+
+  /** Puts `holder`'s bytes in RAM for every page it shares. */
+  activate(holder: Holder): void {
+    const pages = this.#byHolder.get(holder);
+    if (!pages) return;
+    for (const page of pages) {
+      const p = this.#pages.get(page)!;
+      if (p.resident === holder) continue;
+      this.#evict(page, p);
+      const mine = p.saved.get(holder) ?? null;
+      p.saved.delete(holder);
+      const ram = this.#bytes(page);
+      if (mine === null) ram.fill(0);
+      else ram.set(mine);
+      p.resident = holder;
+      this.swaps++;
+    }
+  }
+
+  /** Saves the resident holder's bytes out of RAM. */
+  #evict(page: number, p: SharedPage): void {
+    if (p.resident === null) return;
+    p.saved.set(p.resident, snapshot(this.#bytes(page)));
+    p.resident = null;
+    this.swaps++;
+  }
+
+  /**
+   * `holder` lets go of a page. Returns true when nobody else holds it (the
+   * caller frees the RAM); else the page stays, and if one holder is left it
+   * becomes an ordinary page of that holder again.
+   */
+  release(holder: Holder, page: number): boolean {
+    const p = this.#pages.get(page);
+    if (!p) return true;
+    this.#byHolder.get(holder)?.delete(page);
+    if (p.resident === holder) {
+      p.resident = null;
+    } else {
+      p.saved.delete(holder);
+    }
+    const left = [...p.saved.keys()];
+    if (p.resident === null && left.length === 0) {
+      this.#pages.delete(page);
+      return true;
+    }
+    if (left.length + (p.resident ? 1 : 0) === 1) {
+      const last = p.resident ?? left[0]!;
+      if (p.resident === null) {
+        const mine = p.saved.get(last) ?? null;
+        const ram = this.#bytes(page);
+        if (mine === null) ram.fill(0);
+        else ram.set(mine);
+      }
+      this.#pages.delete(page);
+      this.#byHolder.get(last)?.delete(page);
+    }
+    return false;
+  }
+}
+
+const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+
+/** A copy of a page, or null when it is all zeros (most of a stack or a heap). */
+function snapshot(bytes: Uint8Array): Uint8Array | null {
+  return Buffer.compare(bytes, ZERO_PAGE) === 0 ? null : bytes.slice();
+}

@@ -1,0 +1,228 @@
+import { CLONE, E, errno, NORETURN, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { partial, supported, type Family } from './define.js';
+
+const SIGCHLD = 17;
+
+function clone(task: Task, a: SyscallArgs): SyscallResult {
+  // x86-64 order: flags, stack, parent_tid, child_tid, tls
+  return task.kernel.clone(task, { flags: a.long(0), stack: a.ptr(1), parentTid: a.ptr(2), childTid: a.ptr(3), tls: a.u64(4) });
+}
+
+/** struct clone_args (clone3), at least CLONE_ARGS_SIZE_VER0 = 64 bytes. */
+function clone3(task: Task, a: SyscallArgs): SyscallResult {
+  const mem = task.kernel.mem;
+  const addr = a.ptr(0);
+  const size = a.ptr(1);
+  if (size < 64 || size > 4096) throw errno(E.EINVAL);
+  const flags = mem.u64(addr);
+  if (flags > 0xffffffffn) throw errno(E.EINVAL);
+  const exitSignal = Number(mem.u64(addr + 32));
+  if (exitSignal > 64) throw errno(E.EINVAL);
+  const stack = mem.ptr(addr + 40);
+  const stackSize = mem.ptr(addr + 48);
+  if ((stack === 0) !== (stackSize === 0)) throw errno(E.EINVAL);
+  return task.kernel.clone(task, {
+    flags: Number(flags) | exitSignal,
+    stack: stack === 0 ? 0 : stack + stackSize,
+    parentTid: mem.ptr(addr + 24),
+    childTid: mem.ptr(addr + 16),
+    tls: mem.u64(addr + 56),
+  });
+}
+
+const WNOHANG = 1;
+const WUNTRACED = 2;
+const WCONTINUED = 8;
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
+const __WALL = 0x40000000;
+const __WCLONE = 0x80000000;
+const __WNOTHREAD = 0x20000000;
+
+/** Linux's wait status: exit code in bits 8-15, or the signal (plus 0x80 for a core). */
+function waitStatus(st: { code: number; signal: number; coreDumped: boolean }): number {
+  return st.signal !== 0 ? st.signal | (st.coreDumped ? 0x80 : 0) : (st.code & 0xff) << 8;
+}
+
+function wait4(task: Task, a: SyscallArgs): SyscallResult {
+  const k = task.kernel;
+  const pid = a.int(0);
+  const statusAddr = a.ptr(1);
+  const options = a.int(2);
+  if ((options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD)) !== 0) throw errno(E.EINVAL);
+  if (pid === -2147483648) throw errno(E.ESRCH);
+  const { zombie, any } = k.findChild(task, pid);
+  if (!any) throw errno(E.ECHILD);
+  if (!zombie) return (options & WNOHANG) !== 0 ? 0 : k.waitForChild(task);
+  if (statusAddr !== 0) k.mem.setI32(statusAddr, waitStatus(zombie.exitStatus!));
+  if (a.ptr(3) !== 0) k.mem.fill(a.ptr(3), 144);
+  k.reap(zombie);
+  return zombie.pid;
+}
+
+const P_ALL = 0;
+const P_PID = 1;
+const P_PGID = 2;
+const CLD_EXITED = 1;
+const CLD_KILLED = 2;
+const CLD_DUMPED = 3;
+
+function waitid(task: Task, a: SyscallArgs): SyscallResult {
+  const k = task.kernel;
+  const idtype = a.int(0);
+  const id = a.int(1);
+  const info = a.ptr(2);
+  const options = a.int(3);
+  if ((options & (WEXITED | WUNTRACED | WCONTINUED)) === 0) throw errno(E.EINVAL);
+  const pid = idtype === P_ALL ? -1 : idtype === P_PID ? id : idtype === P_PGID ? (id === 0 ? 0 : -id) : NaN;
+  if (Number.isNaN(pid)) throw errno(E.EINVAL);
+  const { zombie, any } = k.findChild(task, pid);
+  if (!any) throw errno(E.ECHILD);
+  if (!zombie || (options & WEXITED) === 0) {
+    if ((options & WNOHANG) !== 0) {
+      if (info !== 0) k.mem.fill(info, 128);
+      return 0;
+    }
+    return k.waitForChild(task);
+  }
+  const st = zombie.exitStatus!;
+  if (info !== 0) {
+    k.mem.fill(info, 128);
+    k.mem.setI32(info, SIGCHLD); // si_signo
+    k.mem.setI32(info + 8, st.signal === 0 ? CLD_EXITED : st.coreDumped ? CLD_DUMPED : CLD_KILLED); // si_code
+    k.mem.setI32(info + 16, zombie.pid); // si_pid
+    k.mem.setI32(info + 20, k.identity.uid); // si_uid
+    k.mem.setI32(info + 24, st.signal === 0 ? st.code : st.signal); // si_status
+  }
+  if ((options & WNOWAIT) === 0) k.reap(zombie);
+  return 0;
+}
+
+const FUTEX_WAIT = 0;
+const FUTEX_WAKE = 1;
+const FUTEX_REQUEUE = 3;
+const FUTEX_CMP_REQUEUE = 4;
+const FUTEX_WAIT_BITSET = 9;
+const FUTEX_WAKE_BITSET = 10;
+const FUTEX_PRIVATE_FLAG = 128;
+const FUTEX_CLOCK_REALTIME = 256;
+
+function futex(task: Task, a: SyscallArgs): SyscallResult {
+  const k = task.kernel;
+  const addr = a.ptr(0);
+  const op = a.int(1);
+  const cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+  const shared = (op & FUTEX_PRIVATE_FLAG) === 0;
+  const val = a.uint(2);
+  if (addr % 4 !== 0) throw errno(E.EINVAL);
+  switch (cmd) {
+    case FUTEX_WAIT:
+    case FUTEX_WAIT_BITSET: {
+      const bitset = cmd === FUTEX_WAIT ? 0xffffffff : a.uint(5);
+      if (bitset === 0) throw errno(E.EINVAL);
+      if (k.mem.u32(addr) !== val) throw errno(E.EAGAIN);
+      let timeout: bigint | null = null;
+      const ts = a.ptr(3);
+      if (ts !== 0) {
+        const sec = k.mem.i64(ts);
+        const nsec = k.mem.i64(ts + 8);
+        if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) throw errno(E.EINVAL);
+        timeout = sec * 1_000_000_000n + nsec;
+        if (cmd === FUTEX_WAIT_BITSET) {
+          // Absolute, on CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME.
+          const now = (op & FUTEX_CLOCK_REALTIME) !== 0 ? k.clock.realtime() : k.clock.monotonic();
+          timeout = timeout > now ? timeout - now : 0n;
+        }
+        if (timeout === 0n) throw errno(E.ETIMEDOUT);
+      }
+      return k.futexWait(task, addr, bitset, shared, timeout);
+    }
+    case FUTEX_WAKE:
+    case FUTEX_WAKE_BITSET: {
+      const bitset = cmd === FUTEX_WAKE ? 0xffffffff : a.uint(5);
+      if (bitset === 0) throw errno(E.EINVAL);
+      return k.futexWake(task.process, addr, Math.min(val, 0x7fffffff), bitset, shared);
+    }
+    case FUTEX_REQUEUE:
+    case FUTEX_CMP_REQUEUE: {
+      if (cmd === FUTEX_CMP_REQUEUE && k.mem.u32(addr) !== a.uint(5)) throw errno(E.EAGAIN);
+      const requeue = Math.min(a.ptr(3), 0x7fffffff);
+      return k.futexRequeue(task.process, addr, a.ptr(4), Math.min(val, 0x7fffffff), requeue, shared);
+    }
+    default:
+      throw errno(E.ENOSYS);
+  }
+}
+
+function readTimespec(task: Task, addr: number): bigint {
+  const mem = task.kernel.mem;
+  const sec = mem.i64(addr);
+  const nsec = mem.i64(addr + 8);
+  if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) throw errno(E.EINVAL);
+  return sec * 1_000_000_000n + nsec;
+}
+
+const TIMER_ABSTIME = 1;
+
+function clockNanosleep(task: Task, a: SyscallArgs): SyscallResult {
+  const k = task.kernel;
+  const clock = a.int(0);
+  if (![0, 1, 4, 5, 6, 7].includes(clock)) throw errno(clock === 2 || clock === 3 ? E.EOPNOTSUPP : E.EINVAL);
+  let ns = readTimespec(task, a.ptr(2));
+  if ((a.int(1) & TIMER_ABSTIME) !== 0) {
+    const now = clock === 0 || clock === 5 ? k.clock.realtime() : k.clock.monotonic();
+    ns = ns > now ? ns - now : 0n;
+  }
+  if (ns === 0n) return 0;
+  return k.sleep(task, ns);
+}
+
+function setpgid(task: Task, a: SyscallArgs) {
+  const k = task.kernel;
+  const pid = a.int(0) === 0 ? task.process.pid : a.int(0);
+  const pgid = a.int(1) === 0 ? pid : a.int(1);
+  if (pgid < 0) throw errno(E.EINVAL);
+  const p = k.processes.get(pid);
+  if (!p || (p !== task.process && p.parent !== task.process)) throw errno(E.ESRCH);
+  if (p.sid !== task.process.sid) throw errno(E.EPERM);
+  p.pgid = pgid;
+  return 0;
+}
+
+function setsid(task: Task) {
+  const p = task.process;
+  for (const q of task.kernel.processes.values()) if (q.pgid === p.pid && q !== p) throw errno(E.EPERM);
+  if (p.pgid === p.pid && p.sid !== p.pid && [...task.kernel.processes.values()].some((q) => q !== p && q.pgid === p.pid)) {
+    throw errno(E.EPERM);
+  }
+  p.sid = p.pid;
+  p.pgid = p.pid;
+  return p.sid;
+}
+
+export const tasks: Family = {
+  clone: partial('namespaces and pidfds are refused (EINVAL)', clone),
+  clone3: partial('set_tid and cgroup are ignored', clone3),
+  fork: partial('without an MMU: the child\'s memory is a copy at the same addresses, swapped in when it runs', (t) =>
+    t.kernel.clone(t, { flags: SIGCHLD, stack: 0, parentTid: 0, childTid: 0, tls: 0 }),
+  ),
+  vfork: supported((t) => t.kernel.clone(t, { flags: CLONE.VM | CLONE.VFORK | SIGCHLD, stack: 0, parentTid: 0, childTid: 0, tls: 0 })),
+  wait4: partial('WUNTRACED/WCONTINUED report nothing until job control arrives; rusage is zero', wait4),
+  waitid: partial('exited children only; stops and continues arrive with job control', waitid),
+  exit: supported((t, a) => {
+    t.kernel.exitThread(t, a.int(0));
+    return NORETURN;
+  }),
+  futex: partial('WAIT, WAKE, REQUEUE, CMP_REQUEUE and the BITSET forms; WAKE_OP and PI futexes answer ENOSYS', futex),
+  nanosleep: partial('not interruptible by signals yet', (t, a) => {
+    const ns = readTimespec(t, a.ptr(0));
+    return ns === 0n ? 0 : t.kernel.sleep(t, ns);
+  }),
+  clock_nanosleep: partial('not interruptible by signals yet', clockNanosleep),
+  sched_yield: supported((t) => {
+    t.kernel.yield(t);
+    return 0;
+  }),
+  setpgid: supported(setpgid),
+  setsid: supported(setsid),
+};
