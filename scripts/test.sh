@@ -7,7 +7,7 @@ export TURBO_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 rm -f packages/*/.vitest-result.json conformance/.vitest-result.json
-pnpm -s turbo run test --concurrency=1 --output-logs=full -- --reporter=default --reporter=json --outputFile=.vitest-result.json
+pnpm -s turbo run test --concurrency=1 --continue --output-logs=full -- --reporter=default --reporter=json --outputFile=.vitest-result.json
 status=$?
 node -e '
   const fs = require("fs");

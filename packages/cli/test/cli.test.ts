@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -166,6 +166,7 @@ describe('nommu run: files that cannot be executed exit 126 with one line', () =
       () => {
         const p = join(tmp.dir, 'noexec');
         copyFileSync(conformanceProgram('exit_code'), p);
+        chmodSync(p, 0o644);
         return p;
       },
     ],
@@ -298,7 +299,7 @@ describe('help and version', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^Usage: nommu run \[options\] <program> \[args\.\.\.\]\n/);
     const options = ['--root', '--read-only', '--mem', '--env', '--unset-env', '--clear-env', '--cwd', '--argv0', '--strace', '--strace=summary', '--backend', '--uid', '--gid'];
-    for (const o of options) expect(r.stdout).toMatch(new RegExp(`(^\\s+|, )${o}\\b`, "m"));
+    for (const o of options) expect(r.stdout).toMatch(new RegExp(`(^\\s+|, )${o}\\b`, 'm'));
     expect(r.stdout).toContain('126');
     expect(r.stdout).toContain('127');
   });

@@ -23,7 +23,11 @@ export { FdTable, HostFile, OpenFile, StreamFile, SyntheticFile, hostSink, hostS
 export { ProcFs } from './fs/procfs.js';
 export { Pipe, PipeEnd, PIPE_BUF } from './fs/pipe.js';
 export type { SyntheticNode } from './fs/procfs.js';
-export type { IoResult, StreamSink, StreamSource } from './fs/file.js';
+export type { DirEntry, IoResult, StreamSink, StreamSource } from './fs/file.js';
 export * as stat from './fs/stat.js';
 export type { KStat } from './fs/stat.js';
 export { monotonicNs, realtimeNs } from './time.js';
+export { bit, defaultAction, parseSigaction, SA, SIG_DFL, SIG_IGN, UNBLOCKABLE } from './signal/action.js';
+export type { SigAction } from './signal/action.js';
+export { writeSiginfo } from './signal/frame.js';
+export type { SigInfo } from './signal/frame.js';

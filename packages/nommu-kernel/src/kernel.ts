@@ -5,7 +5,6 @@ import {
   REG_COUNT,
   StopReason,
   type CpuBackend,
-  type StopInfo,
 } from '@nommu/x86-cpu';
 import { PtRegs, SIZEOF_PT_REGS, vdsoImage, vdsoLayout, type VdsoLayout } from '@nommu/um-entry';
 import { E, Errno, errno } from './errno.js';
@@ -18,6 +17,8 @@ import { loadProgram, type ExecEnv, type LoadedProgram } from './loader/exec.js'
 import { PhysicalMemory, PAGE_SIZE } from './memory/ram.js';
 import { UserMemory } from './memory/user.js';
 import { SIG, signalFromStop } from './signals.js';
+import { bit, defaultAction, parseSigaction, SA, SIG_DFL, SIG_IGN, UNBLOCKABLE, type SigAction } from './signal/action.js';
+import { buildFrame, restoreFrame, type SigInfo } from './signal/frame.js';
 import { BLOCK, NORETURN, SYSCALL_REGISTRY_VERSION, SyscallArgs, type SyscallTable } from './syscalls.js';
 import { initFpState, Process, RegsAt, Task, TaskState, type ExitStatus } from './task/task.js';
 import { VdsoClockKeeper } from './time.js';
@@ -275,6 +276,9 @@ export class Kernel {
     for (const t of [...proc.threads]) if (t !== task) this.#reapThread(t);
     proc.mm.put();
     proc.files.closeOnExec();
+    // Handled signals go back to their default action; ignored ones stay ignored.
+    for (const sig of [...proc.sigactions.keys()]) if (this.sigaction(proc, sig).handler !== SIG_IGN) proc.sigactions.delete(sig);
+    task.altStack = null;
     this.#startImage(task, loaded);
     this.#releaseVforkParent(proc);
     return NORETURN;
@@ -331,8 +335,19 @@ export class Kernel {
       this.processes.delete(proc.pid);
       return;
     }
+    const chld = this.sigaction(parent, SIG.CHLD);
+    if (proc.exitSignal === SIG.CHLD && (chld.handler === SIG_IGN || (chld.flags & SA.NOCLDWAIT) !== 0)) this.reap(proc);
     for (const w of parent.childWaiters) this.wakeUp(w, false);
     parent.childWaiters.clear();
+    if (proc.exitSignal > 0) {
+      this.sendSignal(parent, {
+        signo: proc.exitSignal,
+        code: status.signal === 0 ? 1 : status.coreDumped ? 3 : 2, // CLD_EXITED, CLD_DUMPED, CLD_KILLED
+        pid: proc.pid,
+        uid: this.identity.uid,
+        status: status.signal === 0 ? status.code : status.signal,
+      });
+    }
   }
 
   #releaseVforkParent(proc: Process): void {
@@ -565,6 +580,7 @@ export class Kernel {
           const ax = (task.ptregs - this.mem.base + PtRegs.AX) >> 3;
           this.mem.words[ax] = r;
           this.tracer?.onExit(task, Number(this.mem.words[(task.ptregs - this.mem.base + PtRegs.ORIG_AX) >> 3]), r);
+          this.#exitWork(task);
         }
         continue;
       }
@@ -732,9 +748,215 @@ export class Kernel {
     this.#exitWork(task);
   }
 
-  /** interrupt_end: what runs before any return to user mode. */
-  #exitWork(_task: Task): void {
-    // Scheduling happens in #pickNext; signal delivery joins here.
+  /** interrupt_end: what runs before any return to user mode (scheduling is #pickNext's). */
+  #exitWork(task: Task): void {
+    if (task.pending.length > 0 || task.process.pending.length > 0 || this.#isRestart(task)) this.#deliverSignals(task);
+  }
+
+  #isRestart(task: Task): boolean {
+    if (task.regsAt === RegsAt.Cpu) return false;
+    const ax = this.mem.i64(task.ptregs + PtRegs.AX);
+    return ax <= -512n && ax >= -516n;
+  }
+
+  // ---- signals ----
+
+  sigaction(proc: Process, sig: number): SigAction {
+    return parseSigaction(proc.sigactions.get(sig));
+  }
+
+  #ignored(proc: Process, sig: number): boolean {
+    const act = this.sigaction(proc, sig);
+    return act.handler === SIG_IGN || (act.handler === SIG_DFL && defaultAction(sig) === 'ignore');
+  }
+
+  /**
+   * Generates a signal for a process (or one thread of it). Ignored signals that
+   * are not blocked are dropped at once; a standard signal already pending is not
+   * queued twice; a parked task that will take it is interrupted.
+   */
+  sendSignal(target: Process | Task, info: SigInfo): void {
+    const proc = target instanceof Task ? target.process : target;
+    if (proc.exitStatus) return;
+    const sig = info.signo;
+    if (sig === SIG.KILL) {
+      this.exitProcess(proc, { code: 0, signal: SIG.KILL, coreDumped: false });
+      return;
+    }
+    const threads = target instanceof Task ? [target] : proc.threads.filter((t) => t.state !== TaskState.Zombie);
+    const blockedEverywhere = threads.every((t) => (t.sigmask & bit(sig)) !== 0n);
+    if (!blockedEverywhere && this.#ignored(proc, sig)) return;
+    const queue = target instanceof Task ? target.pending : proc.pending;
+    if (sig < 32 && queue.some((i) => i.signo === sig)) return;
+    queue.push(info);
+    // Who takes it: a thread that does not block it, preferably one that is parked.
+    const taker = threads.find((t) => (t.sigmask & bit(sig)) === 0n && t.state === TaskState.Blocked) ??
+      threads.find((t) => (t.sigmask & bit(sig)) === 0n);
+    if (taker && taker.state === TaskState.Blocked) this.#interrupt(taker);
+  }
+
+  /** Ends a parked syscall so the signal can be handled (EINTR or a restart). */
+  #interrupt(task: Task): void {
+    if (task.waitReason === 'vfork') return; // a vfork parent waits for its child, whatever comes
+    this.#dropFutexWait(task);
+    this.#cancelTimer(task);
+    task.process.childWaiters.delete(task);
+    this.wakeUp(task, false, BigInt(-task.interruptCode));
+    task.interruptCode = E.ERESTARTSYS;
+  }
+
+  #takeSignal(task: Task): SigInfo | null {
+    const mask = task.sigmask;
+    for (const q of [task.pending, task.process.pending]) {
+      let best = -1;
+      for (let i = 0; i < q.length; i++) {
+        const s = q[i]!.signo;
+        if ((mask & bit(s)) !== 0n && (bit(s) & UNBLOCKABLE) === 0n) continue;
+        if (best < 0 || s < q[best]!.signo) best = i;
+      }
+      if (best >= 0) return q.splice(best, 1)[0]!;
+    }
+    return null;
+  }
+
+  /** Delivers pending signals to `task`, which is about to return to user mode. */
+  #deliverSignals(task: Task): void {
+    if (task.regsAt === RegsAt.Cpu) this.#saveUserRegs(task);
+    for (;;) {
+      const info = this.#takeSignal(task);
+      if (!info) break;
+      const proc = task.process;
+      const sig = info.signo;
+      const act = this.sigaction(proc, sig);
+      if (act.handler === SIG_IGN) continue;
+      if (act.handler === SIG_DFL) {
+        const what = defaultAction(sig);
+        if (what === 'ignore' || what === 'cont' || what === 'stop') continue;
+        this.tracer?.onSignal?.(task, info);
+        this.exitProcess(proc, { code: 0, signal: sig, coreDumped: what === 'core' });
+        return;
+      }
+      this.tracer?.onSignal?.(task, info);
+      this.#setupFrame(task, info, act);
+      return;
+    }
+    this.#restartIfInterrupted(task, null);
+  }
+
+  /** Linux's restart rules for a syscall that a signal interrupted. */
+  #restartIfInterrupted(task: Task, act: SigAction | null): void {
+    const p = task.ptregs;
+    const ax = this.mem.i64(p + PtRegs.AX);
+    if (ax > -512n || ax < -516n) return;
+    const code = Number(-ax);
+    const restart =
+      act === null ? true : code === E.ERESTARTNOINTR || (code === E.ERESTARTSYS && (act.flags & SA.RESTART) !== 0);
+    if (restart && code !== E.ERESTART_RESTARTBLOCK) {
+      this.mem.setU64(p + PtRegs.AX, this.mem.u64(p + PtRegs.ORIG_AX));
+      this.mem.setU64(p + PtRegs.IP, this.mem.u64(p + PtRegs.IP) - 2n); // back onto the syscall instruction
+      task.regsAt = RegsAt.Full;
+    } else {
+      this.mem.setI64(p + PtRegs.AX, BigInt(-E.EINTR));
+    }
+  }
+
+  #setupFrame(task: Task, info: SigInfo, act: SigAction): void {
+    this.#restartIfInterrupted(task, act);
+    const sig = info.signo;
+    if (this.#current === task) this.cpu.getFpState(task.fpState);
+    const alt = task.altStack;
+    const sp = this.mem.u64(task.ptregs + PtRegs.SP);
+    const onAlt = alt !== null && sp > alt.sp && sp <= alt.sp + alt.size;
+    const useAlt = (act.flags & SA.ONSTACK) !== 0 && alt !== null && (alt.flags & 2) === 0;
+    const oldMask = task.savedSigmask ?? task.sigmask;
+    task.savedSigmask = null;
+    let frame: number;
+    try {
+      frame = buildFrame(this.mem, {
+        ptregs: task.ptregs,
+        fpState: task.fpState,
+        mask: oldMask,
+        info,
+        restorer: (act.flags & SA.RESTORER) !== 0 ? act.restorer : 0n,
+        altStack: useAlt ? { sp: alt.sp, size: alt.size, flags: onAlt ? 1 : 0, onIt: onAlt } : alt ? { ...alt, onIt: onAlt } : null,
+      });
+    } catch (e) {
+      if (!(e instanceof Errno)) throw e;
+      // No room for the frame: the process dies of SIGSEGV, as on Linux.
+      this.exitProcess(task.process, { code: 0, signal: SIG.SEGV, coreDumped: true });
+      return;
+    }
+    const p = task.ptregs;
+    this.mem.setU64(p + PtRegs.IP, act.handler);
+    this.mem.setU64(p + PtRegs.SP, frame);
+    this.mem.setU64(p + PtRegs.DI, sig);
+    this.mem.setU64(p + PtRegs.SI, frame + 8 + 304);
+    this.mem.setU64(p + PtRegs.DX, frame + 8);
+    this.mem.setU64(p + PtRegs.AX, 0);
+    this.mem.setU64(p + PtRegs.FLAGS, this.mem.u64(p + PtRegs.FLAGS) & ~0x500n); // DF and TF off
+    initFpState(task.fpState); // handlers start with a clean FPU
+    task.sigmask |= act.mask | ((act.flags & SA.NODEFER) !== 0 ? 0n : bit(sig));
+    task.sigmask &= ~UNBLOCKABLE;
+    if ((act.flags & SA.RESETHAND) !== 0) task.process.sigactions.delete(sig);
+    task.regsAt = RegsAt.Full;
+    if (this.#current === task) this.#current = null; // reload everything, FPU included
+    if (!this.#runQueue.includes(task)) this.#runQueue.unshift(task);
+  }
+
+  /** rt_sigreturn: back to where the signal interrupted, every register as it was. */
+  sigreturn(task: Task): typeof NORETURN {
+    try {
+      task.sigmask = restoreFrame(this.mem, task.ptregs, task.fpState) & ~UNBLOCKABLE;
+    } catch (e) {
+      if (!(e instanceof Errno)) throw e;
+      this.exitProcess(task.process, { code: 0, signal: SIG.SEGV, coreDumped: true });
+      return NORETURN;
+    }
+    task.regsAt = RegsAt.Full;
+    if (this.#current === task) this.#current = null;
+    if (!this.#runQueue.includes(task)) this.#runQueue.unshift(task);
+    return NORETURN;
+  }
+
+  /** A synchronous fault: delivered even if blocked or ignored (then it kills), like force_sig. */
+  #forceSignal(task: Task, info: SigInfo): void {
+    const proc = task.process;
+    const act = this.sigaction(proc, info.signo);
+    const blocked = (task.sigmask & bit(info.signo)) !== 0n;
+    if (blocked || act.handler === SIG_IGN || act.handler === SIG_DFL) {
+      this.tracer?.onSignal?.(task, info);
+      this.exitProcess(proc, { code: 0, signal: info.signo, coreDumped: defaultAction(info.signo) === 'core' });
+      return;
+    }
+    this.#saveUserRegs(task);
+    this.tracer?.onSignal?.(task, info);
+    this.#setupFrame(task, info, act);
+  }
+
+  /** alarm(2) / ITIMER_REAL: returns the seconds that were left. */
+  setAlarm(proc: Process, ms: number, intervalMs: number): number {
+    const old = proc.alarm;
+    const left = old ? Math.max(0, old.due - performance.now()) : 0;
+    if (old) {
+      clearTimeout(old.timer);
+      this.#hostWaiters--;
+      proc.alarm = null;
+    }
+    if (ms > 0) {
+      const fire = (): void => {
+        this.#hostWaiters--;
+        proc.alarm = null;
+        if (proc.exitStatus) return;
+        if (intervalMs > 0) this.setAlarm(proc, intervalMs, intervalMs);
+        this.sendSignal(proc, { signo: SIG.ALRM, code: 0x80 });
+        const w = this.#wake;
+        this.#wake = null;
+        w?.();
+      };
+      this.#hostWaiters++;
+      proc.alarm = { timer: setTimeout(fire, ms), due: performance.now() + ms, intervalMs };
+    }
+    return left;
   }
 
   /** A stop that is not a syscall: preemption, or a fault that becomes a signal. */
@@ -744,22 +966,15 @@ export class Kernel {
       // The entry and exit paths run with "interrupts off": never switch mid-shim.
       const rip = Number(this.cpu.getReg(Reg.RIP));
       if (rip >= this.vdso.vsyscall && rip < this.vdso.trap + 16) return;
+      if (task.pending.length > 0 || task.process.pending.length > 0) this.#deliverSignals(task);
       if (this.#runQueue.length > 0) {
         this.#runQueue.push(task);
         this.#yieldCpu = true;
       }
       return;
     }
-    const stop = this.cpu.lastStop();
-    const sig = signalFromStop(stop);
-    this.tracer?.onSignal?.(task, { signo: sig.signo, code: sig.code, ...(sig.addr !== undefined ? { addr: sig.addr } : {}) });
-    this.#forceFatal(task, sig.signo, stop);
-  }
-
-  /** No handlers yet: a fault kills the process the way its default action does. */
-  #forceFatal(task: Task, signo: number, _stop: StopInfo): void {
-    const core = signo === SIG.SEGV || signo === SIG.BUS || signo === SIG.ILL || signo === SIG.FPE || signo === SIG.TRAP;
-    this.exitProcess(task.process, { code: 0, signal: signo, coreDumped: core });
+    const sig = signalFromStop(this.cpu.lastStop());
+    this.#forceSignal(task, { signo: sig.signo, code: sig.code, ...(sig.addr !== undefined ? { addr: sig.addr } : {}) });
   }
 
   /** For blocking syscalls: the task sleeps until `wakeUp`. */

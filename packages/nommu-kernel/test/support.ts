@@ -193,3 +193,32 @@ export function buildElf(s: ElfSpec): Uint8Array {
 
 /** Reads a file's bytes into a fresh Uint8Array (not a pooled Buffer). */
 export const readBytes = (p: string): Uint8Array => new Uint8Array(fs.readFileSync(p));
+
+/** `path` stands for the address of the probe's NUL-terminated path string. */
+export type ProbeArg = number | bigint | 'path';
+
+/**
+ * A static ET_EXEC that makes one syscall and exits with its negated result:
+ * 0 on success, the errno on failure (so the exit status is the answer).
+ */
+export function syscallProbe(nr: number, args: ProbeArg[], pathString: string): Uint8Array {
+  const spec = tinyElf();
+  const pathAt = 0x200;
+  // movabs into rdi, rsi, rdx, r10, r8, r9
+  const movabs = [[0x48, 0xbf], [0x48, 0xbe], [0x48, 0xba], [0x49, 0xba], [0x49, 0xb8], [0x49, 0xb9]];
+  const code: number[] = [];
+  args.forEach((a, i) => {
+    const v = a === 'path' ? 0x400000n + BigInt(pathAt) : BigInt.asUintN(64, BigInt(a));
+    code.push(...movabs[i]!);
+    for (let b = 0n; b < 64n; b += 8n) code.push(Number((v >> b) & 0xffn));
+  });
+  code.push(0xb8, nr & 0xff, (nr >> 8) & 0xff, 0, 0); // mov eax, nr
+  code.push(0x0f, 0x05); // syscall
+  code.push(0x89, 0xc7, 0xf7, 0xdf); // mov edi, eax; neg edi
+  code.push(0xb8, 0xe7, 0, 0, 0, 0x0f, 0x05); // exit_group(edi)
+  spec.payload = [
+    { at: 0x100, bytes: Uint8Array.from(code) },
+    { at: pathAt, bytes: Buffer.from(pathString + '\0', 'utf8') },
+  ];
+  return buildElf(spec);
+}

@@ -22,6 +22,15 @@ export const O_PATH = 0o10000000;
 
 export type IoResult = number | Errno | typeof BLOCK;
 
+/** d_type values. */
+export const DT = { UNKNOWN: 0, FIFO: 1, CHR: 2, DIR: 4, BLK: 6, REG: 8, LNK: 10, SOCK: 12 } as const;
+
+export interface DirEntry {
+  name: string;
+  ino: number;
+  type: number;
+}
+
 /**
  * An open file description: what dup() and fork share (offset, status flags).
  * Subclasses implement the operations their kind of file has; the rest answer
@@ -59,6 +68,10 @@ export abstract class OpenFile {
   /** Size for SEEK_END. */
   size(): number {
     return this.stat().size;
+  }
+  /** A directory's entries (getdents64 walks them with `pos` as the index); null if not a directory. */
+  dirEntries(): DirEntry[] | null {
+    return null;
   }
   /** Called when the last descriptor referring to it closes. */
   release(): void {}
@@ -108,6 +121,33 @@ export class HostFile extends OpenFile {
       return hostErrno(err);
     }
   }
+  #entries: DirEntry[] | null = null;
+
+  /** Read once per open (like a directory stream), in the host filesystem's own order. */
+  override dirEntries(): DirEntry[] | null {
+    if (this.#entries) return this.#entries;
+    const st = fs.fstatSync(this.fd, { bigint: true });
+    if (!st.isDirectory()) return null;
+    const parent = fs.statSync(this.hostPath + '/..', { bigint: true });
+    const out: DirEntry[] = [
+      { name: '.', ino: Number(st.ino), type: DT.DIR },
+      { name: '..', ino: Number(parent.ino), type: DT.DIR },
+    ];
+    for (const d of fs.readdirSync(this.hostPath, { withFileTypes: true })) {
+      let ino = 0;
+      try {
+        ino = Number(fs.lstatSync(`${this.hostPath}/${d.name}`, { bigint: true }).ino);
+      } catch {
+        continue; // gone since the listing
+      }
+      const type = d.isDirectory() ? DT.DIR : d.isFile() ? DT.REG : d.isSymbolicLink() ? DT.LNK : d.isFIFO() ? DT.FIFO
+        : d.isCharacterDevice() ? DT.CHR : d.isBlockDevice() ? DT.BLK : d.isSocket() ? DT.SOCK : DT.UNKNOWN;
+      out.push({ name: d.name, ino, type });
+    }
+    this.#entries = out;
+    return out;
+  }
+
   override release(): void {
     try {
       fs.closeSync(this.fd);
@@ -124,8 +164,12 @@ export class SyntheticFile extends OpenFile {
     guestPath: string,
     private readonly data: Uint8Array,
     private readonly mode: number,
+    private readonly entries: DirEntry[] | null = null,
   ) {
     super(flags, guestPath);
+  }
+  override dirEntries(): DirEntry[] | null {
+    return this.entries;
   }
   override get seekable(): boolean {
     return true;

@@ -2,6 +2,7 @@ import { FXSAVE_SIZE } from '@nommu/x86-cpu';
 import type { FdTable } from '../fs/file.js';
 import type { Kernel } from '../kernel.js';
 import type { MemoryMap } from '../memory/mm.js';
+import type { SigInfo } from '../signal/frame.js';
 
 /** Where a task's user registers are right now. */
 export const RegsAt = {
@@ -51,6 +52,10 @@ export class Process {
   readonly childWaiters = new Set<Task>();
   /** struct sigaction bytes per signal, as registered. */
   readonly sigactions = new Map<number, Uint8Array>();
+  /** Process-directed signals not yet delivered. */
+  readonly pending: SigInfo[] = [];
+  /** alarm()/ITIMER_REAL. */
+  alarm: { timer: ReturnType<typeof setTimeout>; due: number; intervalMs: number } | null = null;
 
   constructor(
     readonly kernel: Kernel,
@@ -80,6 +85,14 @@ export class Task {
   clearChildTid = 0;
   /** Blocked signals (bit n-1 for signal n). */
   sigmask = 0n;
+  /** The mask rt_sigsuspend replaced, restored after the handler runs. */
+  savedSigmask: bigint | null = null;
+  /** Thread-directed signals not yet delivered. */
+  readonly pending: SigInfo[] = [];
+  /** sigaltstack: the alternate signal stack, if any. */
+  altStack: { sp: bigint; size: bigint; flags: number } | null = null;
+  /** What an interrupted wait answers (Linux's restart codes), ERESTARTSYS by default. */
+  interruptCode = 512;
   /** Woken from a parked syscall: run it again before returning to user mode... */
   restartSyscall = false;
   /** ...unless the waker decided the result (futex, vfork, sleeps): then return this. */
@@ -90,6 +103,8 @@ export class Task {
   futexKey: string | null = null;
   /** A host timer that ends a timed wait. */
   timer: ReturnType<typeof setTimeout> | null = null;
+  /** Thread name (PR_SET_NAME); null means the program's name. */
+  comm: string | null = null;
   /** Why the task is parked, for deadlock reports. */
   waitReason = '';
 

@@ -80,7 +80,15 @@ function openSynthetic(task: Task, r: Resolved, flags: number): number {
   if (node.kind === 'symlink') throw errno(E.ELOOP);
   if ((flags & fcntl.O_DIRECTORY) !== 0 && node.kind !== 'dir') throw errno(E.ENOTDIR);
   const data = node.kind === 'file' ? node.content() : new Uint8Array(0);
-  const file = new SyntheticFile(flags & ~fcntl.O_CLOEXEC, r.guest, data, nodeMode(node));
+  const entries =
+    node.kind === 'dir'
+      ? [
+          { name: '.', ino: 1, type: fcntl.DT.DIR },
+          { name: '..', ino: 1, type: fcntl.DT.DIR },
+          ...node.entries().map((name, i) => ({ name, ino: 100 + i, type: /^\d+$/.test(name) || name === 'fd' ? fcntl.DT.DIR : name === 'self' || name === 'exe' || name === 'cwd' || name === 'root' ? fcntl.DT.LNK : fcntl.DT.REG })),
+        ]
+      : null;
+  const file = new SyntheticFile(flags & ~fcntl.O_CLOEXEC, r.guest, data, nodeMode(node), entries);
   return task.process.files.install(file, (flags & fcntl.O_CLOEXEC) !== 0);
 }
 
@@ -237,6 +245,36 @@ function pipe2(task: Task, fdsAddr: number, flags: number) {
   return 0;
 }
 
+/** getdents64: struct linux_dirent64 records, 8-byte aligned; `pos` counts entries. */
+function getdents64(task: Task, a: SyscallArgs) {
+  const file = task.process.files.get(a.int(0));
+  const entries = file.dirEntries();
+  if (!entries) throw errno(E.ENOTDIR);
+  const mem = task.kernel.mem;
+  const buf = a.ptr(1);
+  const count = Math.min(a.ptr(2), 1 << 20);
+  let off = 0;
+  while (file.pos < entries.length) {
+    const e = entries[file.pos]!;
+    const name = Buffer.from(e.name, 'utf8');
+    const reclen = Math.ceil((19 + name.length + 1) / 8) * 8;
+    if (off + reclen > count) {
+      if (off === 0) throw errno(E.EINVAL);
+      break;
+    }
+    const rec = Buffer.alloc(reclen);
+    rec.writeBigUInt64LE(BigInt(e.ino), 0);
+    rec.writeBigInt64LE(BigInt(file.pos + 1), 8);
+    rec.writeUInt16LE(reclen, 16);
+    rec.writeUInt8(e.type, 18);
+    name.copy(rec, 19);
+    mem.copyOut(buf + off, rec);
+    off += reclen;
+    file.pos++;
+  }
+  return off;
+}
+
 function getcwd(task: Task, a: SyscallArgs) {
   const cwd = Buffer.from(task.process.cwd + '\0', 'utf8');
   const size = a.ptr(1);
@@ -291,6 +329,7 @@ export const files: Family = {
   dup2: supported((t, a) => (a.int(0) === a.int(1) ? (t.process.files.get(a.int(0)), a.int(0)) : dup3(t, a.int(0), a.int(1), 0))),
   dup3: supported((t, a) => dup3(t, a.int(0), a.int(1), a.int(2))),
   getcwd: supported(getcwd),
+  getdents64: supported(getdents64),
   pipe: supported((t, a) => pipe2(t, a.ptr(0), 0)),
   pipe2: supported((t, a) => pipe2(t, a.ptr(0), a.int(1))),
   chdir: supported(chdir),

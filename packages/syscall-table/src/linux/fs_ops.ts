@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { E, errno, hostErrno, HostFile, type SyscallArgs, type Task } from '@nommu/kernel';
 import { resolveAt } from './files.js';
-import { supported, type Family } from './define.js';
+import { supported, unimplemented, type Family } from './define.js';
 
 const AT_FDCWD = -100;
 const AT_REMOVEDIR = 0x200;
@@ -155,4 +155,9 @@ export const fsOps: Family = {
   fdatasync: supported(fsync),
   sync: supported(() => 0),
   fchdir: supported(chdirFd),
+  ...Object.fromEntries(
+    ['getxattr', 'lgetxattr', 'fgetxattr', 'listxattr', 'llistxattr', 'flistxattr', 'setxattr', 'lsetxattr', 'fsetxattr', 'removexattr', 'lremovexattr', 'fremovexattr'].map(
+      (n) => [n, unimplemented('extended attributes are not supported by the guest filesystem', E.EOPNOTSUPP)],
+    ),
+  ),
 };

@@ -130,7 +130,53 @@ function getrandom(task: Task, a: SyscallArgs) {
   return len;
 }
 
+const PR_SET_PDEATHSIG = 1;
+const PR_GET_PDEATHSIG = 2;
+const PR_GET_DUMPABLE = 3;
+const PR_SET_DUMPABLE = 4;
+const PR_SET_NAME = 15;
+const PR_GET_NAME = 16;
+const PR_SET_NO_NEW_PRIVS = 38;
+const PR_GET_NO_NEW_PRIVS = 39;
+
+function prctl(task: Task, a: SyscallArgs) {
+  const mem = task.kernel.mem;
+  switch (a.int(0)) {
+    case PR_SET_NAME: {
+      const name = Buffer.from(mem.copyIn(a.ptr(1), 16));
+      const nul = name.indexOf(0);
+      task.comm = name.subarray(0, nul < 0 ? 15 : Math.min(nul, 15)).toString('utf8');
+      return 0;
+    }
+    case PR_GET_NAME: {
+      const out = Buffer.alloc(16);
+      out.write(task.comm ?? (task.process.argv[0] ?? '').split('/').pop()!.slice(0, 15), 'utf8');
+      mem.copyOut(a.ptr(1), out);
+      return 0;
+    }
+    case PR_SET_PDEATHSIG:
+      if (a.int(1) < 0 || a.int(1) > 64) throw errno(E.EINVAL);
+      return 0;
+    case PR_GET_PDEATHSIG:
+      mem.setI32(a.ptr(1), 0);
+      return 0;
+    case PR_GET_DUMPABLE:
+      return 1;
+    case PR_SET_DUMPABLE:
+      if (a.int(1) !== 0 && a.int(1) !== 1) throw errno(E.EINVAL);
+      return 0;
+    case PR_SET_NO_NEW_PRIVS:
+      if (a.int(1) !== 1) throw errno(E.EINVAL);
+      return 0;
+    case PR_GET_NO_NEW_PRIVS:
+      return 0;
+    default:
+      throw errno(E.EINVAL);
+  }
+}
+
 export const processFamily: Family = {
+  prctl: partial('names, dumpable, pdeathsig (accepted, not delivered) and no_new_privs; other options answer EINVAL', prctl),
   exit_group: supported(exitGroup),
   execve: supported(execve),
   getpid: supported((t) => t.process.pid),

@@ -1,10 +1,12 @@
-import { E, errno, type SyscallArgs, type Task } from '@nommu/kernel';
-import { partial, type Family } from './define.js';
+import { bit, BLOCK, E, errno, SIG, UNBLOCKABLE, type Process, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { partial, supported, type Family } from './define.js';
 
 const SIG_BLOCK = 0;
 const SIG_UNBLOCK = 1;
 const SIG_SETMASK = 2;
-const UNBLOCKABLE = (1n << 8n) | (1n << 18n); // SIGKILL, SIGSTOP
+const SI_USER = 0;
+const SI_TKILL = -6;
+const SIZEOF_SIGACTION = 32;
 
 function rtSigprocmask(task: Task, a: SyscallArgs) {
   if (a.ptr(3) !== 8) throw errno(E.EINVAL);
@@ -26,9 +28,6 @@ function rtSigprocmask(task: Task, a: SyscallArgs) {
   return 0;
 }
 
-/** struct sigaction as the process registered it, per signal (delivery comes with the signals work). */
-const SIZEOF_SIGACTION = 32;
-
 function rtSigaction(task: Task, a: SyscallArgs) {
   const sig = a.int(0);
   if (sig < 1 || sig > 64 || a.ptr(3) !== 8) throw errno(E.EINVAL);
@@ -38,14 +37,171 @@ function rtSigaction(task: Task, a: SyscallArgs) {
   const table = task.process.sigactions;
   const old = table.get(sig) ?? new Uint8Array(SIZEOF_SIGACTION);
   if (actAddr !== 0) {
-    if (sig === 9 || sig === 19) throw errno(E.EINVAL);
-    table.set(sig, mem.copyIn(actAddr, SIZEOF_SIGACTION));
+    if (sig === SIG.KILL || sig === SIG.STOP) throw errno(E.EINVAL);
+    const act = mem.copyIn(actAddr, SIZEOF_SIGACTION);
+    table.set(sig, act);
+    // Setting SIG_IGN (or SIG_DFL where the default ignores) discards what is pending.
+    const handler = new DataView(act.buffer).getBigUint64(0, true);
+    if (handler === 1n || (handler === 0n && [SIG.CHLD, SIG.URG, SIG.WINCH].includes(sig as 17))) {
+      dropPending(task.process, sig);
+    }
   }
   if (oldAddr !== 0) mem.copyOut(oldAddr, old);
   return 0;
 }
 
+function dropPending(p: Process, sig: number): void {
+  const keep = (q: { signo: number }[]): void => {
+    for (let i = q.length - 1; i >= 0; i--) if (q[i]!.signo === sig) q.splice(i, 1);
+  };
+  keep(p.pending);
+  for (const t of p.threads) keep(t.pending);
+}
+
+function checkSig(sig: number): void {
+  if (sig < 0 || sig > 64) throw errno(E.EINVAL);
+}
+
+/** kill(2): pid > 0 one process, 0 the caller's group, -1 everyone but pid 1, < -1 a group. */
+function kill(task: Task, a: SyscallArgs) {
+  const k = task.kernel;
+  const pid = a.int(0);
+  const sig = a.int(1);
+  checkSig(sig);
+  const self = task.process;
+  const targets = [...k.processes.values()].filter((p) => {
+    if (p.exitStatus) return false;
+    if (pid > 0) return p.pid === pid;
+    if (pid === 0) return p.pgid === self.pgid;
+    if (pid === -1) return p.pid !== 1;
+    return p.pgid === -pid;
+  });
+  if (targets.length === 0) throw errno(E.ESRCH);
+  if (sig === 0) return 0;
+  for (const p of targets) k.sendSignal(p, { signo: sig, code: SI_USER, pid: self.pid, uid: k.identity.uid });
+  return 0;
+}
+
+function tgkill(task: Task, tgid: number, tid: number, sig: number) {
+  const k = task.kernel;
+  checkSig(sig);
+  if (tid <= 0 || (tgid !== -1 && tgid <= 0)) throw errno(E.EINVAL);
+  const t = k.tasks.get(tid);
+  if (!t || (tgid !== -1 && t.process.pid !== tgid)) throw errno(E.ESRCH);
+  if (sig === 0) return 0;
+  k.sendSignal(t, { signo: sig, code: SI_TKILL, pid: task.process.pid, uid: k.identity.uid });
+  return 0;
+}
+
+function rtSigpending(task: Task, a: SyscallArgs) {
+  if (a.ptr(1) !== 8) throw errno(E.EINVAL);
+  let set = 0n;
+  for (const i of [...task.pending, ...task.process.pending]) set |= bit(i.signo);
+  task.kernel.mem.setU64(a.ptr(0), set & task.sigmask);
+  return 0;
+}
+
+const ERESTARTNOHAND = 514;
+
+function rtSigsuspend(task: Task, a: SyscallArgs): SyscallResult {
+  if (a.ptr(1) !== 8) throw errno(E.EINVAL);
+  const mask = task.kernel.mem.u64(a.ptr(0));
+  task.savedSigmask = task.sigmask;
+  task.sigmask = mask & ~UNBLOCKABLE;
+  return park(task, 'sigsuspend');
+}
+
+/** Waits for a signal: only a delivered signal ends it (with EINTR after the handler). */
+function park(task: Task, why: string): SyscallResult {
+  const k = task.kernel;
+  task.interruptCode = ERESTARTNOHAND;
+  k.block(task, why, false);
+  // Something may already be pending and unblocked: take it now.
+  const ready = [...task.pending, ...task.process.pending].some((i) => (task.sigmask & bit(i.signo)) === 0n);
+  if (ready) k.wakeUp(task, false, BigInt(-ERESTARTNOHAND));
+  return BLOCK;
+}
+
+function sigaltstack(task: Task, a: SyscallArgs) {
+  const mem = task.kernel.mem;
+  const ss = a.ptr(0);
+  const old = a.ptr(1);
+  const sp = mem.u64(task.ptregs + 152);
+  const cur = task.altStack;
+  const onIt = cur !== null && sp > cur.sp && sp <= cur.sp + cur.size;
+  if (old !== 0) {
+    mem.setU64(old, cur?.sp ?? 0n);
+    mem.setI32(old + 8, cur === null ? 2 : onIt ? 1 : cur.flags);
+    mem.setI32(old + 12, 0);
+    mem.setU64(old + 16, cur?.size ?? 0n);
+  }
+  if (ss !== 0) {
+    if (onIt) throw errno(E.EPERM);
+    const flags = mem.i32(ss + 8);
+    if ((flags & ~(2 | 0x80000000)) !== 0) throw errno(E.EINVAL);
+    if ((flags & 2) !== 0) {
+      task.altStack = null;
+    } else {
+      const size = mem.u64(ss + 16);
+      if (size < 2048n) throw errno(E.ENOMEM);
+      task.altStack = { sp: mem.u64(ss), size, flags: 0 };
+    }
+  }
+  return 0;
+}
+
+function alarm(task: Task, a: SyscallArgs) {
+  const left = task.kernel.setAlarm(task.process, a.uint(0) * 1000, 0);
+  return Math.ceil(left / 1000);
+}
+
+const ITIMER_REAL = 0;
+
+function setitimer(task: Task, a: SyscallArgs) {
+  if (a.int(0) !== ITIMER_REAL) throw errno(E.EINVAL);
+  const mem = task.kernel.mem;
+  const v = a.ptr(1);
+  const us = (addr: number): number => Number(mem.i64(addr)) * 1000 + Number(mem.i64(addr + 8)) / 1000;
+  const interval = v ? us(v) : 0;
+  const value = v ? us(v + 16) : 0;
+  const p = task.process;
+  const prevInterval = p.alarm?.intervalMs ?? 0;
+  const left = task.kernel.setAlarm(p, value, interval);
+  writeItimer(task, a.ptr(2), prevInterval, left);
+  return 0;
+}
+
+function writeItimer(task: Task, addr: number, intervalMs: number, valueMs: number): void {
+  if (addr === 0) return;
+  const mem = task.kernel.mem;
+  const put = (at: number, ms: number): void => {
+    const usec = Math.round(ms * 1000);
+    mem.setI64(at, Math.floor(usec / 1e6));
+    mem.setI64(at + 8, usec % 1e6);
+  };
+  put(addr, intervalMs);
+  put(addr + 16, valueMs);
+}
+
+function getitimer(task: Task, a: SyscallArgs) {
+  if (a.int(0) !== ITIMER_REAL) throw errno(E.EINVAL);
+  const al = task.process.alarm;
+  writeItimer(task, a.ptr(1), al?.intervalMs ?? 0, al ? Math.max(0, al.due - performance.now()) : 0);
+  return 0;
+}
+
 export const signalFamily: Family = {
-  rt_sigprocmask: partial('the mask is kept; delivery comes with the signals work', rtSigprocmask),
-  rt_sigaction: partial('handlers are recorded; delivery comes with the signals work', rtSigaction),
+  rt_sigprocmask: supported(rtSigprocmask),
+  rt_sigaction: supported(rtSigaction),
+  rt_sigreturn: supported((t) => t.kernel.sigreturn(t)),
+  rt_sigpending: supported(rtSigpending),
+  rt_sigsuspend: supported(rtSigsuspend),
+  pause: supported((t) => park(t, 'pause')),
+  kill: partial('no permission checks: every process belongs to the one guest user', kill),
+  tgkill: supported((t, a) => tgkill(t, a.int(0), a.int(1), a.int(2))),
+  tkill: supported((t, a) => tgkill(t, -1, a.int(0), a.int(1))),
+  sigaltstack: supported(sigaltstack),
+  alarm: supported(alarm),
+  setitimer: partial('ITIMER_REAL only; VIRTUAL and PROF answer EINVAL', setitimer),
+  getitimer: partial('ITIMER_REAL only', getitimer),
 };
