@@ -18,6 +18,7 @@ export interface RunOptions {
   argv0: string | null;
   strace: null | { file: string | null; summary: boolean };
   backend: string;
+  strictNommu: boolean;
   uid: number;
   gid: number;
   program: string;
@@ -49,6 +50,7 @@ export function parseRunArgs(argv: string[]): RunOptions {
     argv0: null,
     strace: null,
     backend: 'unicorn',
+    strictNommu: false,
     uid: 0,
     gid: 0,
     program: '',
@@ -92,6 +94,7 @@ export function parseRunArgs(argv: string[]): RunOptions {
         else o.strace = { file: inline, summary: false };
         break;
       case '--backend': o.backend = value(name, inline); break;
+      case '--strict-nommu': o.strictNommu = true; break;
       case '--uid': o.uid = parseId(name, value(name, inline)); break;
       case '--gid': o.gid = parseId(name, value(name, inline)); break;
       default:

@@ -31,6 +31,8 @@ Options:
   --argv0 NAME        argv[0] for the program (default: as given)
   --strace[=FILE]     print every syscall, strace style (to stderr or FILE)
   --strace=summary    print an strace -c style table at exit
+  --strict-nommu      refuse what an MMU-less kernel refuses (fork: EINVAL) and
+                      report at exit what the program did that would fail there
   --backend NAME      CPU backend: unicorn (default; isolates the guest)
   --uid N, --gid N    identity the guest sees (default 0, root)
 `;

@@ -48,6 +48,7 @@ export async function run(o: RunOptions): Promise<number> {
     readOnly: o.readOnly,
     identity: { uid: o.uid, gid: o.gid, euid: o.uid, egid: o.gid },
     tracer,
+    strictNommu: o.strictNommu,
   });
   try {
     const envp = environment(o);
@@ -67,6 +68,7 @@ export async function run(o: RunOptions): Promise<number> {
       const fd = straceFd ?? 2;
       fs.writeSync(fd, tracer.summaryText());
     }
+    if (o.strictNommu) reportNommu(kernel.nommuViolations);
     return report(status);
   } finally {
     if (straceFd !== null) fs.closeSync(straceFd);
@@ -81,6 +83,17 @@ function guestCwd(kernel: Kernel, hostCwd: string): string {
   if (hostCwd === root) return '/';
   if (hostCwd.startsWith(root + '/')) return hostCwd.slice(root.length);
   return '/';
+}
+
+/** The --strict-nommu compatibility report, on stderr. */
+function reportNommu(violations: readonly string[]): void {
+  if (violations.length === 0) {
+    process.stderr.write('nommu: strict nommu: nothing this program did needs an MMU\n');
+    return;
+  }
+  const lines = [...new Set(violations)];
+  process.stderr.write(`nommu: strict nommu: ${violations.length} operation(s) an MMU-less kernel refuses:\n`);
+  for (const l of lines) process.stderr.write(`  - ${l}\n`);
 }
 
 function report(status: ExitStatus): number {

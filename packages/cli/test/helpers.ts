@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,8 +121,4 @@ export function writeExecutable(path: string, content: string | Uint8Array): str
   writeFileSync(path, content);
   chmodSync(path, 0o755);
   return path;
-}
-
-export function exists(path: string): boolean {
-  return existsSync(path);
 }

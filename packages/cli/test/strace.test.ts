@@ -142,7 +142,7 @@ describe('--strace prints what the real strace -f prints', () => {
   // Bug: the strace formatter always prints mremap's 5th argument (new_addr, as "NULL");
   // strace prints it only when flags hold MREMAP_MAYMOVE|MREMAP_FIXED
   // (the mremap row in syscall-table/src/table/syscalls.ts lists new_addr unconditionally).
-  it.skipIf(!HAVE_STRACE).fails(`musl-static malloc_stress: mremap lines agree with strace -f${noStrace}`, async () => {
+  it.skipIf(!HAVE_STRACE)(`musl-static malloc_stress: mremap lines agree with strace -f${noStrace}`, async () => {
     const { native, ours } = await bothTraces('malloc_stress');
     const mremap = (l: string): boolean => l.startsWith('mremap(');
     expect(native.filter(mremap).length).toBeGreaterThan(0);
@@ -187,7 +187,7 @@ describe('--strace prints what the real strace -f prints', () => {
     // Bug: Kernel#forceFatal (nommu-kernel/src/kernel.ts) sets coreDumped for SEGV/BUS/ILL/FPE/TRAP
     // although nommu never writes a core; strace then says "(core dumped)" while the CLI's own
     // message says plain "Segmentation fault". Native strace (ulimit -c 0) prints "+++ killed by SIGSEGV +++".
-    it.skipIf(!HAVE_MUSL_GCC || !HAVE_STRACE).fails(`the killed-by line matches strace's${noMusl}${noStrace}`, async () => {
+    it.skipIf(!HAVE_MUSL_GCC || !HAVE_STRACE)(`the killed-by line matches strace's${noMusl}${noStrace}`, async () => {
       const native = await runCommand('sh', ['-c', 'ulimit -c 0; exec strace -f "$0" 2>&1 >/dev/null', prog]);
       const r = await nommu(['run', '--strace', prog]);
       expect(lines(r.stderr).at(-2)).toBe(lines(native.stdout).at(-1));
@@ -237,7 +237,7 @@ describe('--strace=summary', () => {
 
   // Bug: the table's last line ("... total") has no trailing newline (SyscallSummary.format()
   // in syscall-table/src/strace/summary.ts, written as-is by cli/src/run.ts); strace -c ends it with "\n".
-  it.fails('ends with a newline', async () => {
+  it('ends with a newline', async () => {
     const r = await nommu(['run', '--strace=summary', conformanceProgram('hello')]);
     expect(r.stderr).toMatch(/ total\n$/);
   });
@@ -256,7 +256,7 @@ describe('--strace=summary', () => {
 
   // Bug: the summary counts exit_group, which never returns; strace -c leaves it out
   // (StraceTracer.onProcessExit in syscall-table/src/linux/tracer.ts records the pending call).
-  it.skipIf(!HAVE_STRACE).fails(`lists no syscall that native strace -c does not${noStrace}`, async () => {
+  it.skipIf(!HAVE_STRACE)(`lists no syscall that native strace -c does not${noStrace}`, async () => {
     const prog = conformanceProgram('exit_code');
     const native = await nativeSummary([prog, '0'], 'exit_code-names');
     const r = await nommu(['run', '--strace=summary', prog, '0']);

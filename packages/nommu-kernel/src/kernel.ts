@@ -738,7 +738,10 @@ export class Kernel {
         if (tracer) tracer.onBlock?.(task, nr);
         return;
       } else if (result === NORETURN) {
-        if (tracer && task.process.exitStatus === null) tracer.onExit(task, nr, 0n);
+        // exit, execve, rt_sigreturn: the registers are new; nothing to write into ax.
+        if (task.process.exitStatus !== null || task.state === TaskState.Zombie) return;
+        if (tracer) tracer.onExit(task, nr, words[base + AX]!);
+        this.#exitWork(task);
         return;
       }
     } else if (tracer) {
@@ -753,10 +756,11 @@ export class Kernel {
     if (task.pending.length > 0 || task.process.pending.length > 0 || this.#isRestart(task)) this.#deliverSignals(task);
   }
 
+  /** Did a syscall end with a restart code? (orig_ax -1: not in a syscall, e.g. after rt_sigreturn) */
   #isRestart(task: Task): boolean {
     if (task.regsAt === RegsAt.Cpu) return false;
     const ax = this.mem.i64(task.ptregs + PtRegs.AX);
-    return ax <= -512n && ax >= -516n;
+    return ax <= -512n && ax >= -516n && this.mem.i64(task.ptregs + PtRegs.ORIG_AX) >= 0n;
   }
 
   // ---- signals ----
@@ -845,9 +849,9 @@ export class Kernel {
 
   /** Linux's restart rules for a syscall that a signal interrupted. */
   #restartIfInterrupted(task: Task, act: SigAction | null): void {
+    if (!this.#isRestart(task)) return;
     const p = task.ptregs;
     const ax = this.mem.i64(p + PtRegs.AX);
-    if (ax > -512n || ax < -516n) return;
     const code = Number(-ax);
     const restart =
       act === null ? true : code === E.ERESTARTNOINTR || (code === E.ERESTARTSYS && (act.flags & SA.RESTART) !== 0);

@@ -12,6 +12,9 @@ const MAP_TYPE = 0x0f;
 function brk(task: Task, a: SyscallArgs) {
   const mm = task.process.mm;
   const want = a.ptr(0);
+  if (want > mm.brkLimit && task.kernel.strictNommu) {
+    task.kernel.nommuViolations.push(`brk() past the area reserved at exec (${task.process.exe}, pid ${task.process.pid})`);
+  }
   if (want < mm.brkStart || want > mm.brkLimit) return mm.brk;
   if (want < mm.brk) task.kernel.mem.fill(want, mm.brk - want);
   mm.brk = want;
@@ -52,6 +55,9 @@ function mmap(task: Task, a: SyscallArgs) {
       mm.unmapKeepingRam(addr, addr + size);
       k.mem.fill(addr, size);
       start = addr;
+    } else if (k.strictNommu) {
+      k.nommuViolations.push(`mmap(MAP_FIXED) outside the process's own mappings (${task.process.exe}, pid ${task.process.pid})`);
+      throw errno(E.EINVAL);
     } else if (k.phys.isFree(addr, size)) {
       start = mm.reserve(size, addr);
     } else {
