@@ -289,7 +289,7 @@ export class Kernel {
     if (t.state === TaskState.Zombie) return;
     if (t.clearChildTid !== 0 && this.mem.ok(t.clearChildTid, 4) && t.process.exitStatus === null) {
       this.mem.setU32(t.clearChildTid, 0);
-      this.futexWake(t.process, t.clearChildTid, 1, 0xffffffff, false);
+      this.futexWake(t.process, t.clearChildTid, 1, 0xffffffff, true);
     }
     this.#cancelTimer(t);
     t.state = TaskState.Zombie;
@@ -460,8 +460,12 @@ export class Kernel {
 
   readonly #futexes = new Map<string, { task: Task; bitset: number }[]>();
 
+  /**
+   * As on Linux, a shared futex on private memory keys the same as a private one
+   * (address space + address); only MAP_SHARED memory keys by address alone.
+   */
   #futexKey(proc: Process, addr: number, shared: boolean): string {
-    return shared ? `s:${addr}` : `${proc.mm.id}:${addr}`;
+    return shared && proc.mm.find(addr)?.shared ? `s:${addr}` : `${proc.mm.id}:${addr}`;
   }
 
   /** FUTEX_WAIT: parks until a wake (resumes with 0) or the timeout (ETIMEDOUT). */
@@ -611,7 +615,10 @@ export class Kernel {
 
   #pickNext(): Task | null {
     const cur = this.#current;
-    if (cur && cur.state === TaskState.Runnable && !this.#yieldCpu) return cur;
+    if (cur && cur.state === TaskState.Runnable) {
+      // A task stopped inside the entry shim must finish it first ("interrupts off").
+      if (!this.#yieldCpu || (cur.regsAt === RegsAt.Cpu && this.#inShim())) return cur;
+    }
     this.#yieldCpu = false;
     while (this.#runQueue.length > 0) {
       const t = this.#runQueue.shift()!;
@@ -656,6 +663,12 @@ export class Kernel {
     next.regsAt = RegsAt.Cpu;
     this.#current = next;
     this.#sliceStart = performance.now();
+  }
+
+  /** Is the CPU inside __kernel_vsyscall or do_syscall_64 (kernel mode, registers half in pt_regs)? */
+  #inShim(): boolean {
+    const rip = Number(this.cpu.getReg(Reg.RIP));
+    return rip >= this.vdso.vsyscall && rip < this.vdso.trap + 16;
   }
 
   /** CPU registers -> pt_regs (the task was stopped in user code). */
@@ -968,8 +981,7 @@ export class Kernel {
     task.regsAt = RegsAt.Cpu;
     if (reason === StopReason.Preempted) {
       // The entry and exit paths run with "interrupts off": never switch mid-shim.
-      const rip = Number(this.cpu.getReg(Reg.RIP));
-      if (rip >= this.vdso.vsyscall && rip < this.vdso.trap + 16) return;
+      if (this.#inShim()) return;
       if (task.pending.length > 0 || task.process.pending.length > 0) this.#deliverSignals(task);
       if (this.#runQueue.length > 0) {
         this.#runQueue.push(task);

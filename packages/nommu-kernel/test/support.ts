@@ -194,21 +194,22 @@ export function buildElf(s: ElfSpec): Uint8Array {
 /** Reads a file's bytes into a fresh Uint8Array (not a pooled Buffer). */
 export const readBytes = (p: string): Uint8Array => new Uint8Array(fs.readFileSync(p));
 
-/** `path` stands for the address of the probe's NUL-terminated path string. */
-export type ProbeArg = number | bigint | 'path';
+/** `path` and `path2` stand for the addresses of the probe's NUL-terminated strings. */
+export type ProbeArg = number | bigint | 'path' | 'path2';
 
 /**
  * A static ET_EXEC that makes one syscall and exits with its negated result:
  * 0 on success, the errno on failure (so the exit status is the answer).
  */
-export function syscallProbe(nr: number, args: ProbeArg[], pathString: string): Uint8Array {
+export function syscallProbe(nr: number, args: ProbeArg[], pathString: string, path2String = ''): Uint8Array {
   const spec = tinyElf();
   const pathAt = 0x200;
+  const path2At = 0x600;
   // movabs into rdi, rsi, rdx, r10, r8, r9
   const movabs = [[0x48, 0xbf], [0x48, 0xbe], [0x48, 0xba], [0x49, 0xba], [0x49, 0xb8], [0x49, 0xb9]];
   const code: number[] = [];
   args.forEach((a, i) => {
-    const v = a === 'path' ? 0x400000n + BigInt(pathAt) : BigInt.asUintN(64, BigInt(a));
+    const v = a === 'path' ? 0x400000n + BigInt(pathAt) : a === 'path2' ? 0x400000n + BigInt(path2At) : BigInt.asUintN(64, BigInt(a));
     code.push(...movabs[i]!);
     for (let b = 0n; b < 64n; b += 8n) code.push(Number((v >> b) & 0xffn));
   });
@@ -219,6 +220,7 @@ export function syscallProbe(nr: number, args: ProbeArg[], pathString: string): 
   spec.payload = [
     { at: 0x100, bytes: Uint8Array.from(code) },
     { at: pathAt, bytes: Buffer.from(pathString + '\0', 'utf8') },
+    { at: path2At, bytes: Buffer.from(path2String + '\0', 'utf8') },
   ];
   return buildElf(spec);
 }

@@ -330,6 +330,7 @@ describe('busybox cannot read outside the root', () => {
       'ln -s ../../../../.. /esc; cat /esc/etc/hostname /esc/../secret; cd /link_to_root/..; cat etc/hostname ../secret; cd /; cd ../../..; cat etc/hostname; pwd',
     ]);
     fs.rmSync(path.join(ROOT, 'esc'), { force: true });
+    console.log('DEBUGSH', JSON.stringify(run));
     expectNoLeak(run);
     expect(run.stdout).toBe('/\n');
     expect(run.stderr.match(/No such file or directory/g)).toHaveLength(5);
@@ -351,28 +352,76 @@ describe('busybox cannot read outside the root', () => {
     expect(run.stdout.split('\n').filter((l) => l !== '')).toEqual(fs.readdirSync(ROOT).sort());
   });
 
-  /*
-   * BUG (syscall-table files.ts, faccessat): with AT_SYMLINK_NOFOLLOW the path is
-   * resolved without following its last symlink, and then fs.accessSync(host)
-   * follows that symlink on the host, to the raw target text: an existence
-   * (and permission) oracle for any host path. faccessat2(AT_FDCWD, "probe",
-   * F_OK, AT_SYMLINK_NOFOLLOW) answers 0 for probe -> /etc/hostname and
-   * ENOENT for probe -> /nonexistent; Linux answers 0 for both (the link exists).
+  /**
+   * Runs a one-syscall probe (its exit code: 0 or the errno) once with `probe`
+   * a symlink to a host file that exists, once to one that does not. Inside
+   * the root both links dangle alike, so the answers must be equal.
    */
-  it.fails('faccessat2(AT_SYMLINK_NOFOLLOW) does not reveal whether a host path exists', async () => {
+  async function hostOracle(image: Uint8Array, opts: { readOnly?: boolean; before?: () => void } = {}): Promise<number[]> {
     const answers: number[] = [];
-    for (const [name, target] of [['probe_yes', '/etc/hostname'], ['probe_no', '/nonexistent-nommu-file']] as const) {
-      fs.symlinkSync(target, path.join(ROOT, name));
-      fs.writeFileSync(path.join(ROOT, 'bin', 'faccess'), syscallProbe(439, [-100, 'path', 0, 0x100], name), { mode: 0o755 });
+    for (const target of ['/etc/hostname', '/nonexistent-nommu-file']) {
+      const link = path.join(ROOT, 'probe');
+      const bin = path.join(ROOT, 'bin', 'probe');
+      fs.symlinkSync(target, link);
+      fs.writeFileSync(bin, image, { mode: 0o755 });
+      opts.before?.();
       try {
-        const run = await runGuest({ path: '/bin/faccess', argv: ['faccess'] }, { root: ROOT });
+        const run = await runGuest({ path: '/bin/probe', argv: ['probe'] }, { root: ROOT, readOnly: opts.readOnly ?? false });
+        expect(run.status.signal).toBe(0);
         answers.push(run.status.code);
       } finally {
-        fs.rmSync(path.join(ROOT, name));
-        fs.rmSync(path.join(ROOT, 'bin', 'faccess'));
+        fs.rmSync(link, { force: true });
+        fs.rmSync(bin, { force: true });
       }
     }
-    expect(answers).toEqual([0, 0]);
+    expect(fs.existsSync('/etc/hostname')).toBe(true);
+    return answers;
+  }
+
+  it('the probes are real: newfstatat(AT_SYMLINK_NOFOLLOW) on the link answers 0 for both targets, stat() ENOENT for both', async () => {
+    expect(await hostOracle(syscallProbe(262, [-100, 'path', 0x401800, 0x100], 'probe'))).toEqual([0, 0]);
+    expect(await hostOracle(syscallProbe(262, [-100, 'path', 0x401800, 0], 'probe'))).toEqual([ENOENT, ENOENT]);
+  });
+
+  /*
+   * BUG (syscall-table files.ts, faccessat): with AT_SYMLINK_NOFOLLOW the path is
+   * resolved without following its last symlink, then fs.accessSync(host)
+   * follows that symlink on the host, to its raw target: an existence (and
+   * permission) oracle for any host path. faccessat2(AT_FDCWD, "probe", F_OK,
+   * AT_SYMLINK_NOFOLLOW) answers 0 for probe -> /etc/hostname and ENOENT for
+   * probe -> /nonexistent; Linux answers 0 for both (the link exists).
+   */
+  it.fails('faccessat2(AT_SYMLINK_NOFOLLOW) does not reveal whether a host path exists', async () => {
+    expect(await hostOracle(syscallProbe(439, [-100, 'path', 0, 0x100], 'probe'))).toEqual([0, 0]);
+  });
+
+  /*
+   * BUG (syscall-table files.ts, openat, read-only root): for O_CREAT the
+   * read-only check asks fs.existsSync(r.host), which follows the unresolved
+   * last symlink (O_NOFOLLOW) on the host: probe -> /etc/hostname gives ELOOP
+   * (40), probe -> /nonexistent EROFS (30). Linux gives ELOOP for both.
+   */
+  it.fails('open(O_CREAT|O_NOFOLLOW) in a read-only root does not reveal whether a host path exists', async () => {
+    const O_CREAT = 0o100;
+    const O_NOFOLLOW = 0o400000;
+    const answers = await hostOracle(syscallProbe(257, [-100, 'path', O_CREAT | O_NOFOLLOW, 0o644], 'probe'), { readOnly: true });
+    expect(answers[0]).toBe(answers[1]);
+  });
+
+  /*
+   * BUG (syscall-table fs_ops.ts, renameat2): RENAME_NOREPLACE tests
+   * fs.existsSync(to.host), which follows a destination symlink on the host:
+   * renaming onto probe -> /etc/hostname is EEXIST (17), onto probe ->
+   * /nonexistent it succeeds (0) and replaces the link. Linux: EEXIST for
+   * both, since the destination name exists.
+   */
+  it.fails('renameat2(RENAME_NOREPLACE) onto a symlink does not reveal whether a host path exists', async () => {
+    const victim = path.join(ROOT, 'victim');
+    const answers = await hostOracle(syscallProbe(316, [-100, 'path2', -100, 'path', 1], 'probe', 'victim'), {
+      before: () => fs.writeFileSync(victim, 'v'),
+    });
+    fs.rmSync(victim, { force: true });
+    expect(answers).toEqual([17, 17]);
   });
 });
 
