@@ -14,7 +14,8 @@ export interface RunOptions {
   env: Map<string, string>;
   unsetEnv: string[];
   clearEnv: boolean;
-  cwd: string;
+  /** Guest working directory; null: the host's current directory, seen through the root. */
+  cwd: string | null;
   argv0: string | null;
   strace: null | { file: string | null; summary: boolean };
   backend: string;
@@ -46,7 +47,7 @@ export function parseRunArgs(argv: string[]): RunOptions {
     env: new Map(),
     unsetEnv: [],
     clearEnv: false,
-    cwd: process.cwd(),
+    cwd: null,
     argv0: null,
     strace: null,
     backend: 'unicorn',

@@ -33,10 +33,17 @@ function findProgram(kernel: Kernel, name: string, envp: string[], cwd: string):
 /** `nommu run`: returns the exit status for the nommu process. */
 export async function run(o: RunOptions): Promise<number> {
   if (o.backend !== 'unicorn') throw new UsageError(`unknown backend '${o.backend}' (available: unicorn)`);
+  if (!isDirectory(o.root)) throw new UsageError(`--root ${o.root}: not a directory`);
   let straceFd: number | null = null;
   let tracer: StraceTracer | null = null;
   if (o.strace) {
-    if (o.strace.file !== null) straceFd = fs.openSync(o.strace.file, 'w');
+    if (o.strace.file !== null) {
+      try {
+        straceFd = fs.openSync(o.strace.file, 'w');
+      } catch (e) {
+        throw new UsageError(`--strace=${o.strace.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`);
+      }
+    }
     const fd = straceFd ?? 2;
     tracer = new StraceTracer({ write: (line) => fs.writeSync(fd, line + '\n'), summary: o.strace.summary });
   }
@@ -52,10 +59,16 @@ export async function run(o: RunOptions): Promise<number> {
   });
   try {
     const envp = environment(o);
-    const cwd = o.cwd;
-    const path = findProgram(kernel, o.program, envp, guestCwd(kernel, cwd));
+    const cwd = o.cwd ?? guestCwd(kernel, process.cwd());
     try {
-      kernel.spawn({ path, argv: [o.argv0 ?? o.program, ...o.args], envp, cwd: guestCwd(kernel, cwd) });
+      const r = kernel.vfs.resolve('/', cwd);
+      if (!fs.statSync(r.host).isDirectory()) throw new Error('not a directory');
+    } catch {
+      throw new UsageError(`--cwd ${cwd}: not a directory in the guest`);
+    }
+    const path = findProgram(kernel, o.program, envp, cwd);
+    try {
+      kernel.spawn({ path, argv: [o.argv0 ?? o.program, ...o.args], envp, cwd });
     } catch (e) {
       if (!(e instanceof ExecFailure)) throw e;
       const notFound = e.errno === 2 && !o.program.includes('/') ? 'command not found' : e.message;
@@ -66,7 +79,7 @@ export async function run(o: RunOptions): Promise<number> {
     const status = await kernel.run();
     if (tracer && o.strace?.summary) {
       const fd = straceFd ?? 2;
-      fs.writeSync(fd, tracer.summaryText());
+      fs.writeSync(fd, tracer.summaryText() + '\n');
     }
     if (o.strictNommu) reportNommu(kernel.nommuViolations);
     return report(status);
@@ -83,6 +96,14 @@ function guestCwd(kernel: Kernel, hostCwd: string): string {
   if (hostCwd === root) return '/';
   if (hostCwd.startsWith(root + '/')) return hostCwd.slice(root.length);
   return '/';
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The --strict-nommu compatibility report, on stderr. */

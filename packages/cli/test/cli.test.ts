@@ -251,7 +251,7 @@ describe('usage errors exit 2 with a one-line hint', () => {
 // User mistakes that are not usage errors must still be one clean line, not an "internal error".
 describe('bad paths given to options', () => {
   // Bug: run.ts lets the host ENOENT escape; main.ts labels it "internal error" and exits 70.
-  it.fails('--root that does not exist', async () => {
+  it('--root that does not exist', async () => {
     const r = await nommu(['run', '--root', '/nonexistent-root', '/bin/busybox', 'true']);
     expect(expectOneLine(r.stderr)).not.toMatch(/internal error/);
     expect(r.stderr).toContain('/nonexistent-root');
@@ -259,7 +259,7 @@ describe('bad paths given to options', () => {
   });
 
   // Bug: run.ts opens the --strace FILE with fs.openSync and the ENOENT becomes "internal error", status 70.
-  it.fails('--strace=FILE in a directory that does not exist', async () => {
+  it('--strace=FILE in a directory that does not exist', async () => {
     const r = await nommu(['run', '--strace=/nonexistent-dir/trace', '/bin/busybox', 'true']);
     expect(expectOneLine(r.stderr)).not.toMatch(/internal error/);
     expect(r.stderr).toContain('/nonexistent-dir/trace');
@@ -268,7 +268,7 @@ describe('bad paths given to options', () => {
 
   // Bug: --cwd is never checked; the guest starts in a directory that does not exist
   // (busybox pwd prints /nonexistent-cwd and exits 0). env -C and chroot refuse with 125.
-  it.fails('--cwd that does not exist', async () => {
+  it('--cwd that does not exist', async () => {
     const r = await nommu(['run', '--cwd', '/nonexistent-cwd', '/bin/busybox', 'pwd']);
     expect(r.stdout).toBe('');
     expect(expectOneLine(r.stderr)).toContain('/nonexistent-cwd');

@@ -850,7 +850,7 @@ export class Kernel {
         const what = defaultAction(sig);
         if (what === 'ignore' || what === 'cont' || what === 'stop') continue;
         this.tracer?.onSignal?.(task, info);
-        this.exitProcess(proc, { code: 0, signal: sig, coreDumped: what === 'core' });
+        this.exitProcess(proc, { code: 0, signal: sig, coreDumped: false }); // nommu writes no core files
         return;
       }
       this.tracer?.onSignal?.(task, info);
@@ -900,7 +900,7 @@ export class Kernel {
     } catch (e) {
       if (!(e instanceof Errno)) throw e;
       // No room for the frame: the process dies of SIGSEGV, as on Linux.
-      this.exitProcess(task.process, { code: 0, signal: SIG.SEGV, coreDumped: true });
+      this.exitProcess(task.process, { code: 0, signal: SIG.SEGV, coreDumped: false });
       return;
     }
     const p = task.ptregs;
@@ -926,7 +926,7 @@ export class Kernel {
       task.sigmask = restoreFrame(this.mem, task.ptregs, task.fpState) & ~UNBLOCKABLE;
     } catch (e) {
       if (!(e instanceof Errno)) throw e;
-      this.exitProcess(task.process, { code: 0, signal: SIG.SEGV, coreDumped: true });
+      this.exitProcess(task.process, { code: 0, signal: SIG.SEGV, coreDumped: false });
       return NORETURN;
     }
     task.regsAt = RegsAt.Full;
@@ -942,7 +942,7 @@ export class Kernel {
     const blocked = (task.sigmask & bit(info.signo)) !== 0n;
     if (blocked || act.handler === SIG_IGN || act.handler === SIG_DFL) {
       this.tracer?.onSignal?.(task, info);
-      this.exitProcess(proc, { code: 0, signal: info.signo, coreDumped: defaultAction(info.signo) === 'core' });
+      this.exitProcess(proc, { code: 0, signal: info.signo, coreDumped: false });
       return;
     }
     this.#saveUserRegs(task);

@@ -81,8 +81,8 @@ export class StraceTracer implements SyscallTracer {
     if (leader) {
       const p = this.#pending.get(leader.tid);
       this.#pending.delete(leader.tid);
-      if (p && !p.entry) this.#summary?.record(p.nr, 0n, Math.round((performance.now() - p.start) * 1e6));
-      else if (p?.entry) this.opts.write(this.#prefix(leader) + formatNoReturn(p.entry));
+      // strace -c leaves out calls that never return (exit_group).
+      if (p?.entry) this.opts.write(this.#prefix(leader) + formatNoReturn(p.entry));
     }
     if (this.#summary) return;
     const prefix = leader ? this.#prefix(leader) : '';
