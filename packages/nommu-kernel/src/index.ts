@@ -19,7 +19,7 @@ export type { LoadedProgram } from './loader/exec.js';
 export { Vfs } from './fs/vfs.js';
 export type { Resolved } from './fs/vfs.js';
 export * as fcntl from './fs/file.js';
-export { FdTable, HostFile, OpenFile, StreamFile, SyntheticFile, hostSink, hostSource } from './fs/file.js';
+export { FdTable, HostFile, OpenFile, POLL, StreamFile, SyntheticFile, hostSink, hostSource } from './fs/file.js';
 export { ProcFs } from './fs/procfs.js';
 export { Pipe, PipeEnd, PIPE_BUF } from './fs/pipe.js';
 export type { SyntheticNode } from './fs/procfs.js';

@@ -292,6 +292,7 @@ export class Kernel {
       this.futexWake(t.process, t.clearChildTid, 1, 0xffffffff, true);
     }
     this.#cancelTimer(t);
+    if (t.state === TaskState.Blocked && t.hostWait) this.#hostWaiters--;
     t.state = TaskState.Zombie;
     this.tasks.delete(t.tid);
     this.phys.free(t.kernelBlock, PAGE_SIZE);
@@ -533,6 +534,16 @@ export class Kernel {
 
   // ---- sleeping ----
 
+  /**
+   * Parks `task` until something it watches wakes it (its syscall then runs
+   * again) or until `timeoutNs` passes (it returns 0): poll, select, epoll.
+   */
+  waitEvent(task: Task, reason: string, timeoutNs: bigint | null, hostEvent: boolean): typeof BLOCK {
+    this.block(task, reason, hostEvent || timeoutNs !== null);
+    if (timeoutNs !== null) this.#armTimer(task, timeoutNs, 0n);
+    return BLOCK;
+  }
+
   /** Parks `task` for `ns` nanoseconds of host time; it resumes with 0. */
   sleep(task: Task, ns: bigint): typeof BLOCK {
     this.block(task, 'sleep', true);
@@ -553,7 +564,6 @@ export class Kernel {
     if (task.timer === null) return;
     clearTimeout(task.timer);
     task.timer = null;
-    if (task.state === TaskState.Blocked) this.#hostWaiters--;
   }
 
   // ---- the run loop ----
@@ -997,12 +1007,17 @@ export class Kernel {
   block(task: Task, reason: string, hostEvent: boolean): void {
     task.state = TaskState.Blocked;
     task.waitReason = reason;
+    task.hostWait = hostEvent;
     if (hostEvent) this.#hostWaiters++;
   }
 
-  wakeUp(task: Task, hostEvent: boolean, result: bigint | null = null): void {
-    if (hostEvent) this.#hostWaiters--;
+  /** Ends a task's sleep; `result` (if not null) is what its syscall returns, else it runs again. */
+  wakeUp(task: Task, _hostEvent: boolean, result: bigint | null = null): void {
     if (task.state !== TaskState.Blocked) return;
+    if (task.hostWait) {
+      task.hostWait = false;
+      this.#hostWaiters--;
+    }
     task.state = TaskState.Runnable;
     task.resumeWith = result;
     this.#runQueue.push(task);
@@ -1023,8 +1038,11 @@ export class Kernel {
     this.#yieldCpu = true;
   }
 
-  /** Frees the backend (its RAM and engine). */
+  /** Frees the backend (its RAM and engine) and the host streams. */
   dispose(): void {
+    this.#stdio.stdin.close?.();
+    for (const p of this.processes.values()) if (p.alarm) clearTimeout(p.alarm.timer);
+    for (const t of this.tasks.values()) if (t.timer) clearTimeout(t.timer);
     this.cpu.dispose();
   }
 }

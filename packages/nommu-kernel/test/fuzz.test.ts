@@ -245,13 +245,13 @@ describe('fuzzing the ELF loader', () => {
       expect(problems).toEqual([]);
       expect(kernel.phys.usedBytes).toBe(baseline);
       // The fuzzer must reach both sides of the parser, and the loader's own refusals.
-      expect(loads).toBeGreaterThan(100);
-      expect(errnos.get(8) ?? 0).toBeGreaterThan(100);
-      expect(errnos.get(12) ?? 0).toBeGreaterThan(0);
+      const summary = `${loads} loaded; refusals by errno: ${JSON.stringify([...errnos])}`;
+      expect(loads, summary).toBeGreaterThan(100);
+      expect(errnos.get(8) ?? 0, summary).toBeGreaterThan(100);
+      expect(errnos.get(12) ?? 0, summary).toBeGreaterThan(0);
       // Errnos execve may answer. EIO comes from PT_INTERPs with an embedded NUL (see
       // the it.fails in elf.test.ts); ENAMETOOLONG from interpreter names made of file bytes.
-      for (const errno of errnos.keys()) expect([2, 5, 8, 12, 13, 20, 36, 40]).toContain(errno);
-      console.log('STATS loads', loads, JSON.stringify([...errnos]));
+      for (const errno of errnos.keys()) expect([2, 5, 8, 12, 13, 20, 36, 40], summary).toContain(errno);
     } finally {
       kernel.dispose();
     }
@@ -287,11 +287,10 @@ describe('fuzzing the ELF loader', () => {
         }
       }
     }
-    console.log('STATS runs', JSON.stringify(statuses), timedOut);
     expect(problems).toEqual([]);
     expect(statuses).toHaveLength(2 * RUNS_PER_BASE);
     // Most mutants that load are still the program: some must run it to a normal exit.
-    expect(statuses.filter((s) => s === 'exit0').length).toBeGreaterThan(0);
-    expect(timedOut).toBeLessThanOrEqual(4);
+    expect(statuses.filter((s) => s === 'exit0').length, statuses.join(' ')).toBeGreaterThan(0);
+    expect(timedOut, statuses.join(' ')).toBeLessThanOrEqual(4);
   });
 });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as tty from 'node:tty';
 import { E, errno, hostErrno, type Errno } from '../errno.js';
-import type { BLOCK } from '../syscalls.js';
+import { BLOCK } from '../syscalls.js';
 import type { Task } from '../task/task.js';
 import { S_IFCHR, statFromHost, syntheticStat, type KStat } from './stat.js';
 
@@ -21,6 +21,8 @@ export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
 
 export type IoResult = number | Errno | typeof BLOCK;
+
+export const POLL = { IN: 0x1, PRI: 0x2, OUT: 0x4, ERR: 0x8, HUP: 0x10, NVAL: 0x20, RDNORM: 0x40, WRNORM: 0x100 } as const;
 
 /** d_type values. */
 export const DT = { UNKNOWN: 0, FIFO: 1, CHR: 2, DIR: 4, BLK: 6, REG: 8, LNK: 10, SOCK: 12 } as const;
@@ -69,6 +71,12 @@ export abstract class OpenFile {
   size(): number {
     return this.stat().size;
   }
+  /** Readiness now, as poll(2) events (POLLIN 1, POLLOUT 4, POLLERR 8, POLLHUP 16). */
+  poll(): number {
+    return POLL.IN | POLL.OUT;
+  }
+  /** Wakes the parked `task` when this file's readiness may change (files that are always ready need nothing). */
+  watch(_task: Task): void {}
   /** A directory's entries (getdents64 walks them with `pos` as the index); null if not a directory. */
   dirEntries(): DirEntry[] | null {
     return null;
@@ -197,8 +205,14 @@ export interface StreamSink {
 }
 
 export interface StreamSource {
-  /** Reads up to buf.length bytes; 0 at end of input. */
-  read(buf: Uint8Array): number;
+  /** Reads up to buf.length bytes; 0 at end of input; null when nothing is ready yet. */
+  read(buf: Uint8Array): number | null;
+  /** Would a read return without waiting? */
+  ready?(): boolean;
+  /** After a null read: calls `ready` once when a read may succeed. */
+  wait?(ready: () => void): void;
+  /** Lets go of host resources (the kernel is done). */
+  close?(): void;
   readonly hostFd?: number;
 }
 
@@ -224,14 +238,36 @@ export class StreamFile extends OpenFile {
     }
     return syntheticStat(S_IFCHR | 0o620, 0x8800);
   }
-  override read(_task: Task, buf: Uint8Array): IoResult {
-    if (!this.source) return errno(E.EBADF);
-    return this.source.read(buf);
+  override read(task: Task, buf: Uint8Array): IoResult {
+    const src = this.source;
+    if (!src) return errno(E.EBADF);
+    const n = src.read(buf);
+    if (n !== null) return n;
+    if ((this.flags & O_NONBLOCK) !== 0 || !src.wait) return errno(E.EAGAIN);
+    // Nothing yet: the task sleeps, Node's event loop runs, the data wakes it.
+    const k = task.kernel;
+    k.block(task, 'read from the host', true);
+    src.wait(() => k.wakeUp(task, true));
+    return BLOCK;
   }
   override write(_task: Task, data: Uint8Array): IoResult {
     if (!this.sink) return errno(E.EBADF);
     this.sink.write(data);
     return data.length;
+  }
+
+  override poll(): number {
+    let ev = 0;
+    if (this.sink) ev |= POLL.OUT;
+    if (this.source && (this.source.ready?.() ?? true)) ev |= POLL.IN;
+    return ev;
+  }
+
+  override watch(task: Task): void {
+    const src = this.source;
+    if (!src?.wait || (src.ready?.() ?? true)) return;
+    const k = task.kernel;
+    src.wait(() => k.wakeUp(task, true));
   }
 
   /** Terminal requests, answered only when the host descriptor is a terminal. */
@@ -294,7 +330,82 @@ export function hostSink(fd: number): StreamSink {
   };
 }
 
+/**
+ * The host's stdin for the guest. Files are read synchronously (they never
+ * block); pipes, terminals and sockets through Node's stream, so a guest
+ * waiting for input never stalls Node's event loop.
+ */
 export function hostSource(fd: number): StreamSource {
+  let kind: fs.Stats | null = null;
+  try {
+    kind = fs.fstatSync(fd);
+  } catch {
+    kind = null;
+  }
+  if (fd === 0 && kind && (kind.isFIFO() || kind.isSocket() || tty.isatty(fd))) return streamSource(process.stdin, fd);
+  return syncSource(fd);
+}
+
+function streamSource(stream: NodeJS.ReadStream, fd: number): StreamSource {
+  const chunks: Buffer[] = [];
+  let ended = false;
+  let waiter: (() => void) | null = null;
+  const wake = (): void => {
+    const w = waiter;
+    waiter = null;
+    w?.();
+  };
+  stream.on('data', (d: Buffer) => {
+    chunks.push(d);
+    stream.pause();
+    wake();
+  });
+  stream.on('end', () => {
+    ended = true;
+    wake();
+  });
+  stream.on('error', () => {
+    ended = true;
+    wake();
+  });
+  stream.pause();
+  return {
+    hostFd: fd,
+    read(buf: Uint8Array): number | null {
+      if (chunks.length === 0) {
+        if (ended) return 0;
+        stream.resume();
+        return null;
+      }
+      let n = 0;
+      while (n < buf.length && chunks.length > 0) {
+        const c = chunks[0]!;
+        const take = Math.min(c.length, buf.length - n);
+        buf.set(c.subarray(0, take), n);
+        n += take;
+        if (take === c.length) chunks.shift();
+        else chunks[0] = c.subarray(take);
+      }
+      return n;
+    },
+    ready(): boolean {
+      return chunks.length > 0 || ended;
+    },
+    wait(ready: () => void): void {
+      waiter = ready;
+      if (chunks.length > 0 || ended) wake();
+      else stream.resume();
+    },
+    close(): void {
+      waiter = null;
+      stream.pause();
+      if (!tty.isatty(fd)) stream.destroy();
+      else (stream as unknown as { unref?: () => void }).unref?.();
+    },
+  };
+}
+
+function syncSource(fd: number): StreamSource {
   return {
     hostFd: fd,
     read(buf: Uint8Array): number {

@@ -1,7 +1,7 @@
 import { E, errno } from '../errno.js';
 import { BLOCK } from '../syscalls.js';
 import type { Task } from '../task/task.js';
-import { O_NONBLOCK, OpenFile, type IoResult } from './file.js';
+import { O_NONBLOCK, OpenFile, POLL, type IoResult } from './file.js';
 import { S_IFIFO, syntheticStat, type KStat } from './stat.js';
 
 export const PIPE_BUF = 4096;
@@ -43,6 +43,11 @@ export class Pipe {
     return BLOCK;
   }
 
+  /** poll/select: wake `task` at the next change. */
+  watch(task: Task): void {
+    this.#waiters.add(task);
+  }
+
   /** Something changed: every waiter runs its syscall again. */
   wakeAll(): void {
     for (const t of this.#waiters) t.kernel.wakeUp(t, false);
@@ -64,6 +69,16 @@ export class PipeEnd extends OpenFile {
 
   stat(): KStat {
     return { ...syntheticStat(S_IFIFO | 0o600, 0, this.pipe.inode), dev: 12 };
+  }
+
+  override poll(): number {
+    const p = this.pipe;
+    if (this.isReader) return (p.size > 0 ? POLL.IN : 0) | (p.writers === 0 ? POLL.HUP : 0);
+    return (p.readers === 0 ? POLL.ERR : 0) | (p.capacity - p.size >= PIPE_BUF ? POLL.OUT : 0);
+  }
+
+  override watch(task: Task): void {
+    this.pipe.watch(task);
   }
 
   override read(task: Task, buf: Uint8Array): IoResult {

@@ -43,7 +43,7 @@ export class Vfs {
    */
   resolve(cwd: string, p: string, follow = true, self: Process | null = null): Resolved {
     if (p.length === 0) throw errno(E.ENOENT);
-    if (p.length >= PATH_MAX) throw errno(E.ENAMETOOLONG);
+    if (Buffer.byteLength(p) >= PATH_MAX) throw errno(E.ENAMETOOLONG);
     const stack: string[] = p.startsWith('/') ? [] : splitPath(cwd);
     let pending = splitPath(p);
     const trailingSlash = p.endsWith('/');
@@ -90,7 +90,8 @@ export class Vfs {
         pending = [...splitPath(target), ...pending];
         continue;
       }
-      if (!last && !st.isDirectory()) throw errno(E.ENOTDIR);
+      // A trailing slash, like any non-final component, must name a directory.
+      if ((!last || trailingSlash) && !st.isDirectory()) throw errno(E.ENOTDIR);
     }
     const guest = '/' + stack.join('/');
     return { guest, host: this.hostPath(stack) };

@@ -118,7 +118,11 @@ export function parseElf(data: Uint8Array, ramSize: number): ElfImage {
     const p = pi[0];
     if (p.filesz < 2 || p.filesz > PATH_MAX || p.offset + p.filesz > data.length) fail(E.ENOEXEC, 'bad PT_INTERP');
     if (data[p.offset + p.filesz - 1] !== 0) fail(E.ENOEXEC, 'PT_INTERP is not NUL-terminated');
-    interp = Buffer.from(data.subarray(p.offset, p.offset + p.filesz - 1)).toString('latin1');
+    // Like Linux: the name ends at its first NUL.
+    const raw = Buffer.from(data.subarray(p.offset, p.offset + p.filesz - 1));
+    const nul = raw.indexOf(0);
+    interp = (nul < 0 ? raw : raw.subarray(0, nul)).toString('latin1');
+    if (interp.length === 0) fail(E.ENOEXEC, 'empty PT_INTERP');
   }
   const gnuStack = phdrs.find((p) => p.type === PT_GNU_STACK);
   return {

@@ -96,14 +96,14 @@ export class PhysicalMemory {
     const start = pageDown(addr);
     const end = pageUp(addr + len);
     if (end <= start) return;
-    this.cpu.zero(start, end - start);
-    this.#used -= end - start;
     let i = 0;
     while (i < this.#free.length && this.#free[i]!.start < start) i++;
     const prev = this.#free[i - 1];
     const next = this.#free[i];
     if (prev && prev.end > start) throw new RangeError(`double free at 0x${start.toString(16)}`);
     if (next && next.start < end) throw new RangeError(`double free at 0x${next.start.toString(16)}`);
+    this.cpu.zero(start, end - start);
+    this.#used -= end - start;
     if (prev && prev.end === start && next && next.start === end) {
       prev.end = next.end;
       this.#free.splice(i, 1);

@@ -105,6 +105,8 @@ export class Task {
   timer: ReturnType<typeof setTimeout> | null = null;
   /** Thread name (PR_SET_NAME); null means the program's name. */
   comm: string | null = null;
+  /** Parked waiting for the host (a timer, input): not a deadlock while it lasts. */
+  hostWait = false;
   /** Why the task is parked, for deadlock reports. */
   waitReason = '';
 

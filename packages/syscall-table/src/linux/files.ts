@@ -44,7 +44,7 @@ function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode
   if (r.node) return openSynthetic(task, r, flags);
   const writes = acc !== fcntl.O_RDONLY || (flags & (fcntl.O_TRUNC | fcntl.O_CREAT)) !== 0;
   if (k.vfs.readOnly && writes) {
-    if ((flags & fcntl.O_CREAT) === 0 || fs.existsSync(r.host)) {
+    if ((flags & fcntl.O_CREAT) === 0 || lexists(r.host)) {
       if (acc !== fcntl.O_RDONLY || (flags & fcntl.O_TRUNC) !== 0) throw errno(E.EROFS);
     } else {
       throw errno(E.EROFS);
@@ -160,13 +160,35 @@ function faccessat(task: Task, dirfd: number, pathAddr: number, mode: number, fl
     if ((mode & 2) !== 0) throw errno(E.EACCES);
     return 0;
   }
-  try {
-    fs.accessSync(r.host, mode);
-  } catch (err) {
-    throw hostErrno(err);
+  // With AT_SYMLINK_NOFOLLOW a final symlink is the answer (links are rwx): never follow it on the host.
+  const st = lstatOrThrow(r.host);
+  if (!st.isSymbolicLink()) {
+    try {
+      fs.accessSync(r.host, mode);
+    } catch (err) {
+      throw hostErrno(err);
+    }
   }
   if ((mode & 2) !== 0 && k.vfs.readOnly) throw errno(E.EROFS);
   return 0;
+}
+
+function lstatOrThrow(p: string): fs.Stats {
+  try {
+    return fs.lstatSync(p);
+  } catch (err) {
+    throw hostErrno(err);
+  }
+}
+
+/** Does a name exist, without following a final symlink (which may point outside the root)? */
+export function lexists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function ioctl(task: Task, a: SyscallArgs) {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { E, errno, hostErrno, HostFile, type SyscallArgs, type Task } from '@nommu/kernel';
-import { resolveAt } from './files.js';
+import { lexists, resolveAt } from './files.js';
 import { supported, unimplemented, type Family } from './define.js';
 
 const AT_FDCWD = -100;
@@ -56,7 +56,7 @@ function renameat2(task: Task, olddir: number, oldp: string, newdir: number, new
   const to = resolveAt(task, newdir, newp, false);
   writableRoot(task);
   host(() => fs.lstatSync(from.host));
-  if ((flags & RENAME_NOREPLACE) !== 0 && fs.existsSync(to.host)) throw errno(E.EEXIST);
+  if ((flags & RENAME_NOREPLACE) !== 0 && lexists(to.host)) throw errno(E.EEXIST);
   if ((flags & RENAME_EXCHANGE) !== 0) {
     host(() => fs.lstatSync(to.host));
     const tmp = `${to.host}.nommu-exchange-${process.pid}`;

@@ -4,6 +4,7 @@ import type { Family, HandlerDef } from './define.js';
 import { files } from './files.js';
 import { fsOps } from './fs_ops.js';
 import { memory } from './memory.js';
+import { pollFamily } from './poll.js';
 import { processFamily } from './process.js';
 import { readWrite } from './read_write.js';
 import { signalFamily } from './signal.js';
@@ -11,7 +12,7 @@ import { tasks } from './tasks.js';
 import { timeFamily } from './time.js';
 
 /** Every family file; adding a syscall is one entry in one of them. */
-const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, processFamily, tasks, timeFamily, signalFamily];
+const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily];
 
 const NOT_YET: HandlerDef = { handler: null, level: 'unimplemented', note: 'not implemented yet', errno: E.ENOSYS };
 

@@ -1,0 +1,107 @@
+import { E, errno, POLL, StreamFile, type OpenFile, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { partial, type Family } from './define.js';
+
+interface Watch {
+  fd: number;
+  events: number;
+}
+
+/** One pass over the descriptors: revents for each (POLLNVAL for a closed one). */
+function scan(task: Task, watches: Watch[]): { revents: number[]; ready: number; files: OpenFile[] } {
+  const files: OpenFile[] = [];
+  const revents = watches.map(({ fd, events }) => {
+    if (fd < 0) return 0;
+    let f: OpenFile;
+    try {
+      f = task.process.files.get(fd);
+    } catch {
+      return POLL.NVAL;
+    }
+    files.push(f);
+    return f.poll() & (events | POLL.ERR | POLL.HUP);
+  });
+  return { revents, ready: revents.filter((r) => r !== 0).length, files };
+}
+
+/** Nothing ready: watch every file, then sleep until one changes or the time is up. */
+function sleepOn(task: Task, files: OpenFile[], timeoutNs: bigint | null, why: string): SyscallResult {
+  for (const f of files) f.watch(task);
+  const host = files.some((f) => f instanceof StreamFile);
+  return task.kernel.waitEvent(task, why, timeoutNs, host);
+}
+
+function timespecNs(task: Task, addr: number): bigint | null {
+  if (addr === 0) return null;
+  const mem = task.kernel.mem;
+  const sec = mem.i64(addr);
+  const nsec = mem.i64(addr + 8);
+  if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) throw errno(E.EINVAL);
+  return sec * 1_000_000_000n + nsec;
+}
+
+function doPoll(task: Task, fdsAddr: number, nfds: number, timeoutNs: bigint | null): SyscallResult {
+  const mem = task.kernel.mem;
+  if (nfds < 0 || nfds > task.process.files.limit) throw errno(E.EINVAL);
+  const watches: Watch[] = [];
+  for (let i = 0; i < nfds; i++) watches.push({ fd: mem.i32(fdsAddr + i * 8), events: mem.u16(fdsAddr + i * 8 + 4) });
+  const { revents, ready, files } = scan(task, watches);
+  revents.forEach((r, i) => mem.setU16(fdsAddr + i * 8 + 6, r));
+  if (ready > 0 || timeoutNs === 0n) return ready;
+  return sleepOn(task, files, timeoutNs, 'poll');
+}
+
+const FD_SETSIZE = 1024;
+
+function doSelect(task: Task, a: SyscallArgs, timeoutNs: bigint | null): SyscallResult {
+  const mem = task.kernel.mem;
+  const nfds = a.int(0);
+  if (nfds < 0 || nfds > FD_SETSIZE) throw errno(E.EINVAL);
+  const sets = [a.ptr(1), a.ptr(2), a.ptr(3)];
+  const bytes = Math.ceil(nfds / 64) * 8;
+  const inSets = sets.map((p) => (p === 0 ? null : mem.copyIn(p, bytes)));
+  const has = (set: Uint8Array | null, fd: number): boolean => set !== null && ((set[fd >> 3]! >> (fd & 7)) & 1) === 1;
+  const watches: Watch[] = [];
+  for (let fd = 0; fd < nfds; fd++) {
+    const events = (has(inSets[0]!, fd) ? POLL.IN : 0) | (has(inSets[1]!, fd) ? POLL.OUT : 0) | (has(inSets[2]!, fd) ? POLL.PRI : 0);
+    if (events !== 0) watches.push({ fd, events });
+  }
+  const { revents, files } = scan(task, watches);
+  if (revents.some((r) => r === POLL.NVAL)) throw errno(E.EBADF);
+  const outSets = inSets.map((s) => (s === null ? null : new Uint8Array(s.length)));
+  let count = 0;
+  watches.forEach(({ fd, events }, i) => {
+    const r = revents[i]!;
+    const mark = (k: number): void => {
+      outSets[k]![fd >> 3]! |= 1 << (fd & 7);
+      count++;
+    };
+    if ((events & POLL.IN) !== 0 && (r & (POLL.IN | POLL.HUP | POLL.ERR)) !== 0) mark(0);
+    if ((events & POLL.OUT) !== 0 && (r & (POLL.OUT | POLL.ERR)) !== 0) mark(1);
+    if ((events & POLL.PRI) !== 0 && (r & POLL.PRI) !== 0) mark(2);
+  });
+  if (count > 0 || timeoutNs === 0n) {
+    sets.forEach((p, k) => p !== 0 && mem.copyOut(p, outSets[k]!));
+    return count;
+  }
+  sets.forEach((p, k) => p !== 0 && mem.copyOut(p, outSets[k]!)); // a timeout reports empty sets
+  return sleepOn(task, files, timeoutNs, 'select');
+}
+
+function timevalNs(task: Task, addr: number): bigint | null {
+  if (addr === 0) return null;
+  const mem = task.kernel.mem;
+  const sec = mem.i64(addr);
+  const usec = mem.i64(addr + 8);
+  if (sec < 0n || usec < 0n || usec >= 1_000_000n) throw errno(E.EINVAL);
+  return sec * 1_000_000_000n + usec * 1000n;
+}
+
+export const pollFamily: Family = {
+  poll: partial('a wait that ends by readiness starts its timeout again', (t, a) => {
+    const ms = a.int(2);
+    return doPoll(t, a.ptr(0), a.int(1), ms < 0 ? null : BigInt(ms) * 1_000_000n);
+  }),
+  ppoll: partial('the signal mask argument is not applied during the wait', (t, a) => doPoll(t, a.ptr(0), a.int(1), timespecNs(t, a.ptr(2)))),
+  select: partial('the timeout is not updated with the time left', (t, a) => doSelect(t, a, timevalNs(t, a.ptr(4)))),
+  pselect6: partial('the signal mask argument is not applied during the wait', (t, a) => doSelect(t, a, timespecNs(t, a.ptr(4)))),
+};
