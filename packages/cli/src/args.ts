@@ -113,3 +113,13 @@ function parseId(name: string, v: string): number {
   if (!/^\d+$/.test(v) || Number(v) > 0xfffffffe) throw new UsageError(`${name} needs a number, got '${v}'`);
   return Number(v);
 }
+
+/** `nommu shell [run options]`: busybox sh, interactive, with a prompt that says where it runs. */
+export function parseShellArgs(argv: string[]): RunOptions {
+  if (argv.some((a) => !a.startsWith('-'))) throw new UsageError("'nommu shell' takes only options (see 'nommu help shell')");
+  const o = parseRunArgs([...argv, '/bin/busybox', 'sh', '-i']);
+  o.argv0 = 'sh';
+  o.args = ['-i'];
+  o.env.set('PS1', '[nommu] \\w \\$ ');
+  return o;
+}

@@ -4,6 +4,7 @@ the vDSO's __kernel_vsyscall.
 
 Usage:
   nommu run [options] <program> [args...]   run a program
+  nommu shell [options]                      an interactive busybox sh under nommu
   nommu syscalls [--format table|json|csv|markdown]
                                              the syscall support table
   nommu info                                 versions, backend, CPU features
@@ -35,4 +36,11 @@ Options:
                       report at exit what the program did that would fail there
   --backend NAME      CPU backend: unicorn (default; isolates the guest)
   --uid N, --gid N    identity the guest sees (default 0, root)
+`;
+
+export const SHELL_HELP = `Usage: nommu shell [options]
+
+Starts Debian's busybox sh, interactive, under nommu, with the prompt
+"[nommu] DIR $". Takes the options of 'nommu run' (--root, --mem, --strace...).
+Ctrl-C goes to the shell; twice within a second stops nommu.
 `;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { KernelError } from '@nommu/kernel';
-import { parseRunArgs, UsageError } from './args.js';
-import { MAIN_HELP, RUN_HELP } from './help.js';
+import { parseRunArgs, parseShellArgs, UsageError } from './args.js';
+import { MAIN_HELP, RUN_HELP, SHELL_HELP } from './help.js';
 import { info } from './info.js';
 import { run } from './run.js';
 import { syscalls } from './syscalls.js';
@@ -18,6 +18,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run':
         return await run(parseRunArgs(rest));
+      case 'shell':
+        return await run(parseShellArgs(rest));
       case 'syscalls':
         return syscalls(rest);
       case 'info':
@@ -25,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        process.stdout.write(rest[0] === 'run' ? RUN_HELP : MAIN_HELP);
+        process.stdout.write(rest[0] === 'run' ? RUN_HELP : rest[0] === 'shell' ? SHELL_HELP : MAIN_HELP);
         return 0;
       case '--version':
       case '-V':

@@ -76,7 +76,13 @@ export async function run(o: RunOptions): Promise<number> {
       process.stderr.write(`nommu: ${o.program}: ${detail}\n`);
       return e.errno === 2 ? 127 : 126;
     }
-    const status = await kernel.run();
+    const stopForwarding = forwardHostSignals(kernel);
+    let status;
+    try {
+      status = await kernel.run();
+    } finally {
+      stopForwarding();
+    }
     if (tracer && o.strace?.summary) {
       const fd = straceFd ?? 2;
       fs.writeSync(fd, tracer.summaryText() + '\n');
@@ -96,6 +102,33 @@ function guestCwd(kernel: Kernel, hostCwd: string): string {
   if (hostCwd === root) return '/';
   if (hostCwd.startsWith(root + '/')) return hostCwd.slice(root.length);
   return '/';
+}
+
+/**
+ * Ctrl-C, SIGTERM and SIGHUP sent to nommu go to the guest's foreground process
+ * group; a second Ctrl-C within a second stops nommu.
+ */
+function forwardHostSignals(kernel: Kernel): () => void {
+  const numbers: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
+  let lastInt = 0;
+  const handlers = Object.entries(numbers).map(([name, signo]) => {
+    const handler = (): void => {
+      if (name === 'SIGINT') {
+        const now = Date.now();
+        if (now - lastInt < 1000) {
+          process.stderr.write('\nnommu: interrupted\n');
+          process.exit(130);
+        }
+        lastInt = now;
+      }
+      kernel.signalForeground(signo);
+    };
+    process.on(name as NodeJS.Signals, handler);
+    return [name, handler] as const;
+  });
+  return () => {
+    for (const [name, h] of handlers) process.off(name as NodeJS.Signals, h);
+  };
 }
 
 function isDirectory(p: string): boolean {

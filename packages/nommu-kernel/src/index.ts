@@ -21,6 +21,7 @@ export type { Resolved } from './fs/vfs.js';
 export * as fcntl from './fs/file.js';
 export { FdTable, HostFile, OpenFile, POLL, StreamFile, SyntheticFile, hostSink, hostSource } from './fs/file.js';
 export { ProcFs } from './fs/procfs.js';
+export { Terminal } from './fs/tty.js';
 export { Pipe, PipeEnd, PIPE_BUF } from './fs/pipe.js';
 export type { SyntheticNode } from './fs/procfs.js';
 export type { DirEntry, IoResult, StreamSink, StreamSource } from './fs/file.js';

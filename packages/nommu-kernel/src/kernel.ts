@@ -7,10 +7,11 @@ import {
   type CpuBackend,
 } from '@nommu/x86-cpu';
 import { PtRegs, SIZEOF_PT_REGS, vdsoImage, vdsoLayout, type VdsoLayout } from '@nommu/um-entry';
-import { E, Errno, errno } from './errno.js';
+import { E, Errno, errno, hostErrno } from './errno.js';
 import { KernelError } from './errors.js';
 import { FdTable, hostSink, hostSource, O_RDONLY, O_WRONLY, StreamFile, type StreamSink, type StreamSource } from './fs/file.js';
 import { ProcFs } from './fs/procfs.js';
+import { Terminal } from './fs/tty.js';
 import { Vfs } from './fs/vfs.js';
 import { ExecFailure } from './loader/elf.js';
 import { loadProgram, type ExecEnv, type LoadedProgram } from './loader/exec.js';
@@ -134,6 +135,8 @@ export class Kernel {
   #hostWaiters = 0;
   readonly #stdio: { stdin: StreamSource; stdout: StreamSink; stderr: StreamSink };
   readonly #stackSize: number;
+  /** The host terminal, when nommu's stdin is one. */
+  readonly terminal: Terminal | null;
   readonly #brkSize: number;
 
   constructor(opts: KernelOptions) {
@@ -168,6 +171,9 @@ export class Kernel {
       stderr: opts.stderr ?? hostSink(2),
     };
     this.#args = new SyscallArgs(this.mem.words);
+    const inFd = this.#stdio.stdin.hostFd;
+    this.terminal = inFd !== undefined && Terminal.isTerminal(inFd) ? new Terminal(inFd, (signo) => this.#signalForeground(signo)) : null;
+    if (this.terminal) this.#stdio.stdin.filter = (d) => this.terminal!.input(d);
 
     // The vDSO: mapped once at the top of RAM, shared by every process.
     const image = vdsoImage();
@@ -665,12 +671,12 @@ export class Kernel {
     cpu.setFpState(next.fpState);
     if (next.regsAt === RegsAt.Full) {
       this.#loadUserRegs(next);
+      next.regsAt = RegsAt.Cpu;
     } else {
-      // Back to user mode through the shim's exit path, which pops pt_regs.
+      // Back to user mode through the shim's exit path, which pops pt_regs (still the truth until then).
       cpu.setReg(Reg.RIP, BigInt(this.vdso.vsyscallExit));
     }
     cpu.setReg(Reg.FS_BASE, next.fsBase);
-    next.regsAt = RegsAt.Cpu;
     this.#current = next;
     this.#sliceStart = performance.now();
   }
@@ -749,8 +755,10 @@ export class Kernel {
       try {
         result = handler(task, args);
       } catch (e) {
-        if (!(e instanceof Errno)) throw e;
-        result = e;
+        if (e instanceof Errno) result = e;
+        // A host filesystem error a handler did not translate still becomes the guest's errno.
+        else if (isHostError(e)) result = hostErrno(e);
+        else throw e;
       }
       if (typeof result === 'number') words[base + AX] = BigInt(result);
       else if (typeof result === 'bigint') words[base + AX] = result;
@@ -1038,11 +1046,32 @@ export class Kernel {
     this.#yieldCpu = true;
   }
 
+  /** A terminal signal key (or the host's Ctrl-C) for the foreground process group. */
+  #signalForeground(signo: number): void {
+    const group = this.terminal?.foreground || this.#init?.pgid || 1;
+    for (const p of this.processes.values()) {
+      if (p.pgid === group && p.exitStatus === null) this.sendSignal(p, { signo, code: 0x80 });
+    }
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  /** Host signals meant for the guest (nommu's Ctrl-C, SIGTERM, SIGHUP) go to the foreground group. */
+  signalForeground(signo: number): void {
+    this.#signalForeground(signo);
+  }
+
   /** Frees the backend (its RAM and engine) and the host streams. */
   dispose(): void {
+    this.terminal?.restore();
     this.#stdio.stdin.close?.();
     for (const p of this.processes.values()) if (p.alarm) clearTimeout(p.alarm.timer);
     for (const t of this.tasks.values()) if (t.timer) clearTimeout(t.timer);
     this.cpu.dispose();
   }
+}
+
+function isHostError(e: unknown): boolean {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
 }

@@ -4,6 +4,7 @@ import { E, errno, hostErrno, type Errno } from '../errno.js';
 import { BLOCK } from '../syscalls.js';
 import type { Task } from '../task/task.js';
 import { S_IFCHR, statFromHost, syntheticStat, type KStat } from './stat.js';
+import { SIZEOF_TERMIOS } from './tty.js';
 
 export const O_ACCMODE = 0o3;
 export const O_RDONLY = 0o0;
@@ -213,6 +214,8 @@ export interface StreamSource {
   wait?(ready: () => void): void;
   /** Lets go of host resources (the kernel is done). */
   close?(): void;
+  /** Passes host input through a line discipline before the guest sees it. */
+  filter?: ((data: Buffer) => Buffer) | undefined;
   readonly hostFd?: number;
 }
 
@@ -270,35 +273,43 @@ export class StreamFile extends OpenFile {
     src.wait(() => k.wakeUp(task, true));
   }
 
-  /** Terminal requests, answered only when the host descriptor is a terminal. */
+  /** Terminal requests, answered only when the host descriptor is the terminal nommu runs on. */
   override ioctl(task: Task, request: number, argp: number): number | Errno {
     const fd = this.sink?.hostFd ?? this.source?.hostFd;
-    if (fd === undefined || !tty.isatty(fd)) return errno(E.ENOTTY);
+    const term = task.kernel.terminal;
+    if (fd === undefined || !term || !tty.isatty(fd)) return errno(E.ENOTTY);
     const mem = task.kernel.mem;
     switch (request) {
-      case TCGETS: {
-        // Node cannot read the host's termios: report a cooked terminal as a fresh login has it.
-        const t = mem.bytes(argp, SIZEOF_TERMIOS);
-        t.fill(0);
-        const dv = new DataView(t.buffer, t.byteOffset, SIZEOF_TERMIOS);
-        dv.setUint32(0, 0x500, true); // c_iflag: ICRNL | IXON
-        dv.setUint32(4, 0x5, true); // c_oflag: OPOST | ONLCR
-        dv.setUint32(8, 0xbf, true); // c_cflag: B38400 | CS8 | CREAD
-        dv.setUint32(12, 0x8a3b, true); // c_lflag: ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN
-        t.set([3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22], 17); // c_cc
+      case TCGETS:
+        mem.copyOut(argp, term.termios);
         return 0;
-      }
+      case TCSETS:
+      case TCSETSW:
+      case TCSETSF:
+        term.set(mem.copyIn(argp, SIZEOF_TERMIOS));
+        return 0;
       case TIOCGWINSZ: {
-        const stream = fd === 1 ? process.stdout : fd === 2 ? process.stderr : null;
-        const rows = stream?.rows || 24;
-        const cols = stream?.columns || 80;
-        mem.setU16(argp, rows);
-        mem.setU16(argp + 2, cols);
+        const stream = fd === 1 ? process.stdout : fd === 2 ? process.stderr : process.stdout.isTTY ? process.stdout : null;
+        mem.setU16(argp, stream?.rows || 24);
+        mem.setU16(argp + 2, stream?.columns || 80);
         mem.setU32(argp + 4, 0);
         return 0;
       }
+      case TIOCSWINSZ:
+        return 0;
       case TIOCGPGRP:
-        mem.setI32(argp, task.process.pgid);
+        mem.setI32(argp, term.foreground || task.process.pgid);
+        return 0;
+      case TIOCSPGRP:
+        term.foreground = mem.i32(argp);
+        return 0;
+      case TIOCSCTTY:
+        return 0;
+      case TIOCGSID:
+        mem.setI32(argp, task.process.sid);
+        return 0;
+      case FIONREAD:
+        mem.setI32(argp, 0);
         return 0;
       default:
         return errno(E.ENOTTY);
@@ -307,9 +318,16 @@ export class StreamFile extends OpenFile {
 }
 
 const TCGETS = 0x5401;
+const TCSETS = 0x5402;
+const TCSETSW = 0x5403;
+const TCSETSF = 0x5404;
+const TIOCSCTTY = 0x540e;
 const TIOCGPGRP = 0x540f;
+const TIOCSPGRP = 0x5410;
 const TIOCGWINSZ = 0x5413;
-const SIZEOF_TERMIOS = 36;
+const TIOCSWINSZ = 0x5414;
+const FIONREAD = 0x541b;
+const TIOCGSID = 0x5429;
 
 /** Host descriptor sinks/sources for the CLI: synchronous, retrying on EAGAIN. */
 export function hostSink(fd: number): StreamSink {
@@ -348,6 +366,7 @@ export function hostSource(fd: number): StreamSource {
 
 function streamSource(stream: NodeJS.ReadStream, fd: number): StreamSource {
   const chunks: Buffer[] = [];
+  const source: StreamSource = { hostFd: fd, read: () => null };
   let ended = false;
   let waiter: (() => void) | null = null;
   const wake = (): void => {
@@ -356,7 +375,8 @@ function streamSource(stream: NodeJS.ReadStream, fd: number): StreamSource {
     w?.();
   };
   stream.on('data', (d: Buffer) => {
-    chunks.push(d);
+    const data = source.filter ? source.filter(d) : d;
+    if (data.length > 0) chunks.push(data);
     stream.pause();
     wake();
   });
@@ -369,8 +389,7 @@ function streamSource(stream: NodeJS.ReadStream, fd: number): StreamSource {
     wake();
   });
   stream.pause();
-  return {
-    hostFd: fd,
+  return Object.assign(source, {
     read(buf: Uint8Array): number | null {
       if (chunks.length === 0) {
         if (ended) return 0;
@@ -402,7 +421,7 @@ function streamSource(stream: NodeJS.ReadStream, fd: number): StreamSource {
       if (!tty.isatty(fd)) stream.destroy();
       else (stream as unknown as { unref?: () => void }).unref?.();
     },
-  };
+  });
 }
 
 function syncSource(fd: number): StreamSource {

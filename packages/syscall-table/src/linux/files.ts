@@ -118,6 +118,41 @@ function newfstatat(task: Task, a: SyscallArgs) {
   return 0;
 }
 
+const STATX_BASIC_STATS = 0x7ff;
+
+/** statx: struct statx (256 bytes) with the basic stats. */
+function statx(task: Task, a: SyscallArgs) {
+  const k = task.kernel;
+  const flags = a.int(2);
+  const st = kstatPath(task, a.int(0), k.mem.cstring(a.ptr(1)), flags);
+  const buf = a.ptr(4);
+  k.mem.fill(buf, 256);
+  const m = k.mem;
+  m.setU32(buf, STATX_BASIC_STATS);
+  m.setU32(buf + 4, st.blksize);
+  m.setU32(buf + 16, st.nlink);
+  m.setU32(buf + 20, st.uid);
+  m.setU32(buf + 24, st.gid);
+  m.setU16(buf + 28, st.mode);
+  m.setU64(buf + 32, st.ino);
+  m.setU64(buf + 40, st.size);
+  m.setU64(buf + 48, st.blocks);
+  const ts = (off: number, ns: bigint): void => {
+    m.setI64(buf + off, ns / 1_000_000_000n);
+    m.setU32(buf + off + 8, Number(ns % 1_000_000_000n));
+  };
+  ts(64, st.atimeNs);
+  ts(96, st.ctimeNs);
+  ts(112, st.mtimeNs);
+  const major = (d: number): number => Number((BigInt(d) >> 8n) & 0xfffn) | Number((BigInt(d) >> 32n) & ~0xfffn);
+  const minor = (d: number): number => Number(BigInt(d) & 0xffn) | Number((BigInt(d) >> 12n) & ~0xffn);
+  m.setU32(buf + 128, major(st.rdev));
+  m.setU32(buf + 132, minor(st.rdev));
+  m.setU32(buf + 136, major(st.dev));
+  m.setU32(buf + 140, minor(st.dev));
+  return 0;
+}
+
 function fstat(task: Task, a: SyscallArgs) {
   const st = task.process.files.get(a.int(0)).stat();
   stat.writeStat(task.kernel.mem, a.ptr(1), st);
@@ -335,6 +370,7 @@ export const files: Family = {
   creat: supported((t, a) => openat(t, AT_FDCWD, a.ptr(0), fcntl.O_CREAT | fcntl.O_WRONLY | fcntl.O_TRUNC, a.uint(1))),
   close: supported(close),
   newfstatat: supported(newfstatat),
+  statx: partial('basic stats only (no birth time, attributes or mount id)', statx),
   fstat: supported(fstat),
   stat: supported((t, a) => statPath(t, a, true)),
   lstat: supported((t, a) => statPath(t, a, false)),

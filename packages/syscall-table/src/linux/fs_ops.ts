@@ -128,6 +128,44 @@ function chdirFd(task: Task, a: SyscallArgs) {
   return 0;
 }
 
+const UTIME_NOW = (1 << 30) - 1;
+const UTIME_OMIT = (1 << 30) - 2;
+
+/** utimensat: times from a timespec[2] (NULL: now), with UTIME_NOW/UTIME_OMIT. */
+function utimensat(task: Task, a: SyscallArgs) {
+  const k = task.kernel;
+  const dirfd = a.int(0);
+  const pathAddr = a.ptr(1);
+  const times = a.ptr(2);
+  const flags = a.int(3);
+  if ((flags & ~(0x100 | 0x1000)) !== 0) throw errno(E.EINVAL);
+  let target: string;
+  let fd: number | null = null;
+  if (pathAddr === 0) {
+    const f = task.process.files.get(dirfd);
+    if (!(f instanceof HostFile)) throw errno(E.EINVAL);
+    fd = f.fd;
+    target = f.hostPath;
+  } else {
+    target = resolveAt(task, dirfd, path(task, pathAddr), (flags & 0x100) === 0).host;
+  }
+  writableRoot(task);
+  const st = target !== '' ? host(() => fs.lstatSync(target, { bigint: true })) : null;
+  const now = Number(k.clock.realtime()) / 1e9;
+  const pick = (i: number, old: bigint | undefined): number => {
+    if (times === 0) return now;
+    const nsec = Number(k.mem.i64(times + i * 16 + 8));
+    if (nsec === UTIME_NOW) return now;
+    if (nsec === UTIME_OMIT) return Number(old ?? 0n) / 1e9;
+    if (nsec < 0 || nsec >= 1e9) throw errno(E.EINVAL);
+    return Number(k.mem.i64(times + i * 16)) + nsec / 1e9;
+  };
+  const atime = pick(0, st?.atimeNs);
+  const mtime = pick(1, st?.mtimeNs);
+  host(() => (fd !== null ? fs.futimesSync(fd, atime, mtime) : (flags & 0x100) !== 0 ? fs.lutimesSync(target, atime, mtime) : fs.utimesSync(target, atime, mtime)));
+  return 0;
+}
+
 export const fsOps: Family = {
   unlink: supported((t, a) => unlinkat(t, AT_FDCWD, path(t, a.ptr(0)), 0)),
   unlinkat: supported((t, a) => unlinkat(t, a.int(0), path(t, a.ptr(1)), a.int(2))),
@@ -155,9 +193,11 @@ export const fsOps: Family = {
   fdatasync: supported(fsync),
   sync: supported(() => 0),
   fchdir: supported(chdirFd),
+  utimensat: supported(utimensat),
   ...Object.fromEntries(
     ['getxattr', 'lgetxattr', 'fgetxattr', 'listxattr', 'llistxattr', 'flistxattr', 'setxattr', 'lsetxattr', 'fsetxattr', 'removexattr', 'lremovexattr', 'fremovexattr'].map(
       (n) => [n, unimplemented('extended attributes are not supported by the guest filesystem', E.EOPNOTSUPP)],
     ),
   ),
 };
+

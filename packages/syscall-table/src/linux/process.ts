@@ -175,7 +175,44 @@ function prctl(task: Task, a: SyscallArgs) {
   }
 }
 
+/** struct sysinfo from the kernel's own RAM and process table. */
+function sysinfo(task: Task, a: SyscallArgs) {
+  const k = task.kernel;
+  const m = k.mem;
+  const buf = a.ptr(0);
+  m.fill(buf, 112);
+  m.setI64(buf, (process.hrtime.bigint() - k.bootNs) / 1_000_000_000n);
+  m.setU64(buf + 32, k.phys.size);
+  m.setU64(buf + 40, k.phys.freeBytes);
+  m.setU16(buf + 80, Math.min(k.processes.size, 0xffff));
+  m.setU32(buf + 104, 1);
+  return 0;
+}
+
+const CLK_TCK = 100n;
+
+/** times: clock ticks since boot; per-process CPU time is not accounted yet. */
+function times(task: Task, a: SyscallArgs) {
+  const ticks = ((process.hrtime.bigint() - task.kernel.bootNs) * CLK_TCK) / 1_000_000_000n;
+  if (a.ptr(0) !== 0) task.kernel.mem.fill(a.ptr(0), 32);
+  return ticks;
+}
+
+function getrusage(task: Task, a: SyscallArgs) {
+  const who = a.int(0);
+  if (who !== 0 && who !== -1 && who !== 1) throw errno(E.EINVAL);
+  const m = task.kernel.mem;
+  m.fill(a.ptr(1), 144);
+  m.setI64(a.ptr(1) + 32, BigInt(Math.floor(task.process.mm.ownedBytes / 1024))); // ru_maxrss (KiB)
+  return 0;
+}
+
 export const processFamily: Family = {
+  sysinfo: supported(sysinfo),
+  times: partial('CPU times are zero: guest CPU time is not accounted yet', times),
+  getrusage: partial('times are zero; ru_maxrss is the RAM the process owns', getrusage),
+  getpriority: supported(() => 20),
+  setpriority: partial('accepted and ignored: one CPU, one guest', () => 0),
   prctl: partial('names, dumpable, pdeathsig (accepted, not delivered) and no_new_privs; other options answer EINVAL', prctl),
   exit_group: supported(exitGroup),
   execve: supported(execve),
