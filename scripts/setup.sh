@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 log() { [ -n "${NOMMU_SETUP_QUIET:-}" ] || echo "setup: $*" >&2; }
 
 need_pkgs=()
-for p in libunicorn-dev build-essential binutils musl-tools musl-dev busybox-static file python3; do
+for p in libunicorn-dev build-essential binutils musl-tools musl-dev busybox-static file python3 strace tmux; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
