@@ -550,15 +550,30 @@ export class Kernel {
     return BLOCK;
   }
 
-  /** Parks `task` for `ns` nanoseconds of host time; it resumes with 0. */
-  sleep(task: Task, ns: bigint): typeof BLOCK {
+  /** Like waitEvent, but the timeout ends the call with `onTimeout` (e.g. -EAGAIN). */
+  waitEventWith(task: Task, reason: string, timeoutNs: bigint, onTimeout: bigint): typeof BLOCK {
+    this.block(task, reason, true);
+    this.#armTimer(task, timeoutNs, onTimeout);
+    return BLOCK;
+  }
+
+  /**
+   * Parks `task` for `ns` nanoseconds of host time; it resumes with 0. A
+   * signal ends it with EINTR (never restarted, as nanosleep), and `remaining`
+   * hears how much was left.
+   */
+  sleep(task: Task, ns: bigint, remaining?: (ns: bigint) => void): typeof BLOCK {
     this.block(task, 'sleep', true);
     this.#armTimer(task, ns, 0n);
+    task.interruptCode = E.ERESTART_RESTARTBLOCK;
+    const due = process.hrtime.bigint() + ns;
+    task.onInterrupt = remaining ? () => remaining(due > process.hrtime.bigint() ? due - process.hrtime.bigint() : 0n) : null;
     return BLOCK;
   }
 
   #armTimer(task: Task, ns: bigint, result: bigint): void {
-    const ms = Number(ns) / 1e6;
+    // Node's timers have millisecond resolution and may round down: never end a wait early.
+    const ms = Math.ceil(Number(ns) / 1e6) + 1;
     task.timer = setTimeout(() => {
       task.timer = null;
       this.#dropFutexWait(task);
@@ -824,6 +839,13 @@ export class Kernel {
     const queue = target instanceof Task ? target.pending : proc.pending;
     if (sig < 32 && queue.some((i) => i.signo === sig)) return;
     queue.push(info);
+    // sigtimedwait takes blocked signals: wake a thread waiting for this one.
+    const waiter = threads.find((t) => t.state === TaskState.Blocked && t.sigwait !== null && (t.sigwait & bit(sig)) !== 0n);
+    if (waiter) {
+      this.#cancelTimer(waiter);
+      this.wakeUp(waiter, false);
+      return;
+    }
     // Who takes it: a thread that does not block it, preferably one that is parked.
     const taker = threads.find((t) => (t.sigmask & bit(sig)) === 0n && t.state === TaskState.Blocked) ??
       threads.find((t) => (t.sigmask & bit(sig)) === 0n);
@@ -836,6 +858,8 @@ export class Kernel {
     this.#dropFutexWait(task);
     this.#cancelTimer(task);
     task.process.childWaiters.delete(task);
+    task.onInterrupt?.();
+    task.onInterrupt = null;
     this.wakeUp(task, false, BigInt(-task.interruptCode));
     task.interruptCode = E.ERESTARTSYS;
   }
@@ -854,9 +878,19 @@ export class Kernel {
     return null;
   }
 
+  /** sigtimedwait's dequeue: a pending signal in `set`, if any. */
+  takePending(task: Task, set: bigint): SigInfo | null {
+    for (const q of [task.pending, task.process.pending]) {
+      const i = q.findIndex((x) => (set & bit(x.signo)) !== 0n);
+      if (i >= 0) return q.splice(i, 1)[0]!;
+    }
+    return null;
+  }
+
   /** Delivers pending signals to `task`, which is about to return to user mode. */
   #deliverSignals(task: Task): void {
     if (task.regsAt === RegsAt.Cpu) this.#saveUserRegs(task);
+    let delivered = false;
     for (;;) {
       const info = this.#takeSignal(task);
       if (!info) break;
@@ -872,10 +906,11 @@ export class Kernel {
         return;
       }
       this.tracer?.onSignal?.(task, info);
-      this.#setupFrame(task, info, act);
-      return;
+      // Like Linux's exit loop: every deliverable signal gets a frame; the last one's handler runs first.
+      if (!this.#setupFrame(task, info, act)) return;
+      delivered = true;
     }
-    this.#restartIfInterrupted(task, null);
+    if (!delivered) this.#restartIfInterrupted(task, null);
   }
 
   /** Linux's restart rules for a syscall that a signal interrupted. */
@@ -895,7 +930,8 @@ export class Kernel {
     }
   }
 
-  #setupFrame(task: Task, info: SigInfo, act: SigAction): void {
+  /** Builds a handler's frame; false when the process died instead (no room for it). */
+  #setupFrame(task: Task, info: SigInfo, act: SigAction): boolean {
     this.#restartIfInterrupted(task, act);
     const sig = info.signo;
     if (this.#current === task) this.cpu.getFpState(task.fpState);
@@ -913,13 +949,14 @@ export class Kernel {
         mask: oldMask,
         info,
         restorer: (act.flags & SA.RESTORER) !== 0 ? act.restorer : 0n,
-        altStack: useAlt ? { sp: alt.sp, size: alt.size, flags: onAlt ? 1 : 0, onIt: onAlt } : alt ? { ...alt, onIt: onAlt } : null,
+        altStack: alt ? { sp: alt.sp, size: alt.size, flags: onAlt ? 1 : 0 } : null,
+        switchStack: useAlt && !onAlt,
       });
     } catch (e) {
       if (!(e instanceof Errno)) throw e;
       // No room for the frame: the process dies of SIGSEGV, as on Linux.
       this.exitProcess(task.process, { code: 0, signal: SIG.SEGV, coreDumped: false });
-      return;
+      return false;
     }
     const p = task.ptregs;
     this.mem.setU64(p + PtRegs.IP, act.handler);
@@ -936,6 +973,7 @@ export class Kernel {
     task.regsAt = RegsAt.Full;
     if (this.#current === task) this.#current = null; // reload everything, FPU included
     if (!this.#runQueue.includes(task)) this.#runQueue.unshift(task);
+    return true;
   }
 
   /** rt_sigreturn: back to where the signal interrupted, every register as it was. */

@@ -96,8 +96,11 @@ export class PipeEnd extends OpenFile {
 
   override write(task: Task, data: Uint8Array): IoResult {
     const p = this.pipe;
-    // No readers: EPIPE (SIGPIPE arrives with signal delivery).
-    if (p.readers === 0) return errno(E.EPIPE);
+    // No readers: SIGPIPE to the writing thread, and EPIPE if it survives.
+    if (p.readers === 0) {
+      task.kernel.sendSignal(task, { signo: 13, code: 0x80 });
+      return errno(E.EPIPE);
+    }
     if (data.length === 0) return 0;
     const space = p.capacity - p.size;
     // Writes of at most PIPE_BUF bytes are atomic: all or nothing.

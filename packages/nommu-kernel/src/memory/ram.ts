@@ -32,6 +32,11 @@ export class PhysicalMemory {
     this.overlays = new Overlays(cpu.ram, cpu.ramBase);
   }
 
+  /** Enforces page protection on a range (the backend faults on violations). */
+  protect(addr: number, len: number, prot: number): void {
+    this.cpu.protect(pageDown(addr), pageUp(addr + len) - pageDown(addr), prot & 7);
+  }
+
   /** `holder` gives back [addr, addr+len): pages still held by others stay allocated. */
   release(holder: Holder, addr: number, len: number): void {
     const start = pageDown(addr);

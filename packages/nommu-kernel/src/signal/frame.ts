@@ -68,15 +68,17 @@ export interface FrameInput {
   mask: bigint;
   info: SigInfo;
   restorer: bigint;
-  /** Top of the alternate stack when the handler runs on it (SA_ONSTACK), with its description. */
-  altStack: { sp: bigint; flags: number; size: bigint; onIt: boolean } | null;
+  /** The alternate stack (recorded in uc_stack), if any. */
+  altStack: { sp: bigint; flags: number; size: bigint } | null;
+  /** Switch to the alternate stack (SA_ONSTACK, and not already on it). */
+  switchStack: boolean;
 }
 
 /** Builds the frame below the interrupted rsp (or on the alternate stack); returns its address. */
 export function buildFrame(mem: UserMemory, f: FrameInput): number {
   const pt = f.ptregs;
   const userSp = mem.ptr(pt + PtRegs.SP);
-  let sp = f.altStack && !f.altStack.onIt ? Number(f.altStack.sp + f.altStack.size) : userSp - REDZONE;
+  let sp = f.altStack && f.switchStack ? Number(f.altStack.sp + f.altStack.size) : userSp - REDZONE;
   sp = Math.floor((sp - FXSAVE_SIZE) / 64) * 64;
   const fpAddr = sp;
   const frame = Math.floor((sp - FRAME.SIZE) / 16) * 16 - 8;

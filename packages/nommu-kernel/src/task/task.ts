@@ -93,6 +93,10 @@ export class Task {
   altStack: { sp: bigint; size: bigint; flags: number } | null = null;
   /** What an interrupted wait answers (Linux's restart codes), ERESTARTSYS by default. */
   interruptCode = 512;
+  /** Called when a signal interrupts the wait (nanosleep's remaining time). */
+  onInterrupt: (() => void) | null = null;
+  /** The signals an rt_sigtimedwait waits for, or null. */
+  sigwait: bigint | null = null;
   /** Woken from a parked syscall: run it again before returning to user mode... */
   restartSyscall = false;
   /** ...unless the waker decided the result (futex, vfork, sleeps): then return this. */

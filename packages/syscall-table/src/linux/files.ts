@@ -237,6 +237,8 @@ const F_SETFD = 2;
 const F_GETFL = 3;
 const F_SETFL = 4;
 const F_DUPFD_CLOEXEC = 1030;
+const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
 const FD_CLOEXEC = 1;
 
 function fcntlSyscall(task: Task, a: SyscallArgs) {
@@ -260,6 +262,17 @@ function fcntlSyscall(task: Task, a: SyscallArgs) {
       const settable = fcntl.O_APPEND | fcntl.O_NONBLOCK | 0o40000 /* O_DIRECT */ | 0o1000000 /* O_NOATIME */ | 0o20000; /* O_ASYNC */
       file.flags = (file.flags & ~settable) | (arg & settable);
       return 0;
+    }
+    case F_GETPIPE_SZ:
+      if (!(file instanceof PipeEnd)) throw errno(E.EBADF);
+      return file.pipe.capacity;
+    case F_SETPIPE_SZ: {
+      if (!(file instanceof PipeEnd)) throw errno(E.EBADF);
+      if (arg < 0 || arg > 1048576) throw errno(arg < 0 ? E.EINVAL : E.EPERM);
+      const size = Math.max(4096, 2 ** Math.ceil(Math.log2(Math.max(arg, 1))));
+      if (size < file.pipe.size) throw errno(E.EBUSY);
+      file.pipe.capacity = size;
+      return size;
     }
     default:
       throw errno(E.EINVAL);

@@ -82,7 +82,10 @@ function mmap(task: Task, a: SyscallArgs) {
     name = file.guestPath;
     inode = st.ino;
   }
-  mm.insert({ start, end: start + size, prot, shared, name, fileOffset: off, dev: 0, inode, owned });
+  // PROT_NONE mappings are guards (thread stacks, reservations): the CPU enforces them.
+  const guard = prot === 0;
+  mm.insert({ start, end: start + size, prot, shared, name, fileOffset: off, dev: 0, inode, owned, enforced: guard });
+  if (guard) k.phys.protect(start, size, 0);
   if ((prot & PROT_EXEC) !== 0) k.cpu.invalidateCode(start, size);
   return start;
 }
@@ -166,6 +169,6 @@ export const memory: Family = {
   mmap: partial('file mappings are private copies; writable shared file mappings answer ENODEV as on nommu Linux', mmap),
   munmap: supported(munmap),
   mremap: partial('MREMAP_FIXED and MREMAP_DONTUNMAP need page tables: EINVAL', mremap),
-  mprotect: partial('protections are recorded, not enforced (no MMU)', mprotect),
+  mprotect: partial('enforced per page by the Unicorn backend; shared by processes holding the same addresses', mprotect),
   madvise: partial('advice is accepted; MADV_DONTNEED zeroes private anonymous memory', madvise),
 };

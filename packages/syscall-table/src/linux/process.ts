@@ -224,13 +224,15 @@ export const processFamily: Family = {
   getgid: supported((t) => t.kernel.identity.gid),
   getegid: supported((t) => t.kernel.identity.egid),
   getpgrp: supported((t) => t.process.pgid),
-  getpgid: partial('own process only', (t, a) => {
-    if (a.int(0) !== 0 && a.int(0) !== t.process.pid) throw errno(E.ESRCH);
-    return t.process.pgid;
+  getpgid: supported((t, a) => {
+    const p = a.int(0) === 0 ? t.process : t.kernel.processes.get(a.int(0));
+    if (!p) throw errno(E.ESRCH);
+    return p.pgid;
   }),
-  getsid: partial('own process only', (t, a) => {
-    if (a.int(0) !== 0 && a.int(0) !== t.process.pid) throw errno(E.ESRCH);
-    return t.process.sid;
+  getsid: supported((t, a) => {
+    const p = a.int(0) === 0 ? t.process : t.kernel.processes.get(a.int(0));
+    if (!p) throw errno(E.ESRCH);
+    return p.sid;
   }),
   arch_prctl: supported(archPrctl),
   set_tid_address: supported(setTidAddress),

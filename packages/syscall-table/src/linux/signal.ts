@@ -1,4 +1,4 @@
-import { bit, BLOCK, E, errno, SIG, UNBLOCKABLE, type Process, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { bit, BLOCK, E, errno, SIG, UNBLOCKABLE, writeSiginfo, type Process, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 
 const SIG_BLOCK = 0;
@@ -190,7 +190,56 @@ function getitimer(task: Task, a: SyscallArgs) {
   return 0;
 }
 
+/** rt_sigqueueinfo / rt_tgsigqueueinfo: a signal with the caller's siginfo (si_value). */
+function sigqueueinfo(task: Task, tgid: number, tid: number | null, sig: number, infoAddr: number): SyscallResult {
+  const k = task.kernel;
+  checkSig(sig);
+  const mem = k.mem;
+  const code = mem.i32(infoAddr + 8);
+  // Only the kernel may claim SI_USER/SI_KERNEL codes or positive ones for another process.
+  if ((code >= 0 || code === -6) && tgid !== task.process.pid) throw errno(E.EPERM);
+  const info = { signo: sig, code, pid: mem.i32(infoAddr + 16), uid: mem.i32(infoAddr + 20), value: mem.u64(infoAddr + 24) };
+  if (tid !== null) {
+    const t = k.tasks.get(tid);
+    if (!t || t.process.pid !== tgid) throw errno(E.ESRCH);
+    if (sig !== 0) k.sendSignal(t, info);
+    return 0;
+  }
+  const p = k.processes.get(tgid);
+  if (!p || p.exitStatus) throw errno(E.ESRCH);
+  if (sig !== 0) k.sendSignal(p, info);
+  return 0;
+}
+
+/** rt_sigtimedwait: take a pending signal from `set`, waiting up to the timeout. */
+function sigtimedwait(task: Task, a: SyscallArgs): SyscallResult {
+  const k = task.kernel;
+  if (a.ptr(3) !== 8) throw errno(E.EINVAL);
+  const set = k.mem.u64(a.ptr(0)) & ~UNBLOCKABLE;
+  const info = k.takePending(task, set);
+  task.sigwait = null;
+  if (info) {
+    if (a.ptr(1) !== 0) writeSiginfo(k.mem, a.ptr(1), info);
+    return info.signo;
+  }
+  let timeout: bigint | null = null;
+  if (a.ptr(2) !== 0) {
+    const sec = k.mem.i64(a.ptr(2));
+    const nsec = k.mem.i64(a.ptr(2) + 8);
+    if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) throw errno(E.EINVAL);
+    timeout = sec * 1_000_000_000n + nsec;
+    if (timeout === 0n) throw errno(E.EAGAIN);
+  }
+  task.sigwait = set;
+  // Woken by a signal in the set: the call runs again and takes it; by the timer: EAGAIN.
+  task.interruptCode = E.EINTR;
+  return timeout === null ? k.waitEvent(task, 'sigtimedwait', null, false) : k.waitEventWith(task, 'sigtimedwait', timeout, BigInt(-E.EAGAIN));
+}
+
 export const signalFamily: Family = {
+  rt_sigqueueinfo: supported((t, a) => sigqueueinfo(t, a.int(0), null, a.int(1), a.ptr(2))),
+  rt_tgsigqueueinfo: supported((t, a) => sigqueueinfo(t, a.int(0), a.int(1), a.int(2), a.ptr(3))),
+  rt_sigtimedwait: supported(sigtimedwait),
   rt_sigprocmask: supported(rtSigprocmask),
   rt_sigaction: supported(rtSigaction),
   rt_sigreturn: supported((t) => t.kernel.sigreturn(t)),

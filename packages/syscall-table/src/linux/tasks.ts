@@ -174,7 +174,16 @@ function clockNanosleep(task: Task, a: SyscallArgs): SyscallResult {
     ns = ns > now ? ns - now : 0n;
   }
   if (ns === 0n) return 0;
-  return k.sleep(task, ns);
+  const rem = a.ptr(3);
+  const relative = (a.int(1) & TIMER_ABSTIME) === 0;
+  return k.sleep(task, ns, relative && rem !== 0 ? (left) => writeRemaining(task, rem, left) : undefined);
+}
+
+function writeRemaining(task: Task, addr: number, ns: bigint): void {
+  const mem = task.kernel.mem;
+  if (!mem.ok(addr, 16)) return;
+  mem.setI64(addr, ns / 1_000_000_000n);
+  mem.setI64(addr + 8, ns % 1_000_000_000n);
 }
 
 function setpgid(task: Task, a: SyscallArgs) {
@@ -214,11 +223,12 @@ export const tasks: Family = {
     return NORETURN;
   }),
   futex: partial('WAIT, WAKE, REQUEUE, CMP_REQUEUE and the BITSET forms; WAKE_OP and PI futexes answer ENOSYS', futex),
-  nanosleep: partial('not interruptible by signals yet', (t, a) => {
+  nanosleep: supported((t, a) => {
     const ns = readTimespec(t, a.ptr(0));
-    return ns === 0n ? 0 : t.kernel.sleep(t, ns);
+    const rem = a.ptr(1);
+    return ns === 0n ? 0 : t.kernel.sleep(t, ns, rem !== 0 ? (left) => writeRemaining(t, rem, left) : undefined);
   }),
-  clock_nanosleep: partial('not interruptible by signals yet', clockNanosleep),
+  clock_nanosleep: partial('CPU-time clocks answer ENOTSUP', clockNanosleep),
   sched_yield: supported((t) => {
     t.kernel.yield(t);
     return 0;

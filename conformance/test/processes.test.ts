@@ -1,0 +1,74 @@
+/**
+ * Differential tests for processes, threads, signals and pipes: every
+ * program below, in every libc/link variant, must give the same stdout,
+ * stderr and exit status under nommu as natively. The programs check
+ * themselves (each prints "ok ..." lines and "<name> ok" and exits 0
+ * natively) and print nothing that depends on pids, addresses or timing.
+ */
+import { describe, expect, it, beforeAll } from 'vitest';
+import { DEFAULT_ENV, ensurePrograms, programPath, runNative, VARIANTS, type RunResult } from '../harness/native.js';
+import { runNommu } from '../harness/nommu.js';
+
+interface Case {
+  program: string;
+  args?: string[];
+  env?: Record<string, string>;
+  input?: string;
+}
+
+beforeAll(() => {
+  ensurePrograms();
+});
+
+/**
+ * Lines that differ for a reason outside the kernel, each with the reason
+ * (same scheme as programs.test.ts). None so far.
+ */
+const BACKEND_LIMITS: { program: string; line: RegExp; reason: string }[] = [];
+
+function split(program: string, out: string): { comparable: string; limited: string[] } {
+  const limits = BACKEND_LIMITS.filter((l) => l.program === program);
+  const lines = out.split('\n');
+  return {
+    comparable: lines.filter((l) => !limits.some((x) => x.line.test(l))).join('\n'),
+    limited: lines.filter((l) => limits.some((x) => x.line.test(l))),
+  };
+}
+
+const CASES: Case[] = [
+  { program: 'proc_vfork' },
+  { program: 'proc_fork' },
+  { program: 'threads' },
+  { program: 'signals' },
+  { program: 'fp_signals' },
+  { program: 'pipes' },
+];
+
+/** Emulated runs of these programs are much slower than native ones. */
+const NOMMU_TIMEOUT_MS = 60_000;
+
+function normalize(r: RunResult): { stdout: string; stderr: string; status: number | null } {
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+describe.each(VARIANTS)('%s', (variant) => {
+  it.each(CASES.map((c) => [`${c.program} ${(c.args ?? []).join(' ')}`.trim(), c] as const))(
+    '%s',
+    async (_name, c) => {
+      const env = { ...DEFAULT_ENV, ...c.env };
+      const path = programPath(c.program, variant);
+      const input = c.input !== undefined ? { input: c.input } : {};
+      const native = normalize(runNative(path, c.args ?? [], { env, ...input }));
+      // The ground truth must itself be a pass: a program that fails natively is a bug in the program.
+      expect(native.status, `native run of ${c.program} failed:\n${native.stdout}${native.stderr}`).toBe(0);
+      expect(native.stdout).toMatch(new RegExp(`^${c.program} ok$`, 'm'));
+      const nommu = normalize(await runNommu(path, c.args ?? [], { env, ...input, timeoutMs: NOMMU_TIMEOUT_MS }));
+      const n = split(c.program, native.stdout);
+      const m = split(c.program, nommu.stdout);
+      expect({ ...nommu, stdout: m.comparable }).toEqual({ ...native, stdout: n.comparable });
+      // The known limits must really be the only difference; when the backend learns them, this fails.
+      if (n.limited.length > 0) expect(m.limited).not.toEqual(n.limited);
+    },
+    NOMMU_TIMEOUT_MS + 30_000,
+  );
+});
