@@ -83,6 +83,9 @@ typedef struct {
   int disposed;
   /* Two owners: the JS wrapper and the RAM ArrayBuffer; the last one frees. */
   int owners;
+  /* Where uc_context keeps QEMU's env->old_exception (-1 if not found); see reset_exception_state. */
+  long old_exception_offset;
+  uc_context *scratch;
 } Backend;
 
 static uint64_t now_ns(void) {
@@ -203,6 +206,56 @@ static void *watchdog_main(void *arg) {
   return NULL;
 }
 
+/*
+ * QEMU remembers the last exception (env->old_exception) until the guest's IDT
+ * delivers it. Unicorn hands exceptions to our hook instead, so the memory
+ * stays: a second divide error becomes a double fault (vector 8), a third a
+ * triple fault. We find where uc_context holds that field once (diffing the
+ * state around a divide error) and reset it to -1 after every exception stop.
+ */
+static void find_old_exception(Backend *b) {
+  b->old_exception_offset = -1;
+  if (uc_context_alloc(b->uc, &b->scratch) != UC_ERR_OK) return;
+  uc_context *before = NULL;
+  if (uc_context_alloc(b->uc, &before) != UC_ERR_OK) return;
+  static const uint8_t code[] = {0x31, 0xc9, 0x31, 0xd2, 0xb8, 1, 0, 0, 0, 0xf7, 0xf1, 0xf4};
+  uint8_t saved[sizeof code];
+  memcpy(saved, b->ram, sizeof code);
+  memcpy(b->ram, code, sizeof code);
+  uc_ctl_remove_cache(b->uc, b->ram_base, b->ram_base + 4096);
+  uc_context_save(b->uc, before);
+  uint64_t rip = b->ram_base;
+  uc_reg_write(b->uc, UC_X86_REG_RIP, &rip);
+  b->stop_reason = STOP_NONE;
+  uc_emu_start(b->uc, rip, UINT64_MAX, 0, 0);
+  if (b->stop_reason == STOP_EXCEPTION && b->stop_info[SI_DETAIL] == 0) {
+    uc_context_save(b->uc, b->scratch);
+    size_t size = uc_context_size(b->uc);
+    const uint8_t *x = (const uint8_t *)before, *y = (const uint8_t *)b->scratch;
+    for (size_t k = 0; k + 4 <= size; k += 4) {
+      int32_t u, v;
+      memcpy(&u, x + k, 4);
+      memcpy(&v, y + k, 4);
+      if (u == -1 && v == 0) {
+        b->old_exception_offset = (long)k;
+        break;
+      }
+    }
+  }
+  uc_context_restore(b->uc, before);
+  uc_context_free(before);
+  memcpy(b->ram, saved, sizeof code);
+  uc_ctl_remove_cache(b->uc, b->ram_base, b->ram_base + 4096);
+}
+
+static void reset_exception_state(Backend *b) {
+  if (b->old_exception_offset < 0 || !b->scratch) return;
+  int32_t none = -1;
+  uc_context_save(b->uc, b->scratch);
+  memcpy((uint8_t *)b->scratch + b->old_exception_offset, &none, 4);
+  uc_context_restore(b->uc, b->scratch);
+}
+
 /* ---- helpers ---- */
 
 #define NAPI_CALL(env, call)                                        \
@@ -259,6 +312,8 @@ static void backend_release(Backend *b) {
     pthread_mutex_unlock(&b->mu);
     pthread_join(b->watchdog, NULL);
   }
+  if (b->scratch) uc_context_free(b->scratch);
+  b->scratch = NULL;
   if (b->uc) uc_close(b->uc);
   b->uc = NULL;
   /* RAM stays mapped until the ArrayBuffer that shows it is collected. */
@@ -356,6 +411,8 @@ static napi_value js_new(napi_env env, napi_callback_info info) {
   cr4 |= (1u << 9) | (1u << 10);
   uc_reg_write(b->uc, UC_X86_REG_CR4, &cr4);
 
+  find_old_exception(b);
+
   if (pthread_create(&b->watchdog, NULL, watchdog_main, b) == 0) b->watchdog_started = 1;
 
   napi_value ram;
@@ -439,6 +496,7 @@ static napi_value js_run(napi_env env, napi_callback_info info) {
       reason = STOP_HALT;
     }
   }
+  if (reason == STOP_EXCEPTION || reason == STOP_INVALID_INSN) reset_exception_state(b);
   if (b->stop_reason == STOP_FAULT) {
     /* The engine's rip after a failed access is its block start; the hook saw the instruction. */
     uc_reg_write(b->uc, UC_X86_REG_RIP, &b->fault_rip);

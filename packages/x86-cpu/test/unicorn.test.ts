@@ -87,6 +87,17 @@ describe('Unicorn backend', () => {
     expect(cpu.lastStop()).toMatchObject({ vector: Vector.Breakpoint, rip: BigInt(CODE + 2) });
   });
 
+  it('reports every exception as itself, not as a double fault after the first', () => {
+    // QEMU keeps the last exception until an IDT delivers it; the backend must forget it.
+    for (let i = 0; i < 3; i++) {
+      expect(runCode([0x31, 0xc9, 0x31, 0xd2, 0xb8, 1, 0, 0, 0, 0xf7, 0xf1])).toBe(StopReason.Exception);
+      expect(cpu.lastStop().vector).toBe(Vector.DivideError);
+    }
+    expect(runCode([0x0f, 0x0b])).toBe(StopReason.InvalidInstruction);
+    expect(runCode([0x90, 0xcc, 0x90])).toBe(StopReason.Exception);
+    expect(cpu.lastStop().vector).toBe(Vector.Breakpoint);
+  });
+
   it('reports instructions it cannot execute', () => {
     expect(runCode([0x0f, 0x0b])).toBe(StopReason.InvalidInstruction); // ud2
     expect(cpu.lastStop().rip).toBe(BigInt(CODE));
