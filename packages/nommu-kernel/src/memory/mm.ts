@@ -27,8 +27,6 @@ export interface Vma {
   inode: number;
   /** The process owns the RAM under this mapping and frees it on unmap and exit. */
   owned: boolean;
-  /** The CPU enforces `prot` here (mprotect, PROT_NONE guards); reset when unmapped. */
-  enforced?: boolean;
 }
 
 /**
@@ -108,7 +106,6 @@ export class MemoryMap {
       }
       const cutStart = Math.max(v.start, start);
       const cutEnd = Math.min(v.end, end);
-      if (v.enforced) this.phys.protect(cutStart, cutEnd - cutStart, 7);
       if (v.owned && free) this.phys.release(this, cutStart, cutEnd - cutStart);
       if (v.start < cutStart) keep.push({ ...v, end: cutStart });
       if (cutEnd < v.end) keep.push({ ...v, start: cutEnd, fileOffset: v.fileOffset + (cutEnd - v.start) });
@@ -116,7 +113,11 @@ export class MemoryMap {
     this.vmas.splice(0, this.vmas.length, ...keep.sort((a, b) => a.start - b.start));
   }
 
-  /** Sets the protection of [start, end): recorded for /proc/maps and enforced by the CPU backend. */
+  /**
+   * Sets the protection attribute of [start, end), kept for /proc/maps. Not
+   * enforced, as on nommu Linux (enforcing it through the Unicorn backend broke
+   * exec'd images: see the note in the signals issue).
+   */
   protect(start: number, end: number, prot: number): void {
     if (!this.covers(start, end)) throw errno(E.ENOMEM);
     const out: Vma[] = [];
@@ -128,19 +129,15 @@ export class MemoryMap {
       const a = Math.max(v.start, start);
       const b = Math.min(v.end, end);
       if (v.start < a) out.push({ ...v, end: a });
-      out.push({ ...v, start: a, end: b, prot, fileOffset: v.fileOffset + (a - v.start), enforced: true });
+      out.push({ ...v, start: a, end: b, prot, fileOffset: v.fileOffset + (a - v.start) });
       if (b < v.end) out.push({ ...v, start: b, fileOffset: v.fileOffset + (b - v.start) });
     }
     this.vmas.splice(0, this.vmas.length, ...out);
-    this.phys.protect(start, end - start, prot);
   }
 
   /** Frees everything the process owns (exit, execve). */
   release(): void {
-    for (const v of this.vmas) {
-      if (v.enforced) this.phys.protect(v.start, v.end - v.start, 7);
-      if (v.owned) this.phys.release(this, v.start, v.end - v.start);
-    }
+    for (const v of this.vmas) if (v.owned) this.phys.release(this, v.start, v.end - v.start);
     this.vmas.length = 0;
     this.brkStart = this.brk = this.brkLimit = 0;
   }

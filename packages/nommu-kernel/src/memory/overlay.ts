@@ -27,6 +27,8 @@ export class Overlays {
   constructor(
     private readonly ram: Uint8Array,
     private readonly base: number,
+    /** Tells the CPU that the bytes of a page changed under it (its translated code is stale). */
+    private readonly changed: (addr: number, len: number) => void,
   ) {}
 
   get size(): number {
@@ -103,6 +105,7 @@ export class Overlays {
       const ram = this.#bytes(page);
       if (mine === null) ram.fill(0);
       else ram.set(mine);
+      this.changed(page * PAGE_SIZE, PAGE_SIZE);
       p.resident = holder;
       this.swaps++;
     }
@@ -142,6 +145,7 @@ export class Overlays {
         const ram = this.#bytes(page);
         if (mine === null) ram.fill(0);
         else ram.set(mine);
+        this.changed(page * PAGE_SIZE, PAGE_SIZE);
       }
       this.#pages.delete(page);
       this.#byHolder.get(last)?.delete(page);

@@ -29,12 +29,7 @@ export class PhysicalMemory {
     this.base = cpu.ramBase;
     this.size = cpu.ramSize;
     this.#free = [{ start: this.base, end: this.base + this.size }];
-    this.overlays = new Overlays(cpu.ram, cpu.ramBase);
-  }
-
-  /** Enforces page protection on a range (the backend faults on violations). */
-  protect(addr: number, len: number, prot: number): void {
-    this.cpu.protect(pageDown(addr), pageUp(addr + len) - pageDown(addr), prot & 7);
+    this.overlays = new Overlays(cpu.ram, cpu.ramBase, (addr, len) => cpu.invalidateCode(addr, len));
   }
 
   /** `holder` gives back [addr, addr+len): pages still held by others stay allocated. */

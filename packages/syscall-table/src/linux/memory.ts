@@ -82,10 +82,7 @@ function mmap(task: Task, a: SyscallArgs) {
     name = file.guestPath;
     inode = st.ino;
   }
-  // PROT_NONE mappings are guards (thread stacks, reservations): the CPU enforces them.
-  const guard = prot === 0;
-  mm.insert({ start, end: start + size, prot, shared, name, fileOffset: off, dev: 0, inode, owned, enforced: guard });
-  if (guard) k.phys.protect(start, size, 0);
+  mm.insert({ start, end: start + size, prot, shared, name, fileOffset: off, dev: 0, inode, owned });
   if ((prot & PROT_EXEC) !== 0) k.cpu.invalidateCode(start, size);
   return start;
 }
@@ -169,6 +166,6 @@ export const memory: Family = {
   mmap: partial('file mappings are private copies; writable shared file mappings answer ENODEV as on nommu Linux', mmap),
   munmap: supported(munmap),
   mremap: partial('MREMAP_FIXED and MREMAP_DONTUNMAP need page tables: EINVAL', mremap),
-  mprotect: partial('enforced per page by the Unicorn backend; shared by processes holding the same addresses', mprotect),
+  mprotect: partial('protections are recorded, not enforced (no MMU)', mprotect),
   madvise: partial('advice is accepted; MADV_DONTNEED zeroes private anonymous memory', madvise),
 };
