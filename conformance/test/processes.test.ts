@@ -29,11 +29,6 @@ const BACKEND_LIMITS: { program: string; line: RegExp; reason: string }[] = [
   // and while any is listed the program's own summary line and exit status are not compared.
   {
     program: 'signals',
-    line: /^stack overflow caught on the alternate stack: /,
-    reason: 'kernel gap: the overflowing child is not caught on its alternate stack yet',
-  },
-  {
-    program: 'signals',
     line: /^write retried after the handler fixed the page: /,
     reason: 'kernel gap: mprotect is recorded, not enforced (nommu), so the write never faults',
   },

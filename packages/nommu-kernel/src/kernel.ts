@@ -424,6 +424,8 @@ export class Kernel {
     child.fsBase = (flags & F.SETTLS) !== 0 ? BigInt.asUintN(64, BigInt(c.tls)) : cpu.getReg(Reg.FS_BASE);
     child.gsBase = task.gsBase;
     child.sigmask = task.sigmask;
+    // fork and vfork keep the alternate signal stack; a thread sharing the memory starts without one.
+    if ((flags & F.VM) === 0 || (flags & F.VFORK) !== 0) child.altStack = task.altStack ? { ...task.altStack } : null;
     if ((flags & F.PARENT_SETTID) !== 0) this.mem.setU32(c.parentTid, tid);
     if ((flags & F.CHILD_SETTID) !== 0) {
       if ((flags & F.VM) !== 0) this.mem.setU32(c.childTid, tid);

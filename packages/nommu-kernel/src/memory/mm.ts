@@ -27,6 +27,8 @@ export interface Vma {
   inode: number;
   /** The process owns the RAM under this mapping and frees it on unmap and exit. */
   owned: boolean;
+  /** A stack guard page the CPU faults on; its protection is lifted when it is unmapped. */
+  guard?: boolean;
 }
 
 /**
@@ -106,6 +108,7 @@ export class MemoryMap {
       }
       const cutStart = Math.max(v.start, start);
       const cutEnd = Math.min(v.end, end);
+      if (v.guard) this.phys.unguard(cutStart, cutEnd - cutStart);
       if (v.owned && free) this.phys.release(this, cutStart, cutEnd - cutStart);
       if (v.start < cutStart) keep.push({ ...v, end: cutStart });
       if (cutEnd < v.end) keep.push({ ...v, start: cutEnd, fileOffset: v.fileOffset + (cutEnd - v.start) });
@@ -137,7 +140,10 @@ export class MemoryMap {
 
   /** Frees everything the process owns (exit, execve). */
   release(): void {
-    for (const v of this.vmas) if (v.owned) this.phys.release(this, v.start, v.end - v.start);
+    for (const v of this.vmas) {
+      if (v.guard) this.phys.unguard(v.start, v.end - v.start);
+      if (v.owned) this.phys.release(this, v.start, v.end - v.start);
+    }
     this.vmas.length = 0;
     this.brkStart = this.brk = this.brkLimit = 0;
   }

@@ -32,6 +32,11 @@ export class PhysicalMemory {
     this.overlays = new Overlays(cpu.ram, cpu.ramBase, (addr, len) => cpu.invalidateCode(addr, len));
   }
 
+  /** Lifts a guard page's protection before its RAM goes back to the pool. */
+  unguard(addr: number, len: number): void {
+    this.cpu.protect(pageDown(addr), pageUp(addr + len) - pageDown(addr), 7);
+  }
+
   /** `holder` gives back [addr, addr+len): pages still held by others stay allocated. */
   release(holder: Holder, addr: number, len: number): void {
     const start = pageDown(addr);
