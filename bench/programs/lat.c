@@ -19,6 +19,7 @@
  *   pipe        round trip of 1 byte between two processes (fork)
  *   vfork_exec  vfork + execve(hello) + exit + waitpid
  *   fork_exec   fork + execve(hello) + exit + waitpid
+ *   vfork_sh    vfork + execve("/bin/sh -c hello") + waitpid (lmbench's fork+sh)
  *   fork_exit   fork + _exit + waitpid
  *   signal      kill(getpid(), SIGUSR1) with a handler installed
  *
@@ -141,6 +142,17 @@ static void op_fork_exec(void) {
   wait_child(pid);
 }
 
+static void op_vfork_sh(void) {
+  char *argv[] = {"sh", "-c", g_hello, NULL};
+  pid_t pid = vfork();
+  if (pid < 0) die("vfork");
+  if (pid == 0) {
+    execve("/bin/sh", argv, environ);
+    _exit(127);
+  }
+  wait_child(pid);
+}
+
 static void op_fork_exit(void) {
   pid_t pid = fork();
   if (pid < 0) die("fork");
@@ -222,6 +234,7 @@ static const struct bench benches[] = {
     {"openclose", op_openclose}, {"select10", op_select},
     {"select100", op_select},    {"pipe", op_pipe},
     {"vfork_exec", op_vfork_exec}, {"fork_exec", op_fork_exec},
+    {"vfork_sh", op_vfork_sh},
     {"fork_exit", op_fork_exit}, {"signal", op_signal},
 };
 
@@ -257,7 +270,8 @@ int main(int argc, char **argv) {
     make_pipes(100);
   } else if (!strcmp(name, "pipe")) {
     start_partner();
-  } else if (!strcmp(name, "vfork_exec") || !strcmp(name, "fork_exec")) {
+  } else if (!strcmp(name, "vfork_exec") || !strcmp(name, "fork_exec") ||
+             !strcmp(name, "vfork_sh")) {
     hello_path(argv[0], argc > 3 ? argv[3] : NULL);
     fflush(stdout);
     saved_stdout = dup(1);
