@@ -1,5 +1,6 @@
 import { E, errno, POLL, StreamFile, type OpenFile, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, type Family } from './define.js';
+import { readTimeout } from './timespec.js';
 
 interface Watch {
   fd: number;
@@ -28,15 +29,6 @@ function sleepOn(task: Task, files: OpenFile[], timeoutNs: bigint | null, why: s
   for (const f of files) f.watch(task);
   const host = files.some((f) => f instanceof StreamFile);
   return task.kernel.waitEvent(task, why, timeoutNs, host);
-}
-
-function timespecNs(task: Task, addr: number): bigint | null {
-  if (addr === 0) return null;
-  const mem = task.kernel.mem;
-  const sec = mem.i64(addr);
-  const nsec = mem.i64(addr + 8);
-  if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) throw errno(E.EINVAL);
-  return sec * 1_000_000_000n + nsec;
 }
 
 function doPoll(task: Task, fdsAddr: number, nfds: number, timeoutNs: bigint | null): SyscallResult {
@@ -101,7 +93,7 @@ export const pollFamily: Family = {
     const ms = a.int(2);
     return doPoll(t, a.ptr(0), a.int(1), ms < 0 ? null : BigInt(ms) * 1_000_000n);
   }),
-  ppoll: partial('the signal mask argument is not applied during the wait', (t, a) => doPoll(t, a.ptr(0), a.int(1), timespecNs(t, a.ptr(2)))),
+  ppoll: partial('the signal mask argument is not applied during the wait', (t, a) => doPoll(t, a.ptr(0), a.int(1), readTimeout(t, a.ptr(2)))),
   select: partial('the timeout is not updated with the time left', (t, a) => doSelect(t, a, timevalNs(t, a.ptr(4)))),
-  pselect6: partial('the signal mask argument is not applied during the wait', (t, a) => doSelect(t, a, timespecNs(t, a.ptr(4)))),
+  pselect6: partial('the signal mask argument is not applied during the wait', (t, a) => doSelect(t, a, readTimeout(t, a.ptr(4)))),
 };

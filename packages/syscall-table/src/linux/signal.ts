@@ -1,5 +1,6 @@
 import { bit, BLOCK, E, errno, SIG, UNBLOCKABLE, writeSiginfo, type Process, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
+import { readTimeout } from './timespec.js';
 
 const SIG_BLOCK = 0;
 const SIG_UNBLOCK = 1;
@@ -222,14 +223,8 @@ function sigtimedwait(task: Task, a: SyscallArgs): SyscallResult {
     if (a.ptr(1) !== 0) writeSiginfo(k.mem, a.ptr(1), info);
     return info.signo;
   }
-  let timeout: bigint | null = null;
-  if (a.ptr(2) !== 0) {
-    const sec = k.mem.i64(a.ptr(2));
-    const nsec = k.mem.i64(a.ptr(2) + 8);
-    if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) throw errno(E.EINVAL);
-    timeout = sec * 1_000_000_000n + nsec;
-    if (timeout === 0n) throw errno(E.EAGAIN);
-  }
+  const timeout = readTimeout(task, a.ptr(2));
+  if (timeout === 0n) throw errno(E.EAGAIN);
   task.sigwait = set;
   // Woken by a signal in the set: the call runs again and takes it; by the timer: EAGAIN.
   task.interruptCode = E.EINTR;

@@ -1,5 +1,6 @@
 import { CLONE, E, errno, NORETURN, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
+import { readTimeout, readTimespec } from './timespec.js';
 
 const SIGCHLD = 17;
 
@@ -121,13 +122,8 @@ function futex(task: Task, a: SyscallArgs): SyscallResult {
       const bitset = cmd === FUTEX_WAIT ? 0xffffffff : a.uint(5);
       if (bitset === 0) throw errno(E.EINVAL);
       if (k.mem.u32(addr) !== val) throw errno(E.EAGAIN);
-      let timeout: bigint | null = null;
-      const ts = a.ptr(3);
-      if (ts !== 0) {
-        const sec = k.mem.i64(ts);
-        const nsec = k.mem.i64(ts + 8);
-        if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) throw errno(E.EINVAL);
-        timeout = sec * 1_000_000_000n + nsec;
+      let timeout = readTimeout(task, a.ptr(3));
+      if (timeout !== null) {
         if (cmd === FUTEX_WAIT_BITSET) {
           // Absolute, on CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME.
           const now = (op & FUTEX_CLOCK_REALTIME) !== 0 ? k.clock.realtime() : k.clock.monotonic();
@@ -152,14 +148,6 @@ function futex(task: Task, a: SyscallArgs): SyscallResult {
     default:
       throw errno(E.ENOSYS);
   }
-}
-
-function readTimespec(task: Task, addr: number): bigint {
-  const mem = task.kernel.mem;
-  const sec = mem.i64(addr);
-  const nsec = mem.i64(addr + 8);
-  if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) throw errno(E.EINVAL);
-  return sec * 1_000_000_000n + nsec;
 }
 
 const TIMER_ABSTIME = 1;
