@@ -10,6 +10,7 @@
 #   musl-static      musl-gcc -static (ET_EXEC)
 #   glibc-static     gcc -static (ET_EXEC)
 #   glibc-dynamic    gcc, dynamically linked PIE
+#   musl-dynamic     musl-gcc, dynamically linked PIE (interpreter ld-musl)
 #
 # A program builds for all four variants unless its source has a line like
 #
@@ -37,7 +38,7 @@ self="$here/$(basename "${BASH_SOURCE[0]}")"
 src_dir="$here/programs"
 out_root="$here/out"
 
-ALL_VARIANTS=(musl-static-pie musl-static glibc-static glibc-dynamic)
+ALL_VARIANTS=(musl-static-pie musl-static glibc-static glibc-dynamic musl-dynamic)
 CFLAGS=(-O2 -g0 -Wall -Wextra -Werror -pthread)
 
 die() { echo "conformance/build.sh: $*" >&2; exit 1; }
@@ -141,6 +142,13 @@ check_binary() {
       ((has_interp)) || why+="${why:+; }no PT_INTERP"
       ((has_abitag)) || why+="${why:+; }no GNU ABI tag (not glibc?)"
       ;;
+    musl-dynamic)
+      [[ "$desc" == *"pie executable"*"dynamically linked"*"interpreter /lib/ld-musl-x86_64.so.1"* ]] ||
+        why="file does not say 'pie executable ... dynamically linked, interpreter /lib/ld-musl-x86_64.so.1'"
+      ((is_dyn)) || why+="${why:+; }ELF type is not DYN"
+      ((has_interp)) || why+="${why:+; }no PT_INTERP"
+      ((!has_abitag)) || why+="${why:+; }has a GNU ABI tag (glibc?)"
+      ;;
   esac
   if [[ -n "$why" ]]; then
     echo "conformance/build.sh: $bin is not a $variant binary: $why" >&2
@@ -195,6 +203,9 @@ build_one_inner() {
       ;;
     glibc-dynamic)
       gcc "${CFLAGS[@]}" -fPIE -pie "$src" -o "$tmp" "${libs[@]}" -lm || rc=$?
+      ;;
+    musl-dynamic)
+      musl-gcc "${CFLAGS[@]}" -fPIE -pie "$src" -o "$tmp" "${libs[@]}" -lm || rc=$?
       ;;
   esac
   if ((rc != 0)); then

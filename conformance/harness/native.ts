@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const VARIANTS = ['musl-static-pie', 'musl-static', 'glibc-static', 'glibc-dynamic'] as const;
+export const VARIANTS = ['musl-static-pie', 'musl-static', 'glibc-static', 'glibc-dynamic', 'musl-dynamic'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 /** conformance/ (this file lives in conformance/harness/). */
