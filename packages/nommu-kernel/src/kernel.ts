@@ -172,7 +172,7 @@ export class Kernel {
     };
     this.#args = new SyscallArgs(this.mem.words);
     const inFd = this.#stdio.stdin.hostFd;
-    this.terminal = inFd !== undefined && Terminal.isTerminal(inFd) ? new Terminal(inFd, (signo) => this.#signalForeground(signo)) : null;
+    this.terminal = inFd !== undefined && Terminal.isTerminal(inFd) ? new Terminal(inFd, (signo) => this.signalForeground(signo)) : null;
     if (this.terminal) this.#stdio.stdin.filter = (d) => this.terminal!.input(d);
 
     // The vDSO: mapped once at the top of RAM, shared by every process.
@@ -764,7 +764,8 @@ export class Kernel {
     const tracer = this.tracer;
     const args = this.#args;
     args.base = base;
-    const nr = nrRaw >= 0n && nrRaw < BigInt(table.size) ? Number(nrRaw) : -1;
+    // Unsigned bound check, as Linux does: -1 is huge. (Comparing as numbers avoids a BigInt per syscall.)
+    const nr = nrRaw >= 0n && nrRaw < 0x100000000n && Number(nrRaw) < table.size ? Number(nrRaw) : -1;
     const handler = nr >= 0 ? table.handlers[nr] : undefined;
     if (tracer) tracer.onEntry(task, nr >= 0 ? nr : Number(BigInt.asIntN(32, nrRaw)), args);
     if (handler !== undefined) {
@@ -1086,8 +1087,8 @@ export class Kernel {
     this.#yieldCpu = true;
   }
 
-  /** A terminal signal key (or the host's Ctrl-C) for the foreground process group. */
-  #signalForeground(signo: number): void {
+  /** A terminal signal key, or a host signal meant for the guest (nommu's Ctrl-C, SIGTERM, SIGHUP): to the foreground group. */
+  signalForeground(signo: number): void {
     const group = this.terminal?.foreground || this.#init?.pgid || 1;
     for (const p of this.processes.values()) {
       if (p.pgid === group && p.exitStatus === null) this.sendSignal(p, { signo, code: 0x80 });
@@ -1095,11 +1096,6 @@ export class Kernel {
     const w = this.#wake;
     this.#wake = null;
     w?.();
-  }
-
-  /** Host signals meant for the guest (nommu's Ctrl-C, SIGTERM, SIGHUP) go to the foreground group. */
-  signalForeground(signo: number): void {
-    this.#signalForeground(signo);
   }
 
   /** Frees the backend (its RAM and engine) and the host streams. */

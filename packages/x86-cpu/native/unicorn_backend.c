@@ -302,6 +302,15 @@ static int get_u64(napi_env env, napi_value v, uint64_t *out) {
   return 1;
 }
 
+/* A typed array of `type` with at least `min` elements; its data and length. */
+static int typed_array(napi_env env, napi_value v, napi_typedarray_type type, size_t min, void **data, size_t *len) {
+  napi_typedarray_type tt;
+  size_t n;
+  if (napi_get_typedarray_info(env, v, &tt, &n, data, NULL, NULL) != napi_ok || tt != type || n < min) return 0;
+  if (len) *len = n;
+  return 1;
+}
+
 static void backend_release(Backend *b) {
   if (b->disposed) return;
   b->disposed = 1;
@@ -358,11 +367,8 @@ static napi_value js_new(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "RAM base and size must be page-aligned numbers");
     return NULL;
   }
-  napi_typedarray_type tt;
-  size_t len;
   void *si;
-  if (napi_get_typedarray_info(env, argv[2], &tt, &len, &si, NULL, NULL) != napi_ok ||
-      tt != napi_biguint64_array || len < SI_LEN) {
+  if (!typed_array(env, argv[2], napi_biguint64_array, SI_LEN, &si, NULL)) {
     napi_throw_type_error(env, NULL, "stopInfo must be a BigUint64Array(4)");
     return NULL;
   }
@@ -514,11 +520,8 @@ static napi_value js_get_regs(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Backend *b = get_backend(env, info, &argc, argv);
   if (!b) return NULL;
-  napi_typedarray_type tt;
-  size_t len;
   void *data;
-  if (argc < 1 || napi_get_typedarray_info(env, argv[0], &tt, &len, &data, NULL, NULL) != napi_ok ||
-      tt != napi_biguint64_array || len < NREGS) {
+  if (argc < 1 || !typed_array(env, argv[0], napi_biguint64_array, NREGS, &data, NULL)) {
     napi_throw_type_error(env, NULL, "getRegs(BigUint64Array(20))");
     return NULL;
   }
@@ -535,11 +538,8 @@ static napi_value js_set_regs(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Backend *b = get_backend(env, info, &argc, argv);
   if (!b) return NULL;
-  napi_typedarray_type tt;
-  size_t len;
   void *data;
-  if (argc < 1 || napi_get_typedarray_info(env, argv[0], &tt, &len, &data, NULL, NULL) != napi_ok ||
-      tt != napi_biguint64_array || len < NREGS) {
+  if (argc < 1 || !typed_array(env, argv[0], napi_biguint64_array, NREGS, &data, NULL)) {
     napi_throw_type_error(env, NULL, "setRegs(BigUint64Array(20))");
     return NULL;
   }
@@ -589,13 +589,7 @@ static napi_value js_set_reg(napi_env env, napi_callback_info info) {
  * fxsave layout, the format a signal frame and a context switch use.
  */
 static int fp_buffer(napi_env env, napi_value v, uint8_t **out) {
-  napi_typedarray_type tt;
-  size_t len;
-  void *data;
-  if (napi_get_typedarray_info(env, v, &tt, &len, &data, NULL, NULL) != napi_ok || tt != napi_uint8_array || len < 512)
-    return 0;
-  *out = data;
-  return 1;
+  return typed_array(env, v, napi_uint8_array, 512, (void **)out, NULL);
 }
 
 static napi_value js_get_fp(napi_env env, napi_callback_info info) {
@@ -753,11 +747,9 @@ static napi_value js_set_cpuid(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Backend *b = get_backend(env, info, &argc, argv);
   if (!b) return NULL;
-  napi_typedarray_type tt;
   size_t len;
   void *data;
-  if (argc < 1 || napi_get_typedarray_info(env, argv[0], &tt, &len, &data, NULL, NULL) != napi_ok ||
-      tt != napi_uint32_array || len % 6 != 0 || len / 6 > 64) {
+  if (argc < 1 || !typed_array(env, argv[0], napi_uint32_array, 0, &data, &len) || len % 6 != 0 || len / 6 > 64) {
     napi_throw_type_error(env, NULL, "setCpuid(Uint32Array of at most 64 six-word entries)");
     return NULL;
   }
