@@ -6,6 +6,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CONFORMANCE_DIR, DEFAULT_ENV, type RunResult } from './native.js';
 
+/** The CPU backend every run uses: NOMMU_BACKEND=native runs the whole suite on the native backend. */
+export const BACKEND: string = process.env.NOMMU_BACKEND ?? 'unicorn';
+const BACKEND_ARGS = BACKEND === 'unicorn' ? [] : ['--backend', BACKEND];
+
 export const NOMMU_BIN: string = join(CONFORMANCE_DIR, '..', 'packages', 'cli', 'bin', 'nommu.js');
 
 export interface NommuRunOptions {
@@ -25,7 +29,7 @@ export interface NommuRunOptions {
 export function runNommu(path: string, args: string[], opts: NommuRunOptions = {}): Promise<RunResult> {
   const env = opts.env ?? DEFAULT_ENV;
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
-  const argv = [NOMMU_BIN, 'run', '--clear-env', ...envArgs, ...(opts.nommuArgs ?? []), path, ...args];
+  const argv = [NOMMU_BIN, 'run', '--clear-env', ...BACKEND_ARGS, ...envArgs, ...(opts.nommuArgs ?? []), path, ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, { cwd: opts.cwd ?? process.cwd(), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

@@ -12,6 +12,9 @@ Usage:
   nommu --version
 
 Run 'nommu help run' for the run options.
+
+nommu's own messages are coloured only on a terminal, and never when the
+NO_COLOR environment variable is set (no-color.org).
 `;
 
 export const RUN_HELP = `Usage: nommu run [options] <program> [args...]
@@ -34,7 +37,10 @@ Options:
   --strace=summary    print an strace -c style table at exit
   --strict-nommu      refuse what an MMU-less kernel refuses (fork: EINVAL) and
                       report at exit what the program did that would fail there
-  --backend NAME      CPU backend: unicorn (default; isolates the guest)
+  --backend NAME      CPU backend: unicorn (default; emulated, isolates the
+                      guest) or native (guest code on the real CPU in a helper
+                      process: near-native speed, no isolation from the host;
+                      Linux x86-64 with Syscall User Dispatch, >= 5.11)
   --uid N, --gid N    identity the guest sees (default 0, root)
 `;
 

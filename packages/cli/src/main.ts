@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { KernelError } from '@nommu/kernel';
 import { parseRunArgs, parseShellArgs, UsageError } from './args.js';
+import { errorPrefix } from './color.js';
 import { MAIN_HELP, RUN_HELP, SHELL_HELP } from './help.js';
 import { info } from './info.js';
 import { run } from './run.js';
@@ -41,12 +42,12 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`nommu: ${e.message}\n`);
+      process.stderr.write(`${errorPrefix()} ${e.message}\n`);
       return 2;
     }
     const err = e as { code?: string; message?: string };
     const where = e instanceof KernelError || err.code?.startsWith('NOMMU_') ? '' : 'internal error: ';
-    process.stderr.write(`nommu: ${where}${err.message ?? String(e)}\n`);
+    process.stderr.write(`${errorPrefix()} ${where}${err.message ?? String(e)}\n`);
     if (process.env.NOMMU_DEBUG) process.stderr.write(`${(e as Error).stack ?? ''}\n`);
     return 70;
   }

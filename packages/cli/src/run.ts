@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import { ExecFailure, Kernel, signalDescription, type ExitStatus } from '@nommu/kernel';
 import { createLinuxSyscallTable, StraceTracer } from '@nommu/syscall-table/linux';
-import { createUnicornBackend } from '@nommu/x86-cpu';
 import { UsageError, type RunOptions } from './args.js';
+import { BACKENDS, createBackend } from './backend.js';
+import { errorPrefix } from './color.js';
+import { findProgram } from './nommu.js';
 
 /** The program's environment: the host's, edited by --env / --unset-env / --clear-env. */
 function environment(o: RunOptions): string[] {
@@ -13,26 +15,11 @@ function environment(o: RunOptions): string[] {
   return [...env].map(([k, v]) => `${k}=${v}`);
 }
 
-/** Finds a program on the guest PATH as a shell does (only names without '/'). */
-function findProgram(kernel: Kernel, name: string, envp: string[], cwd: string): string {
-  if (name.includes('/')) return name;
-  const pathVar = envp.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/bin:/usr/bin:/bin';
-  for (const dir of pathVar.split(':')) {
-    const candidate = `${dir === '' ? '.' : dir}/${name}`;
-    try {
-      const r = kernel.vfs.resolve(cwd, candidate);
-      const st = fs.statSync(r.host);
-      if (st.isFile() && (st.mode & 0o111) !== 0) return candidate;
-    } catch {
-      // not there: keep looking
-    }
-  }
-  return name;
-}
-
 /** `nommu run`: returns the exit status for the nommu process. */
 export async function run(o: RunOptions): Promise<number> {
-  if (o.backend !== 'unicorn') throw new UsageError(`unknown backend '${o.backend}' (available: unicorn)`);
+  if (!(BACKENDS as readonly string[]).includes(o.backend)) {
+    throw new UsageError(`unknown backend '${o.backend}' (available: ${BACKENDS.join(', ')})`);
+  }
   if (!isDirectory(o.root)) throw new UsageError(`--root ${o.root}: not a directory`);
   let straceFd: number | null = null;
   let tracer: StraceTracer | null = null;
@@ -47,7 +34,7 @@ export async function run(o: RunOptions): Promise<number> {
     const fd = straceFd ?? 2;
     tracer = new StraceTracer({ write: (line) => fs.writeSync(fd, line + '\n'), summary: o.strace.summary });
   }
-  const cpu = createUnicornBackend({ ramSize: o.mem });
+  const cpu = createBackend(o.backend, o.mem);
   const kernel = new Kernel({
     cpu,
     syscalls: createLinuxSyscallTable(),
@@ -73,7 +60,7 @@ export async function run(o: RunOptions): Promise<number> {
       if (!(e instanceof ExecFailure)) throw e;
       const notFound = e.errno === 2 && !o.program.includes('/') ? 'command not found' : e.message;
       const detail = e.errno === 8 ? `cannot execute binary file: ${e.message}` : notFound;
-      process.stderr.write(`nommu: ${o.program}: ${detail}\n`);
+      process.stderr.write(`${errorPrefix()} ${o.program}: ${detail}\n`);
       return e.errno === 2 ? 127 : 126;
     }
     const stopForwarding = forwardHostSignals(kernel);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   CPU_BACKEND_INTERFACE_VERSION,
+  FaultAccess,
   Reg,
   REG_COUNT,
   StopReason,
@@ -9,23 +10,25 @@ import {
 import { PtRegs, SIZEOF_PT_REGS, vdsoImage, vdsoLayout, type VdsoLayout } from '@nommu/um-entry';
 import { E, Errno, errno, hostErrno } from './errno.js';
 import { KernelError } from './errors.js';
+import { HookLists, SyscallCall, type KernelHooks, type MemoryFault } from './hooks.js';
 import { FdTable, hostSink, hostSource, O_RDONLY, O_WRONLY, StreamFile, type StreamSink, type StreamSource } from './fs/file.js';
 import { ProcFs } from './fs/procfs.js';
 import { Terminal } from './fs/tty.js';
 import { Vfs } from './fs/vfs.js';
 import { ExecFailure } from './loader/elf.js';
 import { loadProgram, type ExecEnv, type LoadedProgram } from './loader/exec.js';
+import { NetStack } from './net/stack.js';
 import { PhysicalMemory, PAGE_SIZE } from './memory/ram.js';
 import { UserMemory } from './memory/user.js';
 import { SIG, signalFromStop } from './signals.js';
 import { bit, defaultAction, parseSigaction, SA, SIG_DFL, SIG_IGN, UNBLOCKABLE, type SigAction } from './signal/action.js';
 import { buildFrame, restoreFrame, type SigInfo } from './signal/frame.js';
 import { BLOCK, NORETURN, SYSCALL_REGISTRY_VERSION, SyscallArgs, type SyscallTable } from './syscalls.js';
-import { initFpState, Process, RegsAt, Task, TaskState, type ExitStatus } from './task/task.js';
+import { commOf, initFpState, Process, RegsAt, Task, TaskState, type ExitStatus } from './task/task.js';
 import { VdsoClockKeeper } from './time.js';
 
 /** Version of the kernel's embedding API (KernelOptions, Kernel, hooks). */
-export const KERNEL_API_VERSION = 1;
+export const KERNEL_API_VERSION = 2;
 
 /** How long a task runs before the watchdog preempts it. */
 const SLICE_MICROS = 10_000;
@@ -70,6 +73,8 @@ export interface KernelOptions {
   /** nommu brk area reserved at exec (bytes). */
   brkSize?: number;
   tracer?: SyscallTracer | null;
+  /** Hooks installed from the start (more with `Kernel.addHooks`). */
+  hooks?: KernelHooks | readonly KernelHooks[];
   hostname?: string;
   /** Refuse what a kernel without an MMU refuses (fork) and record each refusal. */
   strictNommu?: boolean;
@@ -118,6 +123,9 @@ export class Kernel {
   readonly strictNommu: boolean;
   /** What the program did that a kernel without an MMU refuses (with strictNommu). */
   readonly nommuViolations: string[] = [];
+  readonly #hookSets: KernelHooks[] = [];
+  /** What the installed hooks listen to; null when none are (the syscall path checks only this). */
+  #hooks: HookLists | null = null;
 
   readonly processes = new Map<number, Process>();
   readonly tasks = new Map<number, Task>();
@@ -133,6 +141,8 @@ export class Kernel {
   /** The current task gives up the CPU at the next pick (sched_yield, end of slice). */
   #yieldCpu = false;
   #hostWaiters = 0;
+  /** Sockets: the AF_UNIX namespaces, and the host sockets behind AF_INET ones (each a possible waker). */
+  readonly net = new NetStack((delta) => (this.#hostWaiters += delta));
   readonly #stdio: { stdin: StreamSource; stdout: StreamSink; stderr: StreamSink };
   readonly #stackSize: number;
   /** The host terminal, when nommu's stdin is one. */
@@ -156,6 +166,7 @@ export class Kernel {
     this.cpu = cpu;
     this.syscalls = opts.syscalls;
     this.tracer = opts.tracer ?? null;
+    if (opts.hooks) for (const h of Array.isArray(opts.hooks) ? opts.hooks : [opts.hooks as KernelHooks]) this.addHooks(h);
     this.strictNommu = opts.strictNommu ?? false;
     this.phys = new PhysicalMemory(cpu);
     this.mem = new UserMemory(cpu);
@@ -188,6 +199,18 @@ export class Kernel {
 
   get current(): Task | null {
     return this.#current;
+  }
+
+  /** Installs hooks (after those already there); returns the function that removes them. */
+  addHooks(hooks: KernelHooks): () => void {
+    this.#hookSets.push(hooks);
+    this.#hooks = HookLists.of(this.#hookSets);
+    return () => {
+      const i = this.#hookSets.indexOf(hooks);
+      if (i < 0) return;
+      this.#hookSets.splice(i, 1);
+      this.#hooks = HookLists.of(this.#hookSets);
+    };
   }
 
   // ---- processes ----
@@ -244,15 +267,16 @@ export class Kernel {
     proc.cwd = this.vfs.resolve('/', cwd).guest;
     this.processes.set(pid, proc);
     const task = this.#newTask(proc, pid);
-    this.#startImage(task, loaded);
+    this.#startImage(task, loaded, opts.path);
     this.#init = proc;
     this.#runQueue.push(task);
     return proc;
   }
 
   /** Points a task at a freshly loaded image: registers as Linux leaves them at exec. */
-  #startImage(task: Task, loaded: LoadedProgram): void {
+  #startImage(task: Task, loaded: LoadedProgram, filename: string): void {
     const proc = task.process;
+    task.comm = commOf(filename);
     proc.mm = loaded.mm;
     proc.exe = loaded.exe;
     proc.argv = loaded.argv;
@@ -266,6 +290,7 @@ export class Kernel {
     task.fsBase = 0n;
     task.gsBase = 0n;
     initFpState(task.fpState);
+    if (this.#hooks) for (const h of this.#hooks.exec) h(task, { path: loaded.exe, argv: loaded.argv, envp: loaded.envp });
   }
 
   /** Replaces the calling process's image (execve). Returns NORETURN or throws an Errno. */
@@ -285,7 +310,7 @@ export class Kernel {
     // Handled signals go back to their default action; ignored ones stay ignored.
     for (const sig of [...proc.sigactions.keys()]) if (this.sigaction(proc, sig).handler !== SIG_IGN) proc.sigactions.delete(sig);
     task.altStack = null;
-    this.#startImage(task, loaded);
+    this.#startImage(task, loaded, path);
     this.#releaseVforkParent(proc);
     return NORETURN;
   }
@@ -293,11 +318,13 @@ export class Kernel {
   /** A thread is gone: its kernel block returns to RAM, CLONE_CHILD_CLEARTID is honoured. */
   #reapThread(t: Task): void {
     if (t.state === TaskState.Zombie) return;
+    if (this.#hooks) for (const h of this.#hooks.taskExit) h(t);
     if (t.clearChildTid !== 0 && this.mem.ok(t.clearChildTid, 4) && t.process.exitStatus === null) {
       this.mem.setU32(t.clearChildTid, 0);
       this.futexWake(t.process, t.clearChildTid, 1, 0xffffffff, true);
     }
     this.#cancelTimer(t);
+    this.#leaveWait(t);
     if (t.state === TaskState.Blocked && t.hostWait) this.#hostWaiters--;
     t.state = TaskState.Zombie;
     this.tasks.delete(t.tid);
@@ -321,6 +348,7 @@ export class Kernel {
   exitProcess(proc: Process, status: ExitStatus): void {
     if (proc.exitStatus) return;
     this.tracer?.onProcessExit?.(proc, status);
+    if (this.#hooks) for (const h of this.#hooks.processExit) h(proc, status);
     for (const t of [...proc.threads]) this.#reapThread(t);
     proc.exitStatus = status;
     if (--proc.files.users === 0) proc.files.closeAll();
@@ -424,6 +452,8 @@ export class Kernel {
     child.fsBase = (flags & F.SETTLS) !== 0 ? BigInt.asUintN(64, BigInt(c.tls)) : cpu.getReg(Reg.FS_BASE);
     child.gsBase = task.gsBase;
     child.sigmask = task.sigmask;
+    child.comm = task.comm;
+    child.nice = task.nice;
     // fork and vfork keep the alternate signal stack; a thread sharing the memory starts without one.
     if ((flags & F.VM) === 0 || (flags & F.VFORK) !== 0) child.altStack = task.altStack ? { ...task.altStack } : null;
     if ((flags & F.PARENT_SETTID) !== 0) this.mem.setU32(c.parentTid, tid);
@@ -434,6 +464,7 @@ export class Kernel {
     if ((flags & F.CHILD_CLEARTID) !== 0) child.clearChildTid = c.childTid;
     this.#runQueue.push(child);
     this.tracer?.onTaskCreate?.(task, child);
+    if (this.#hooks) for (const h of this.#hooks.taskCreate) h(task, child);
     if ((flags & F.VFORK) !== 0 && (flags & F.THREAD) === 0) {
       proc.vforkParent = task;
       this.block(task, 'vfork', false);
@@ -573,7 +604,7 @@ export class Kernel {
     return BLOCK;
   }
 
-  #armTimer(task: Task, ns: bigint, result: bigint): void {
+  #armTimer(task: Task, ns: bigint, result: bigint | null): void {
     // Node's timers have millisecond resolution and may round down: never end a wait early.
     const ms = Math.ceil(Number(ns) / 1e6) + 1;
     task.timer = setTimeout(() => {
@@ -581,6 +612,58 @@ export class Kernel {
       this.#dropFutexWait(task);
       this.wakeUp(task, true, result);
     }, Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+  }
+
+  /**
+   * Parks `task` until something it watches wakes it or the monotonic
+   * `deadlineNs` passes; either way its syscall runs again and decides (a
+   * handler keeps the deadline in `task.waitState` across the re-runs).
+   */
+  waitDeadline(task: Task, reason: string, deadlineNs: bigint | null, hostEvent: boolean): typeof BLOCK {
+    this.block(task, reason, hostEvent || deadlineNs !== null);
+    if (deadlineNs !== null) {
+      const left = deadlineNs - process.hrtime.bigint();
+      this.#armTimer(task, left > 0n ? left : 0n, null);
+    }
+    return BLOCK;
+  }
+
+  readonly #hostTimers = new Set<ReturnType<typeof setTimeout>>();
+
+  /**
+   * A host timer for kernel objects (timerfd): while armed it counts as a
+   * host event the run loop waits for (not a deadlock). Returns its cancel.
+   */
+  hostTimer(ms: number, fire: () => void): () => void {
+    this.#hostWaiters++;
+    const timer = setTimeout(() => {
+      this.#hostTimers.delete(timer);
+      this.#hostWaiters--;
+      fire();
+      const w = this.#wake;
+      this.#wake = null;
+      w?.();
+    }, Math.max(0, Math.min(Math.ceil(ms), 2 ** 31 - 1)));
+    this.#hostTimers.add(timer);
+    return () => {
+      if (!this.#hostTimers.delete(timer)) return;
+      clearTimeout(timer);
+      this.#hostWaiters--;
+    };
+  }
+
+  /** A wait ended without its handler deciding (a signal, a timeout result, death): drop what it held. */
+  #endWaitState(task: Task): void {
+    const st = task.waitState;
+    if (st === null) return;
+    task.waitState = null;
+    st.cancel?.();
+  }
+
+  #leaveWait(task: Task): void {
+    for (const q of task.waitQueues) q.remove(task);
+    task.waitQueues.length = 0;
+    this.#endWaitState(task);
   }
 
   #cancelTimer(task: Task): void {
@@ -611,12 +694,14 @@ export class Kernel {
         task.restartSyscall = false;
         const r = task.resumeWith;
         if (r === null) {
-          this.#doSyscall64(task);
+          this.#doSyscall64(task, true);
         } else {
           task.resumeWith = null;
+          this.#endWaitState(task);
           const ax = (task.ptregs - this.mem.base + PtRegs.AX) >> 3;
           this.mem.words[ax] = r;
-          this.tracer?.onExit(task, Number(this.mem.words[(task.ptregs - this.mem.base + PtRegs.ORIG_AX) >> 3]), r);
+          if (this.#hooks) this.#afterHooks(task, this.#hooks, (task.ptregs - this.mem.base) >> 3);
+          this.tracer?.onExit(task, Number(this.mem.words[(task.ptregs - this.mem.base + PtRegs.ORIG_AX) >> 3]), this.mem.words[ax]!);
           this.#exitWork(task);
         }
         continue;
@@ -755,7 +840,7 @@ export class Kernel {
    * below the table's size (as unsigned: -1 is huge), else ax keeps the -ENOSYS
    * the shim preset. Then the exit work.
    */
-  #doSyscall64(task: Task): void {
+  #doSyscall64(task: Task, rerun = false): void {
     task.regsAt = RegsAt.Syscall;
     const words = this.mem.words;
     const base = (task.ptregs - this.mem.base) >> 3;
@@ -767,8 +852,11 @@ export class Kernel {
     // Unsigned bound check, as Linux does: -1 is huge. (Comparing as numbers avoids a BigInt per syscall.)
     const nr = nrRaw >= 0n && nrRaw < 0x100000000n && Number(nrRaw) < table.size ? Number(nrRaw) : -1;
     const handler = nr >= 0 ? table.handlers[nr] : undefined;
+    const hooks = this.#hooks;
+    // A hook's answer replaces the handler; a parked call running again is not shown to them twice.
+    const answered = hooks !== null && !rerun && hooks.before.length > 0 && this.#beforeHooks(task, hooks, base);
     if (tracer) tracer.onEntry(task, nr >= 0 ? nr : Number(BigInt.asIntN(32, nrRaw)), args);
-    if (handler !== undefined) {
+    if (handler !== undefined && !answered) {
       let result;
       try {
         result = handler(task, args);
@@ -778,6 +866,7 @@ export class Kernel {
         else if (isHostError(e)) result = hostErrno(e);
         else throw e;
       }
+      if (task.waitState !== null && result !== BLOCK) task.waitState = null;
       if (typeof result === 'number') words[base + AX] = BigInt(result);
       else if (typeof result === 'bigint') words[base + AX] = result;
       else if (result instanceof Errno) words[base + AX] = BigInt(-result.errno);
@@ -793,11 +882,43 @@ export class Kernel {
         this.#exitWork(task);
         return;
       }
-    } else if (tracer) {
+    } else if (tracer && !answered) {
       tracer.onUnimplemented?.(task, nr >= 0 ? nr : Number(BigInt.asIntN(32, nrRaw)));
     }
+    if (hooks !== null && hooks.after.length > 0) this.#afterHooks(task, hooks, base);
     if (tracer) tracer.onExit(task, nr >= 0 ? nr : Number(BigInt.asIntN(32, nrRaw)), words[base + AX]!);
     this.#exitWork(task);
+  }
+
+  /** The syscall in the pt_regs at `base` (word index), as hooks see it. */
+  #hookCall(task: Task, base: number): SyscallCall {
+    const nr = Number(BigInt.asIntN(32, this.mem.words[base + ORIG_AX]!));
+    return new SyscallCall(task, nr, this.syscalls.entry(nr)?.name ?? `syscall_${nr}`, this.mem, base);
+  }
+
+  /** Runs the before-syscall hooks; true when one answered (its answer is in ax). */
+  #beforeHooks(task: Task, hooks: HookLists, base: number): boolean {
+    let answer: bigint | null;
+    try {
+      answer = hooks.runBefore(this.#hookCall(task, base));
+    } catch (e) {
+      if (!(e instanceof Errno)) throw e;
+      answer = BigInt(-e.errno);
+    }
+    if (answer === null) return false;
+    this.mem.words[base + AX] = answer;
+    return true;
+  }
+
+  /** Runs the after-syscall hooks on the result in ax. */
+  #afterHooks(task: Task, hooks: HookLists, base: number): void {
+    const words = this.mem.words;
+    try {
+      words[base + AX] = hooks.runAfter(this.#hookCall(task, base), words[base + AX]!);
+    } catch (e) {
+      if (!(e instanceof Errno)) throw e;
+      words[base + AX] = BigInt(-e.errno);
+    }
   }
 
   /** interrupt_end: what runs before any return to user mode (scheduling is #pickNext's). */
@@ -842,6 +963,7 @@ export class Kernel {
     const queue = target instanceof Task ? target.pending : proc.pending;
     if (sig < 32 && queue.some((i) => i.signo === sig)) return;
     queue.push(info);
+    proc.signalQueue.wake();
     // sigtimedwait takes blocked signals: wake a thread waiting for this one.
     const waiter = threads.find((t) => t.state === TaskState.Blocked && t.sigwait !== null && (t.sigwait & bit(sig)) !== 0n);
     if (waiter) {
@@ -881,11 +1003,15 @@ export class Kernel {
     return null;
   }
 
-  /** sigtimedwait's dequeue: a pending signal in `set`, if any. */
+  /** sigtimedwait's and signalfd's dequeue: the lowest pending signal in `set` (the thread's first), if any. */
   takePending(task: Task, set: bigint): SigInfo | null {
     for (const q of [task.pending, task.process.pending]) {
-      const i = q.findIndex((x) => (set & bit(x.signo)) !== 0n);
-      if (i >= 0) return q.splice(i, 1)[0]!;
+      let best = -1;
+      for (let i = 0; i < q.length; i++) {
+        const s = q[i]!.signo;
+        if ((set & bit(s)) !== 0n && (best < 0 || s < q[best]!.signo)) best = i;
+      }
+      if (best >= 0) return q.splice(best, 1)[0]!;
     }
     return null;
   }
@@ -904,16 +1030,21 @@ export class Kernel {
       if (act.handler === SIG_DFL) {
         const what = defaultAction(sig);
         if (what === 'ignore' || what === 'cont' || what === 'stop') continue;
-        this.tracer?.onSignal?.(task, info);
+        this.#signalSeen(task, info);
         this.exitProcess(proc, { code: 0, signal: sig, coreDumped: false }); // nommu writes no core files
         return;
       }
-      this.tracer?.onSignal?.(task, info);
+      this.#signalSeen(task, info);
       // Like Linux's exit loop: every deliverable signal gets a frame; the last one's handler runs first.
       if (!this.#setupFrame(task, info, act)) return;
       delivered = true;
     }
     if (!delivered) this.#restartIfInterrupted(task, null);
+  }
+
+  #signalSeen(task: Task, info: SigInfo): void {
+    this.tracer?.onSignal?.(task, info);
+    if (this.#hooks) for (const h of this.#hooks.signal) h(task, info);
   }
 
   /** Linux's restart rules for a syscall that a signal interrupted. */
@@ -1000,12 +1131,12 @@ export class Kernel {
     const act = this.sigaction(proc, info.signo);
     const blocked = (task.sigmask & bit(info.signo)) !== 0n;
     if (blocked || act.handler === SIG_IGN || act.handler === SIG_DFL) {
-      this.tracer?.onSignal?.(task, info);
+      this.#signalSeen(task, info);
       this.exitProcess(proc, { code: 0, signal: info.signo, coreDumped: false });
       return;
     }
     this.#saveUserRegs(task);
-    this.tracer?.onSignal?.(task, info);
+    this.#signalSeen(task, info);
     this.#setupFrame(task, info, act);
   }
 
@@ -1048,7 +1179,13 @@ export class Kernel {
       }
       return;
     }
-    const sig = signalFromStop(this.cpu.lastStop());
+    const stop = this.cpu.lastStop();
+    const sig = signalFromStop(stop);
+    if (this.#hooks && stop.reason === StopReason.Fault) {
+      const access = stop.access === FaultAccess.Write ? 'write' : stop.access === FaultAccess.Fetch ? 'fetch' : 'read';
+      const fault: MemoryFault = { address: sig.addr ?? stop.address, rip: stop.rip, access, protection: stop.protection, signo: sig.signo, code: sig.code };
+      for (const h of this.#hooks.fault) h(task, fault);
+    }
     this.#forceSignal(task, { signo: sig.signo, code: sig.code, ...(sig.addr !== undefined ? { addr: sig.addr } : {}) });
   }
 
@@ -1068,6 +1205,9 @@ export class Kernel {
       this.#hostWaiters--;
     }
     task.state = TaskState.Runnable;
+    for (const q of task.waitQueues) q.remove(task);
+    task.waitQueues.length = 0;
+    task.interruptCode = E.ERESTARTSYS; // a wait that wants another answer sets it again when it parks
     task.resumeWith = result;
     this.#runQueue.push(task);
     const w = this.#wake;
@@ -1104,6 +1244,9 @@ export class Kernel {
     this.#stdio.stdin.close?.();
     for (const p of this.processes.values()) if (p.alarm) clearTimeout(p.alarm.timer);
     for (const t of this.tasks.values()) if (t.timer) clearTimeout(t.timer);
+    for (const t of this.#hostTimers) clearTimeout(t);
+    this.#hostTimers.clear();
+    this.net.dispose();
     this.cpu.dispose();
   }
 }

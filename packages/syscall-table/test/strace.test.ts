@@ -117,6 +117,25 @@ describe('file calls', () => {
     );
   });
 
+  it('recvmsg shows the descriptors SCM_RIGHTS brought, and MSG_CMSG_CLOEXEC', () => {
+    const mem = new FakeMemory();
+    mem.put(0x5000n, latin1('pipe'));
+    const iov = mem.put(0x6000n, struct(16, [[0, 8, 0x5000n], [8, 8, 16n]]));
+    const control = mem.put(0x7000n, struct(24, [[0, 8, 20n], [8, 4, 1], [12, 4, 1], [16, 4, 3]]));
+    const msg = mem.put(0x8000n, struct(56, [[16, 8, iov], [24, 8, 1n], [32, 8, control], [40, 8, 24n], [48, 4, 0x40000000]]));
+    expect(call(mem, 'recvmsg', [4n, msg, 0x40000000n], 4n)).toBe(
+      'recvmsg(4, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="pipe", iov_len=16}], msg_iovlen=1, ' +
+        'msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[3]}], msg_controllen=24, ' +
+        'msg_flags=MSG_CMSG_CLOEXEC}, MSG_CMSG_CLOEXEC) = 4',
+    );
+  });
+
+  it('recvfrom with MSG_TRUNC shows only what fits in the buffer', () => {
+    const mem = new FakeMemory();
+    const buf = mem.put(0x5000n, latin1('th\0\0\0\0'));
+    expect(call(mem, 'recvfrom', [4n, buf, 2n, 0x20n, 0n, 0n], 6n)).toBe('recvfrom(4, "th", 2, MSG_TRUNC, NULL, NULL) = 6');
+  });
+
   it('decodes struct stat, short form', () => {
     const mem = new FakeMemory();
     const empty = mem.put(0x1000n, cstr(''));

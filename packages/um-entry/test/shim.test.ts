@@ -115,7 +115,7 @@ function runModel(r: UserRegs, kernel: (ptregs: number, mem: ShimMemory) => void
   const mem = modelMemory();
   let current = BigInt(PTREGS_A);
   const entry = syscallInstruction(r, BigInt(vdso.vsyscall));
-  let image = Buffer.alloc(0);
+  let image: Buffer<ArrayBufferLike> = Buffer.alloc(0);
   const after = kernelVsyscall(
     entry,
     mem,

@@ -6,7 +6,7 @@
  * stopped. Bump CPU_BACKEND_INTERFACE_VERSION on any incompatible change; the
  * kernel refuses a backend whose interfaceVersion differs.
  */
-export const CPU_BACKEND_INTERFACE_VERSION = 1;
+export const CPU_BACKEND_INTERFACE_VERSION = 2;
 
 /** Why run() returned. */
 export const StopReason = {
@@ -90,6 +90,12 @@ export interface CpuBackend {
   /** Zero-copy view of guest RAM: ram[addr - ramBase]. */
   readonly ram: Uint8Array;
   readonly features: CpuFeatures;
+  /**
+   * Bytes of FP/vector state getFpState/setFpState move: FXSAVE_SIZE (the
+   * fxsave layout) or an XSAVE image in standard format whose first 512 bytes
+   * are that layout (what Linux puts in a signal frame).
+   */
+  readonly fpStateSize: number;
 
   /**
    * Where guest `syscall` goes: the backend sets rcx = next rip and r11 = rflags
@@ -107,7 +113,7 @@ export interface CpuBackend {
   /** Read all REG_COUNT registers into `out` (Reg order). */
   getRegs(out: BigUint64Array): void;
   setRegs(values: BigUint64Array): void;
-  /** x87/SSE state in fxsave layout (FXSAVE_SIZE bytes). */
+  /** FP/vector state: fpStateSize bytes (or only the fxsave part if `out` is FXSAVE_SIZE long). */
   getFpState(out: Uint8Array): void;
   setFpState(state: Uint8Array): void;
 

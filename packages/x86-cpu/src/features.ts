@@ -31,18 +31,19 @@ export type Cpuid = (leaf: number, sub?: number) => [number, number, number, num
 /** Runs one CPUID instruction in the first page of RAM and returns eax, ebx, ecx, edx. */
 export function executeCpuid(cpu: CpuBackend, leaf: number, sub = 0): [number, number, number, number] {
   const base = cpu.ramBase;
-  const code = Buffer.alloc(16);
+  const code = Buffer.alloc(17);
   code[0] = 0xb8; code.writeUInt32LE(leaf >>> 0, 1); // mov eax, leaf
   code[5] = 0xb9; code.writeUInt32LE(sub >>> 0, 6); // mov ecx, sub
   code[10] = 0x0f; code[11] = 0xa2; // cpuid
-  code[12] = 0x0f; code[13] = 0x05; // syscall at the trap address: stop
+  code[12] = 0x41; code[13] = 0x89; code[14] = 0xc8; // mov r8d, ecx: a real `syscall` overwrites rcx
+  code[15] = 0x0f; code[16] = 0x05; // syscall at the trap address: stop
   cpu.ram.set(code, 0);
   cpu.invalidateCode(base, 4096);
-  cpu.setKernelEntry(0, base + 12);
+  cpu.setKernelEntry(0, base + 15);
   cpu.setReg(Reg.RIP, BigInt(base));
   const r = cpu.run(0);
   if (r !== StopReason.KernelCall) throw new CpuBackendError('NOMMU_CPUID', `CPUID probe stopped with reason ${r}`);
-  return [Number(cpu.getReg(Reg.RAX)), Number(cpu.getReg(Reg.RBX)), Number(cpu.getReg(Reg.RCX)), Number(cpu.getReg(Reg.RDX))];
+  return [Number(cpu.getReg(Reg.RAX)), Number(cpu.getReg(Reg.RBX)), Number(cpu.getReg(Reg.R8)), Number(cpu.getReg(Reg.RDX))];
 }
 
 /** Leaves the probe page and the registers as a fresh engine has them. */

@@ -11,4 +11,6 @@ export {
 export type { CpuBackend, CpuFeatures, StopInfo } from './backend.js';
 export { CpuBackendError } from './errors.js';
 export { createUnicornBackend, unicornVersion } from './unicorn.js';
+export { createNativeBackend, nativeBackendUnavailable } from './native.js';
+export type { NativeBackendOptions } from './native.js';
 export type { UnicornBackendOptions } from './unicorn.js';

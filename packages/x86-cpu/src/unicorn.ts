@@ -77,6 +77,7 @@ class UnicornBackend implements CpuBackend {
   readonly ramSize: number;
   readonly ram: Uint8Array;
   readonly features: CpuFeatures;
+  readonly fpStateSize = FXSAVE_SIZE;
   readonly #native: NativeBackend;
   readonly #stopInfo = new BigUint64Array(4);
   #lastReason: StopReason = StopReason.Halt;

@@ -147,7 +147,7 @@ describe('Unicorn backend', () => {
     expect(runCode([0xd9, 0xe8, 0xd9, 0xeb, 0x0f, 0x10, 0x1c, 0x25, ...le32(CODE + 0x200), 0xf4])).toBe(StopReason.Halt);
     const fx = new Uint8Array(512);
     cpu.getFpState(fx);
-    expect(fx[0] | (fx[1]! << 8)).toBe(0x37f); // FCW as the ABI wants it (Unicorn resets it to 0)
+    expect(fx[0]! | (fx[1]! << 8)).toBe(0x37f); // FCW as the ABI wants it (Unicorn resets it to 0)
     expect(((fx[2]! | (fx[3]! << 8)) >> 11) & 7).toBe(6); // two pushes: TOP = 6
     // ST0 = pi: mantissa c90fdaa22168c235, exponent 0x4000
     expect(Buffer.from(fx.subarray(32, 42)).toString('hex')).toBe('35c26821a2da0fc90040');

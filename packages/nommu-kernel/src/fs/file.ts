@@ -5,6 +5,8 @@ import { BLOCK } from '../syscalls.js';
 import type { Task } from '../task/task.js';
 import { S_IFCHR, statFromHost, syntheticStat, type KStat } from './stat.js';
 import { SIZEOF_TERMIOS } from './tty.js';
+import { anyLocks, inodeKey, releaseDescription, releasePosix } from './locks.js';
+import { WaitQueue } from './wait.js';
 
 export const O_ACCMODE = 0o3;
 export const O_RDONLY = 0o0;
@@ -72,25 +74,44 @@ export abstract class OpenFile {
   size(): number {
     return this.stat().size;
   }
-  /** Readiness now, as poll(2) events (POLLIN 1, POLLOUT 4, POLLERR 8, POLLHUP 16). */
-  poll(): number {
+  /**
+   * Readiness now, as poll(2) events (POLLIN 1, POLLOUT 4, POLLERR 8, POLLHUP 16),
+   * seen by `task` when given (a signalfd answers for the caller's signals).
+   */
+  poll(_task?: Task): number {
     return POLL.IN | POLL.OUT;
   }
-  /** Wakes the parked `task` when this file's readiness may change (files that are always ready need nothing). */
-  watch(_task: Task): void {}
+  /**
+   * The queue woken whenever this file's readiness may change: how poll,
+   * select and epoll sleep on it. null for files that are always ready
+   * (regular files, most devices), which epoll refuses with EPERM as Linux does.
+   */
+  get waitQueue(): WaitQueue | null {
+    return null;
+  }
+  /** Wakes the parked `task` when this file's readiness may change (joins `waitQueue`). */
+  watch(task: Task): void {
+    this.waitQueue?.add(task);
+  }
   /** A directory's entries (getdents64 walks them with `pos` as the index); null if not a directory. */
   dirEntries(): DirEntry[] | null {
     return null;
   }
   /** Called when the last descriptor referring to it closes. */
   release(): void {}
+  /** What advisory locks (flock, fcntl) are keyed by: the file's inode. */
+  lockKey(): string {
+    return inodeKey(this, null);
+  }
 
   get(): this {
     this.refs++;
     return this;
   }
   put(): void {
-    if (--this.refs === 0) this.release();
+    if (--this.refs !== 0) return;
+    if (anyLocks()) releaseDescription(this);
+    this.release();
   }
 }
 
@@ -157,6 +178,10 @@ export class HostFile extends OpenFile {
     return out;
   }
 
+  override lockKey(): string {
+    return inodeKey(this, this.fd);
+  }
+
   override release(): void {
     try {
       fs.closeSync(this.fd);
@@ -166,19 +191,25 @@ export class HostFile extends OpenFile {
   }
 }
 
-/** A file whose bytes the kernel makes up at open (/proc). */
+/**
+ * A file whose bytes the kernel makes up at open (/proc). A directory lists
+ * its entries at the first getdents, as Linux does, so /proc/self/fd shows
+ * the descriptor that reads it.
+ */
 export class SyntheticFile extends OpenFile {
+  #entries: DirEntry[] | null = null;
   constructor(
     flags: number,
     guestPath: string,
     private readonly data: Uint8Array,
     private readonly mode: number,
-    private readonly entries: DirEntry[] | null = null,
+    private readonly listEntries: (() => DirEntry[]) | null = null,
   ) {
     super(flags, guestPath);
   }
   override dirEntries(): DirEntry[] | null {
-    return this.entries;
+    if (this.listEntries && !this.#entries) this.#entries = this.listEntries();
+    return this.#entries;
   }
   override get seekable(): boolean {
     return true;
@@ -248,9 +279,8 @@ export class StreamFile extends OpenFile {
     if (n !== null) return n;
     if ((this.flags & O_NONBLOCK) !== 0 || !src.wait) return errno(E.EAGAIN);
     // Nothing yet: the task sleeps, Node's event loop runs, the data wakes it.
-    const k = task.kernel;
-    k.block(task, 'read from the host', true);
-    src.wait(() => k.wakeUp(task, true));
+    task.kernel.block(task, 'read from the host', true);
+    this.watch(task);
     return BLOCK;
   }
   override write(_task: Task, data: Uint8Array): IoResult {
@@ -266,11 +296,19 @@ export class StreamFile extends OpenFile {
     return ev;
   }
 
+  /** Woken by host input; only an input stream that can be waited on ever changes. */
+  override get waitQueue(): WaitQueue | null {
+    return this.source?.wait ? sourceQueue(this.source) : null;
+  }
+
   override watch(task: Task): void {
     const src = this.source;
-    if (!src?.wait || (src.ready?.() ?? true)) return;
-    const k = task.kernel;
-    src.wait(() => k.wakeUp(task, true));
+    if (!src?.wait) return;
+    const q = sourceQueue(src);
+    q.add(task);
+    if (src.ready?.() ?? true) return;
+    // The source keeps one callback: the queue's, which wakes every watcher.
+    src.wait(() => q.wake());
   }
 
   /** Terminal requests, answered only when the host descriptor is the terminal nommu runs on. */
@@ -315,6 +353,17 @@ export class StreamFile extends OpenFile {
         return errno(E.ENOTTY);
     }
   }
+}
+
+/** One queue per host source, however many open files (dup, /dev/stdin) read it. */
+const sourceQueues = new WeakMap<StreamSource, WaitQueue>();
+function sourceQueue(src: StreamSource): WaitQueue {
+  let q = sourceQueues.get(src);
+  if (!q) {
+    q = new WaitQueue(true);
+    sourceQueues.set(src, q);
+  }
+  return q;
 }
 
 const TCGETS = 0x5401;
@@ -476,6 +525,7 @@ export class FdTable {
   installAt(fd: number, file: OpenFile, cloexec: boolean): void {
     if (fd < 0 || fd >= this.limit) throw errno(E.EBADF);
     const old = this.#fds[fd];
+    if (old && anyLocks()) releasePosix(old.file.lockKey(), this);
     this.#fds[fd] = { file, cloexec };
     old?.file.put();
   }
@@ -483,6 +533,8 @@ export class FdTable {
   close(fd: number): void {
     const e = fd >= 0 ? this.#fds[fd] : undefined;
     if (!e) throw errno(E.EBADF);
+    // POSIX record locks belong to the table: any close of the file drops them.
+    if (anyLocks()) releasePosix(e.file.lockKey(), this);
     this.#fds[fd] = undefined;
     e.file.put();
   }

@@ -1,8 +1,10 @@
+import * as fs from 'node:fs';
 import { E, errno } from '../errno.js';
 import { BLOCK } from '../syscalls.js';
 import type { Task } from '../task/task.js';
 import { O_NONBLOCK, OpenFile, POLL, type IoResult } from './file.js';
-import { S_IFIFO, syntheticStat, type KStat } from './stat.js';
+import { S_IFIFO, statFromHost, syntheticStat, type KStat } from './stat.js';
+import { WaitQueue } from './wait.js';
 
 export const PIPE_BUF = 4096;
 const DEFAULT_CAPACITY = 65536;
@@ -16,7 +18,17 @@ export class Pipe {
   readers = 0;
   writers = 0;
   readonly inode = nextInode++;
-  readonly #waiters = new Set<Task>();
+  /** Readers wait here for data or for the last writer to go (Linux's rd_wait). */
+  readonly readQueue = new WaitQueue();
+  /** Writers wait here for room or for the last reader to go (wr_wait). */
+  readonly writeQueue = new WaitQueue();
+  /** Opens of each end so far: a FIFO opener waits for the other end's count to move. */
+  readOpens = 0;
+  writeOpens = 0;
+  /** For a FIFO: the name it was opened by (what fstat and /proc/self/fd show). */
+  fifo: { guest: string; host: string } | null = null;
+  /** Called when no end is open any more (a FIFO's buffer is then dropped). */
+  onLastClose: (() => void) | null = null;
 
   read(buf: Uint8Array): number {
     let n = 0;
@@ -37,48 +49,65 @@ export class Pipe {
     this.size += data.length;
   }
 
-  wait(task: Task, reason: string): typeof BLOCK {
-    this.#waiters.add(task);
+  wait(task: Task, queue: WaitQueue, reason: string): typeof BLOCK {
     task.kernel.block(task, reason, false);
+    queue.add(task);
     return BLOCK;
-  }
-
-  /** poll/select: wake `task` at the next change. */
-  watch(task: Task): void {
-    this.#waiters.add(task);
-  }
-
-  /** Something changed: every waiter runs its syscall again. */
-  wakeAll(): void {
-    for (const t of this.#waiters) t.kernel.wakeUp(t, false);
-    this.#waiters.clear();
   }
 }
 
-/** One end of a pipe (or FIFO). */
+/** One end of a pipe, or a FIFO opened for reading, writing or both (O_RDWR). */
 export class PipeEnd extends OpenFile {
+  readonly isWriter: boolean;
+
   constructor(
     readonly pipe: Pipe,
     flags: number,
     readonly isReader: boolean,
+    /** A FIFO opened O_RDWR is a reader and a writer at once. */
+    both = false,
   ) {
-    super(flags, `pipe:[${pipe.inode}]`);
-    if (isReader) pipe.readers++;
-    else pipe.writers++;
+    super(flags, pipe.fifo?.guest ?? `pipe:[${pipe.inode}]`);
+    this.isWriter = !isReader || both;
+    if (isReader) {
+      pipe.readers++;
+      pipe.readOpens++;
+      pipe.writeQueue.wake();
+    }
+    if (this.isWriter) {
+      pipe.writers++;
+      pipe.writeOpens++;
+      pipe.readQueue.wake();
+    }
   }
 
   stat(): KStat {
+    const fifo = this.pipe.fifo;
+    if (fifo) {
+      try {
+        return statFromHost(fs.lstatSync(fifo.host, { bigint: true }));
+      } catch {
+        // unlinked since: the pipe lives on without its name
+      }
+    }
     return { ...syntheticStat(S_IFIFO | 0o600, 0, this.pipe.inode), dev: 12 };
   }
 
   override poll(): number {
     const p = this.pipe;
-    if (this.isReader) return (p.size > 0 ? POLL.IN : 0) | (p.writers === 0 ? POLL.HUP : 0);
-    return (p.readers === 0 ? POLL.ERR : 0) | (p.capacity - p.size >= PIPE_BUF ? POLL.OUT : 0);
+    let ev = 0;
+    if (this.isReader) ev |= (p.size > 0 ? POLL.IN : 0) | (p.writers === 0 ? POLL.HUP : 0);
+    if (this.isWriter) ev |= (p.readers === 0 ? POLL.ERR : 0) | (p.capacity - p.size >= PIPE_BUF ? POLL.OUT : 0);
+    return ev;
+  }
+
+  override get waitQueue(): WaitQueue {
+    return this.isReader ? this.pipe.readQueue : this.pipe.writeQueue;
   }
 
   override watch(task: Task): void {
-    this.pipe.watch(task);
+    if (this.isReader) this.pipe.readQueue.add(task);
+    if (this.isWriter) this.pipe.writeQueue.add(task);
   }
 
   override read(task: Task, buf: Uint8Array): IoResult {
@@ -86,12 +115,12 @@ export class PipeEnd extends OpenFile {
     if (buf.length === 0) return 0;
     if (p.size > 0) {
       const n = p.read(buf);
-      p.wakeAll();
+      p.writeQueue.wake();
       return n;
     }
     if (p.writers === 0) return 0;
     if ((this.flags & O_NONBLOCK) !== 0) return errno(E.EAGAIN);
-    return p.wait(task, 'pipe read');
+    return p.wait(task, p.readQueue, 'pipe read');
   }
 
   override write(task: Task, data: Uint8Array): IoResult {
@@ -107,16 +136,23 @@ export class PipeEnd extends OpenFile {
     const n = data.length <= PIPE_BUF ? (space >= data.length ? data.length : 0) : Math.min(space, data.length);
     if (n === 0) {
       if ((this.flags & O_NONBLOCK) !== 0) return errno(E.EAGAIN);
-      return p.wait(task, 'pipe write');
+      return p.wait(task, p.writeQueue, 'pipe write');
     }
     p.write(data.subarray(0, n));
-    p.wakeAll();
+    p.readQueue.wake();
     return n;
   }
 
   override release(): void {
-    if (this.isReader) this.pipe.readers--;
-    else this.pipe.writers--;
-    this.pipe.wakeAll();
+    const p = this.pipe;
+    if (this.isReader) {
+      p.readers--;
+      p.writeQueue.wake();
+    }
+    if (this.isWriter) {
+      p.writers--;
+      p.readQueue.wake();
+    }
+    if (p.readers === 0 && p.writers === 0) p.onLastClose?.();
   }
 }

@@ -1,4 +1,5 @@
 import type { Kernel } from '../kernel.js';
+import type { OpenFile } from './file.js';
 import type { Process } from '../task/task.js';
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../memory/mm.js';
 
@@ -6,7 +7,7 @@ import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../memory/mm.js';
 export type SyntheticNode =
   | { kind: 'dir'; entries(): string[] }
   | { kind: 'file'; content(): Uint8Array }
-  | { kind: 'symlink'; target: string };
+  | { kind: 'symlink'; target: string; file?: OpenFile };
 
 const text = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 const hex = (n: number, w = 8): string => n.toString(16).padStart(w, '0');
@@ -71,7 +72,9 @@ export class ProcFs {
         const fd = Number(rest[1]);
         if (rest.length !== 2 || !/^\d+$/.test(rest[1]!)) return null;
         try {
-          return { kind: 'symlink', target: p.files.get(fd).guestPath };
+          const file = p.files.get(fd);
+          // A "magic link": opening it opens the file itself, whatever its name says (pipe:[...], /dev/stdin).
+          return { kind: 'symlink', target: file.guestPath, file };
         } catch {
           return null;
         }
@@ -120,14 +123,14 @@ export class ProcFs {
   }
 }
 
+/** The process's name is its main thread's. */
 function comm(p: Process): string {
-  const base = (p.argv[0] ?? p.exe).split('/').pop() ?? '';
-  return base.slice(0, 15);
+  return p.leader.comm;
 }
 
 function stat(p: Process): string {
   const ppid = p.parent?.pid ?? 0;
-  const fields = [p.pid, `(${comm(p)})`, p.exitStatus ? 'Z' : 'R', ppid, p.pgid, p.sid, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, p.threads.length, 0, 0, p.mm.ownedBytes, 0];
+  const fields = [p.pid, `(${comm(p)})`, p.exitStatus ? 'Z' : 'R', ppid, p.pgid, p.sid, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20 + p.leader.nice, p.leader.nice, p.threads.length, 0, 0, p.mm.ownedBytes, 0];
   return fields.join(' ') + '\n';
 }
 

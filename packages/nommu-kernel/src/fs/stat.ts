@@ -50,6 +50,11 @@ export function syntheticStat(mode: number, rdev = 0, ino = 1): KStat {
   return { dev: 5, ino, nlink: 1, mode, uid: 0, gid: 0, rdev, size: 0, blksize: 4096, blocks: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n };
 }
 
+/** An anonymous inode (eventfd, epoll, timerfd, signalfd): no file type bits, mode 0600, as Linux shows them. */
+export function anonStat(): KStat {
+  return { ...syntheticStat(0o600), dev: 14 };
+}
+
 /** struct stat (x86-64, 144 bytes). */
 export const SIZEOF_STAT = 144;
 

@@ -62,6 +62,7 @@ export class Vfs {
       if (stack[0] === 'proc' && this.procfs) {
         const node = this.procfs.lookup(stack.slice(1), self);
         if (!node) throw errno(E.ENOENT);
+        if (node.kind === 'symlink' && node.file && last && follow) return { guest: '/' + stack.join('/'), host: '', node };
         if (node.kind === 'symlink' && (!last || follow || trailingSlash)) {
           if (++links > MAX_SYMLINKS) throw errno(E.ELOOP);
           stack.pop();

@@ -8,7 +8,10 @@ import type { UserMemory } from '../memory/user.js';
  *   frame+0    pretcode (sa_restorer: the handler returns there)
  *   frame+8    struct ucontext { uc_flags, uc_link, uc_stack, uc_mcontext, uc_sigmask }
  *   frame+312  siginfo_t (128 bytes)
- *   ...        FP state (fxsave, 512 bytes, 64-byte aligned) above the frame
+ *   ...        FP state above the frame, 64-byte aligned: the fxsave layout, or
+ *              with an XSAVE-capable backend the whole XSAVE image, marked as
+ *              Linux marks it (FP_XSTATE_MAGIC1 in the fxsave area's software
+ *              bytes, FP_XSTATE_MAGIC2 after the image)
  */
 export const UC = { FLAGS: 0, LINK: 8, STACK: 16, MCONTEXT: 40, SIGMASK: 296, SIZE: 304 } as const;
 export const FRAME = { PRETCODE: 0, UC: 8, INFO: 8 + UC.SIZE, SIZE: 8 + UC.SIZE + 128 } as const;
@@ -34,6 +37,10 @@ const UC_FP_XSTATE = 1n;
 const UC_SIGCONTEXT_SS = 2n;
 const UC_STRICT_RESTORE_SS = 4n;
 const REDZONE = 128;
+const SW_BYTES = 464;
+const FP_XSTATE_MAGIC1 = 0x46505853;
+const FP_XSTATE_MAGIC2 = 0x46505845;
+const XSTATE_HEADER = 512;
 
 export interface SigInfo {
   signo: number;
@@ -79,11 +86,21 @@ export function buildFrame(mem: UserMemory, f: FrameInput): number {
   const pt = f.ptregs;
   const userSp = mem.ptr(pt + PtRegs.SP);
   let sp = f.altStack && f.switchStack ? Number(f.altStack.sp + f.altStack.size) : userSp - REDZONE;
-  sp = Math.floor((sp - FXSAVE_SIZE) / 64) * 64;
+  const fpSize = f.fpState.length;
+  const xstate = fpSize > FXSAVE_SIZE;
+  sp = Math.floor((sp - fpSize - (xstate ? 4 : 0)) / 64) * 64;
   const fpAddr = sp;
   const frame = Math.floor((sp - FRAME.SIZE) / 16) * 16 - 8;
-  mem.offset(frame, fpAddr + FXSAVE_SIZE - frame); // EFAULT if any of it is not RAM
+  mem.offset(frame, fpAddr + fpSize + (xstate ? 4 : 0) - frame); // EFAULT if any of it is not RAM
   mem.copyOut(fpAddr, f.fpState);
+  mem.fill(fpAddr + SW_BYTES, FXSAVE_SIZE - SW_BYTES);
+  if (xstate) {
+    mem.setU32(fpAddr + SW_BYTES, FP_XSTATE_MAGIC1);
+    mem.setU32(fpAddr + SW_BYTES + 4, fpSize + 4); // extended_size
+    mem.setU64(fpAddr + SW_BYTES + 8, mem.u64(fpAddr + XSTATE_HEADER) | 3n); // xfeatures
+    mem.setU32(fpAddr + SW_BYTES + 16, fpSize); // xstate_size
+    mem.setU32(fpAddr + fpSize, FP_XSTATE_MAGIC2);
+  }
   mem.setU64(frame + FRAME.PRETCODE, f.restorer);
   const uc = frame + FRAME.UC;
   mem.fill(uc, UC.SIZE);
@@ -119,7 +136,22 @@ export function restoreFrame(mem: UserMemory, ptregs: number, fpOut: Uint8Array)
   mem.setI64(ptregs + PtRegs.ORIG_AX, -1n);
   const fp = mem.ptr(mc + SC.FPSTATE);
   if (fp !== 0) {
-    fpOut.set(mem.bytes(fp, FXSAVE_SIZE));
+    const size = fpOut.length;
+    const full =
+      size > FXSAVE_SIZE &&
+      mem.u32(fp + SW_BYTES) === FP_XSTATE_MAGIC1 &&
+      mem.u32(fp + SW_BYTES + 16) === size &&
+      mem.u32(fp + size) === FP_XSTATE_MAGIC2;
+    if (full) {
+      fpOut.set(mem.bytes(fp, size));
+    } else {
+      // Only the fxsave part: the extended state (AVX and up) returns to its initial state.
+      fpOut.set(mem.bytes(fp, FXSAVE_SIZE));
+      if (size > FXSAVE_SIZE) {
+        fpOut.fill(0, XSTATE_HEADER, Math.min(size, XSTATE_HEADER + 64));
+        fpOut[XSTATE_HEADER] = 3;
+      }
+    }
     // MXCSR reserved bits would fault on a real CPU: Linux refuses them the same way.
     const mxcsr = mem.u32(fp + 24) & 0xffff;
     fpOut[24] = mxcsr & 0xff;

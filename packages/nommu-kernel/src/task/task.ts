@@ -1,8 +1,18 @@
-import { FXSAVE_SIZE } from '@nommu/x86-cpu';
 import type { FdTable } from '../fs/file.js';
 import type { Kernel } from '../kernel.js';
 import type { MemoryMap } from '../memory/mm.js';
 import type { SigInfo } from '../signal/frame.js';
+import { WaitQueue } from '../fs/wait.js';
+
+/**
+ * What a parked syscall keeps across its re-runs (Linux's restart_block): the
+ * deadline of a timed wait, a half-done FIFO open. The kernel drops it when the
+ * syscall returns; `cancel` undoes what it holds if the wait ends without the
+ * handler (a signal, the task's death).
+ */
+export interface WaitState {
+  cancel?(): void;
+}
 
 /** Where a task's user registers are right now. */
 export const RegsAt = {
@@ -54,6 +64,8 @@ export class Process {
   readonly sigactions = new Map<number, Uint8Array>();
   /** Process-directed signals not yet delivered. */
   readonly pending: SigInfo[] = [];
+  /** Woken when a signal is queued for the process or one of its threads (signalfd). */
+  readonly signalQueue = new WaitQueue();
   /** alarm()/ITIMER_REAL. */
   alarm: { timer: ReturnType<typeof setTimeout>; due: number; intervalMs: number } | null = null;
 
@@ -79,8 +91,8 @@ export class Task {
   /** Thread-local storage base (arch_prctl ARCH_SET_FS). */
   fsBase = 0n;
   gsBase = 0n;
-  /** x87/SSE state while the task is switched out (fxsave layout). */
-  readonly fpState = new Uint8Array(FXSAVE_SIZE);
+  /** FP/vector state while the task is switched out (the backend's fpStateSize bytes, fxsave layout first). */
+  readonly fpState: Uint8Array;
   /** set_tid_address / CLONE_CHILD_CLEARTID. */
   clearChildTid = 0;
   /** Blocked signals (bit n-1 for signal n). */
@@ -107,12 +119,18 @@ export class Task {
   futexKey: string | null = null;
   /** A host timer that ends a timed wait. */
   timer: ReturnType<typeof setTimeout> | null = null;
-  /** Thread name (PR_SET_NAME); null means the program's name. */
-  comm: string | null = null;
+  /** Thread name: set by exec (commOf), inherited by clone, changed by PR_SET_NAME. */
+  comm = '';
+  /** Nice value, -20..19 (setpriority); inherited by clone, kept across exec. */
+  nice = 0;
   /** Parked waiting for the host (a timer, input): not a deadlock while it lasts. */
   hostWait = false;
   /** Why the task is parked, for deadlock reports. */
   waitReason = '';
+  /** The wait queues the parked task joined; it leaves them all when it wakes. */
+  readonly waitQueues: WaitQueue[] = [];
+  /** State of the parked syscall across its re-runs; null outside a wait. */
+  waitState: WaitState | null = null;
 
   constructor(
     readonly tid: number,
@@ -121,11 +139,22 @@ export class Task {
     readonly kernelBlock: number,
     readonly ptregs: number,
     readonly topOfStack: number,
-  ) {}
+  ) {
+    this.fpState = new Uint8Array(process.kernel.cpu.fpStateSize);
+  }
 
   get kernel(): Kernel {
     return this.process.kernel;
   }
+}
+
+/** TASK_COMM_LEN less the NUL: names are cut to 15 bytes. */
+const COMM_BYTES = 15;
+
+/** A thread name as Linux makes it: at exec the base name of the file given to execve, cut to 15 bytes. */
+export function commOf(name: string): string {
+  const base = name.slice(name.lastIndexOf('/') + 1);
+  return Buffer.from(base, 'utf8').subarray(0, COMM_BYTES).toString('utf8');
 }
 
 /** Fresh x87/SSE state as a process starts: FCW 0x37f, MXCSR 0x1f80. */

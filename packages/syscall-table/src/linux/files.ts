@@ -5,6 +5,7 @@ import {
   fcntl,
   hostErrno,
   HostFile,
+  openFifo,
   stat,
   type KStat,
   type Resolved,
@@ -12,10 +13,13 @@ import {
   SyntheticFile,
   Pipe,
   PipeEnd,
+  type OpenFile,
   type SyscallArgs,
+  type SyscallResult,
   type Task,
 } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
+import { F_GETLK, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLK, F_SETLKW, fcntlLock } from './locks.js';
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -35,13 +39,19 @@ export function resolveAt(task: Task, dirfd: number, path: string, follow: boole
   return task.kernel.vfs.resolve(dirOf(task, dirfd, path), path, follow, task.process);
 }
 
-function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode: number): number {
+function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode: number): SyscallResult {
   const k = task.kernel;
   const path = k.mem.cstring(pathAddr);
   const follow = (flags & fcntl.O_NOFOLLOW) === 0;
   const r = resolveAt(task, dirfd, path, follow);
   const acc = flags & fcntl.O_ACCMODE;
   if (r.node) return openSynthetic(task, r, flags);
+  const fifo = fifoAt(r.host);
+  if (fifo && (flags & fcntl.O_PATH) === 0) {
+    if ((flags & (fcntl.O_CREAT | fcntl.O_EXCL)) === (fcntl.O_CREAT | fcntl.O_EXCL)) throw errno(E.EEXIST);
+    if ((flags & fcntl.O_DIRECTORY) !== 0) throw errno(E.ENOTDIR);
+    return openFifo(task, r, fifo, flags);
+  }
   const writes = acc !== fcntl.O_RDONLY || (flags & (fcntl.O_TRUNC | fcntl.O_CREAT)) !== 0;
   if (k.vfs.readOnly && writes) {
     if ((flags & fcntl.O_CREAT) === 0 || lexists(r.host)) {
@@ -65,6 +75,43 @@ function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode
   return task.process.files.install(file, (flags & fcntl.O_CLOEXEC) !== 0);
 }
 
+/** The host node at `p` when it is a FIFO (never opened on the host: a kernel pipe stands in). */
+function fifoAt(p: string): fs.BigIntStats | null {
+  try {
+    const st = fs.lstatSync(p, { bigint: true });
+    return st.isFIFO() ? st : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * open of /proc/<pid>/fd/N (and so /dev/stdin, /dev/fd/N): a new open of the
+ * same file. A host file is opened again by its name, a pipe gets a new end
+ * (as a FIFO open would); other kernel files (terminals, event files) hand
+ * out the same description.
+ */
+function reopen(task: Task, file: OpenFile, flags: number): number {
+  const acc = flags & fcntl.O_ACCMODE;
+  const cloexec = (flags & fcntl.O_CLOEXEC) !== 0;
+  const files = task.process.files;
+  if (file instanceof HostFile) {
+    const hostFlags = (flags & (fcntl.O_ACCMODE | fcntl.O_TRUNC | fcntl.O_APPEND | fcntl.O_DIRECTORY | fcntl.O_NONBLOCK)) | fcntl.O_CLOEXEC;
+    let fd: number;
+    try {
+      fd = fs.openSync(file.hostPath, hostFlags);
+    } catch (err) {
+      throw hostErrno(err);
+    }
+    return files.install(new HostFile(fd, flags & ~fcntl.O_CLOEXEC, file.guestPath, file.hostPath), cloexec);
+  }
+  if (file instanceof PipeEnd) {
+    return files.install(new PipeEnd(file.pipe, flags & ~fcntl.O_CLOEXEC, acc !== fcntl.O_WRONLY, acc === fcntl.O_RDWR), cloexec);
+  }
+  if ((acc === fcntl.O_RDONLY && !file.readable) || (acc === fcntl.O_WRONLY && !file.writable)) throw errno(E.EACCES);
+  return files.install(file.get(), cloexec);
+}
+
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
@@ -73,22 +120,33 @@ function nodeMode(node: SyntheticNode): number {
   return node.kind === 'dir' ? S_IFDIR | 0o555 : node.kind === 'symlink' ? S_IFLNK | 0o777 : S_IFREG | 0o444;
 }
 
-/** Files of /proc: read-only snapshots taken at open. */
+const DT_OF_KIND = { dir: fcntl.DT.DIR, file: fcntl.DT.REG, symlink: fcntl.DT.LNK } as const;
+
+/** Files of /proc: read-only snapshots taken at open; directories list at the first getdents. */
 function openSynthetic(task: Task, r: Resolved, flags: number): number {
   const node = r.node!;
+  if (node.kind === 'symlink' && node.file) return reopen(task, node.file, flags);
   if ((flags & fcntl.O_ACCMODE) !== fcntl.O_RDONLY || (flags & fcntl.O_CREAT) !== 0) throw errno(E.EACCES);
   if (node.kind === 'symlink') throw errno(E.ELOOP);
   if ((flags & fcntl.O_DIRECTORY) !== 0 && node.kind !== 'dir') throw errno(E.ENOTDIR);
   const data = node.kind === 'file' ? node.content() : new Uint8Array(0);
-  const entries =
+  const entryType = (path: string): number => {
+    try {
+      const kind = task.kernel.vfs.resolve('/', path, false, task.process).node?.kind;
+      return kind ? DT_OF_KIND[kind] : fcntl.DT.UNKNOWN;
+    } catch {
+      return fcntl.DT.UNKNOWN;
+    }
+  };
+  const list =
     node.kind === 'dir'
-      ? [
+      ? () => [
           { name: '.', ino: 1, type: fcntl.DT.DIR },
           { name: '..', ino: 1, type: fcntl.DT.DIR },
-          ...node.entries().map((name, i) => ({ name, ino: 100 + i, type: /^\d+$/.test(name) || name === 'fd' ? fcntl.DT.DIR : name === 'self' || name === 'exe' || name === 'cwd' || name === 'root' ? fcntl.DT.LNK : fcntl.DT.REG })),
+          ...node.entries().map((name, i) => ({ name, ino: 100 + i, type: entryType(`${r.guest}/${name}`) })),
         ]
       : null;
-  const file = new SyntheticFile(flags & ~fcntl.O_CLOEXEC, r.guest, data, nodeMode(node), entries);
+  const file = new SyntheticFile(flags & ~fcntl.O_CLOEXEC, r.guest, data, nodeMode(node), list);
   return task.process.files.install(file, (flags & fcntl.O_CLOEXEC) !== 0);
 }
 
@@ -101,14 +159,20 @@ function kstatPath(task: Task, dirfd: number, path: string, flags: number): KSta
   if (path === '' && (flags & AT_EMPTY_PATH) !== 0) return task.process.files.get(dirfd).stat();
   const r = resolveAt(task, dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) === 0);
   if (r.node) {
+    if (r.node.kind === 'symlink' && r.node.file) return r.node.file.stat();
     const size = r.node.kind === 'file' ? r.node.content().length : 0;
     return { ...stat.syntheticStat(nodeMode(r.node)), size: r.node.kind === 'symlink' ? r.node.target.length : size };
   }
+  let st: fs.BigIntStats;
   try {
-    return stat.statFromHost(fs.lstatSync(r.host, { bigint: true }));
+    st = fs.lstatSync(r.host, { bigint: true });
   } catch (err) {
     throw hostErrno(err);
   }
+  const k = stat.statFromHost(st);
+  // A bound AF_UNIX name is a placeholder file on the host: it is a socket to the guest.
+  if (task.kernel.net.isSocketPath(r.host, st.ino)) return { ...k, mode: stat.S_IFSOCK | (k.mode & 0o7777) };
+  return k;
 }
 
 function newfstatat(task: Task, a: SyscallArgs) {
@@ -241,7 +305,7 @@ const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
 const FD_CLOEXEC = 1;
 
-function fcntlSyscall(task: Task, a: SyscallArgs) {
+function fcntlSyscall(task: Task, a: SyscallArgs): SyscallResult {
   const files = task.process.files;
   const fd = a.int(0);
   const file = files.get(fd);
@@ -263,6 +327,13 @@ function fcntlSyscall(task: Task, a: SyscallArgs) {
       file.flags = (file.flags & ~settable) | (arg & settable);
       return 0;
     }
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+      return fcntlLock(task, fd, file, a.int(1), a.ptr(2));
     case F_GETPIPE_SZ:
       if (!(file instanceof PipeEnd)) throw errno(E.EBADF);
       return file.pipe.capacity;
@@ -395,7 +466,7 @@ export const files: Family = {
     faccessat(t, a.int(0), a.ptr(1), a.int(2), a.int(3) & ~AT_EACCESS),
   ),
   ioctl: partial('terminal requests only where the file is a terminal', ioctl),
-  fcntl: partial('no record locks yet', fcntlSyscall),
+  fcntl: partial('no leases, notifications or seals (F_SETLEASE, F_NOTIFY, F_ADD_SEALS answer EINVAL); F_SETLKW does not detect deadlocks', fcntlSyscall),
   dup: supported(dup),
   dup2: supported((t, a) => (a.int(0) === a.int(1) ? (t.process.files.get(a.int(0)), a.int(0)) : dup3(t, a.int(0), a.int(1), 0))),
   dup3: supported((t, a) => dup3(t, a.int(0), a.int(1), a.int(2))),

@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { E, errno, hostErrno, HostFile, type SyscallArgs, type Task } from '@nommu/kernel';
 import { lexists, resolveAt } from './files.js';
-import { supported, unimplemented, type Family } from './define.js';
+import { partial, supported, unimplemented, type Family } from './define.js';
 
 const AT_FDCWD = -100;
 const AT_REMOVEDIR = 0x200;
@@ -45,6 +46,42 @@ function mkdirat(task: Task, dirfd: number, p: string, mode: number) {
   const r = resolveAt(task, dirfd, p, false);
   writableRoot(task);
   host(() => fs.mkdirSync(r.host, mode & ~task.process.umask & 0o7777));
+  return 0;
+}
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFIFO = 0o010000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFSOCK = 0o140000;
+
+/**
+ * mknod: regular files and FIFOs. A FIFO is a host FIFO node that only names
+ * it (open never opens it on the host: a kernel pipe carries the data). Node
+ * has no mkfifo, so the host's mkfifo(1) makes the node. Device nodes would be
+ * host devices: refused with EPERM, as for an unprivileged user.
+ */
+function mknodat(task: Task, dirfd: number, p: string, mode: number) {
+  const type = mode & S_IFMT;
+  const perm = mode & ~task.process.umask & 0o7777;
+  if (type !== 0 && type !== S_IFREG && type !== S_IFIFO && type !== S_IFCHR && type !== S_IFBLK && type !== S_IFSOCK) {
+    throw errno(E.EINVAL);
+  }
+  const r = resolveAt(task, dirfd, p, false);
+  if (r.node) throw errno(E.EEXIST);
+  writableRoot(task);
+  if (lexists(r.host)) throw errno(E.EEXIST);
+  if (type === S_IFCHR || type === S_IFBLK || type === S_IFSOCK) throw errno(E.EPERM);
+  if (type === S_IFIFO) {
+    try {
+      execFileSync('mkfifo', ['-m', perm.toString(8), '--', r.host], { stdio: 'ignore' });
+    } catch {
+      throw errno(E.EACCES);
+    }
+    return 0;
+  }
+  host(() => fs.closeSync(fs.openSync(r.host, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, perm)));
   return 0;
 }
 
@@ -172,6 +209,12 @@ export const fsOps: Family = {
   rmdir: supported((t, a) => unlinkat(t, AT_FDCWD, path(t, a.ptr(0)), AT_REMOVEDIR)),
   mkdir: supported((t, a) => mkdirat(t, AT_FDCWD, path(t, a.ptr(0)), a.uint(1))),
   mkdirat: supported((t, a) => mkdirat(t, a.int(0), path(t, a.ptr(1)), a.uint(2))),
+  mknod: partial('regular files and FIFOs (made with the host mkfifo); device and socket nodes answer EPERM', (t, a) =>
+    mknodat(t, AT_FDCWD, path(t, a.ptr(0)), a.uint(1)),
+  ),
+  mknodat: partial('regular files and FIFOs (made with the host mkfifo); device and socket nodes answer EPERM', (t, a) =>
+    mknodat(t, a.int(0), path(t, a.ptr(1)), a.uint(2)),
+  ),
   rename: supported((t, a) => renameat2(t, AT_FDCWD, path(t, a.ptr(0)), AT_FDCWD, path(t, a.ptr(1)), 0)),
   renameat: supported((t, a) => renameat2(t, a.int(0), path(t, a.ptr(1)), a.int(2), path(t, a.ptr(3)), 0)),
   renameat2: supported((t, a) => renameat2(t, a.int(0), path(t, a.ptr(1)), a.int(2), path(t, a.ptr(3)), a.uint(4))),

@@ -1,18 +1,22 @@
 import { E, SyscallTable } from '@nommu/kernel';
 import { SYSCALLS, syscallByName } from '../table/index.js';
 import type { Family, HandlerDef } from './define.js';
+import { epollFamily } from './epoll.js';
+import { fdEvents } from './fd_events.js';
 import { files } from './files.js';
 import { fsOps } from './fs_ops.js';
+import { lockFamily } from './locks.js';
 import { memory } from './memory.js';
 import { pollFamily } from './poll.js';
 import { processFamily } from './process.js';
 import { readWrite } from './read_write.js';
 import { signalFamily } from './signal.js';
+import { socketFamily } from './socket.js';
 import { tasks } from './tasks.js';
 import { timeFamily } from './time.js';
 
 /** Every family file; adding a syscall is one entry in one of them. */
-const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily];
+const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, epollFamily, fdEvents, socketFamily, lockFamily];
 
 const NOT_YET: HandlerDef = { handler: null, level: 'unimplemented', note: 'not implemented yet', errno: E.ENOSYS };
 

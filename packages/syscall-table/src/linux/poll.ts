@@ -1,5 +1,6 @@
-import { E, errno, POLL, StreamFile, type OpenFile, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
-import { partial, type Family } from './define.js';
+import { E, errno, POLL, UNBLOCKABLE, type OpenFile, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { partial, supported, type Family } from './define.js';
+import { expired, finish, readSigmask, signalPending, timedWait } from './timed_wait.js';
 import { readTimeout } from './timespec.js';
 
 interface Watch {
@@ -19,32 +20,39 @@ function scan(task: Task, watches: Watch[]): { revents: number[]; ready: number;
       return POLL.NVAL;
     }
     files.push(f);
-    return f.poll() & (events | POLL.ERR | POLL.HUP);
+    return f.poll(task) & (events | POLL.ERR | POLL.HUP);
   });
   return { revents, ready: revents.filter((r) => r !== 0).length, files };
 }
 
-/** Nothing ready: watch every file, then sleep until one changes or the time is up. */
-function sleepOn(task: Task, files: OpenFile[], timeoutNs: bigint | null, why: string): SyscallResult {
+type Wait = ReturnType<typeof timedWait>;
+
+/**
+ * Nothing ready: watch every file, then sleep until one changes or the
+ * deadline (fixed at the first run) passes; the call then looks again.
+ */
+function sleepOn(task: Task, w: Wait, files: OpenFile[], why: string): SyscallResult {
+  if (w.savedMask !== null && signalPending(task)) return errno(E.EINTR);
   for (const f of files) f.watch(task);
-  const host = files.some((f) => f instanceof StreamFile);
-  return task.kernel.waitEvent(task, why, timeoutNs, host);
+  const host = files.some((f) => f.waitQueue?.host === true);
+  return task.kernel.waitDeadline(task, why, w.deadline, host);
 }
 
-function doPoll(task: Task, fdsAddr: number, nfds: number, timeoutNs: bigint | null): SyscallResult {
+function doPoll(task: Task, fdsAddr: number, nfds: number, timeoutNs: bigint | null, mask: bigint | null = null): SyscallResult {
   const mem = task.kernel.mem;
   if (nfds < 0 || nfds > task.process.files.limit) throw errno(E.EINVAL);
   const watches: Watch[] = [];
   for (let i = 0; i < nfds; i++) watches.push({ fd: mem.i32(fdsAddr + i * 8), events: mem.u16(fdsAddr + i * 8 + 4) });
+  const w = timedWait(task, timeoutNs, mask);
   const { revents, ready, files } = scan(task, watches);
   revents.forEach((r, i) => mem.setU16(fdsAddr + i * 8 + 6, r));
-  if (ready > 0 || timeoutNs === 0n) return ready;
-  return sleepOn(task, files, timeoutNs, 'poll');
+  if (ready > 0 || timeoutNs === 0n || expired(w)) return finish(task, w, ready);
+  return sleepOn(task, w, files, 'poll');
 }
 
 const FD_SETSIZE = 1024;
 
-function doSelect(task: Task, a: SyscallArgs, timeoutNs: bigint | null): SyscallResult {
+function doSelect(task: Task, a: SyscallArgs, timeoutNs: bigint | null, mask: bigint | null = null): SyscallResult {
   const mem = task.kernel.mem;
   const nfds = a.int(0);
   if (nfds < 0 || nfds > FD_SETSIZE) throw errno(E.EINVAL);
@@ -59,6 +67,7 @@ function doSelect(task: Task, a: SyscallArgs, timeoutNs: bigint | null): Syscall
   }
   const { revents, files } = scan(task, watches);
   if (revents.some((r) => r === POLL.NVAL)) throw errno(E.EBADF);
+  const w = timedWait(task, timeoutNs, mask);
   const outSets = inSets.map((s) => (s === null ? null : new Uint8Array(s.length)));
   let count = 0;
   watches.forEach(({ fd, events }, i) => {
@@ -71,12 +80,9 @@ function doSelect(task: Task, a: SyscallArgs, timeoutNs: bigint | null): Syscall
     if ((events & POLL.OUT) !== 0 && (r & (POLL.OUT | POLL.ERR)) !== 0) mark(1);
     if ((events & POLL.PRI) !== 0 && (r & POLL.PRI) !== 0) mark(2);
   });
-  if (count > 0 || timeoutNs === 0n) {
-    sets.forEach((p, k) => p !== 0 && mem.copyOut(p, outSets[k]!));
-    return count;
-  }
   sets.forEach((p, k) => p !== 0 && mem.copyOut(p, outSets[k]!)); // a timeout reports empty sets
-  return sleepOn(task, files, timeoutNs, 'select');
+  if (count > 0 || timeoutNs === 0n || expired(w)) return finish(task, w, count);
+  return sleepOn(task, w, files, 'select');
 }
 
 function timevalNs(task: Task, addr: number): bigint | null {
@@ -88,12 +94,25 @@ function timevalNs(task: Task, addr: number): bigint | null {
   return sec * 1_000_000_000n + usec * 1000n;
 }
 
+/** pselect6's sixth argument: a pointer to { const sigset_t *ss; size_t ss_len }. */
+function pselectMask(task: Task, addr: number): bigint | null {
+  if (addr === 0) return null;
+  const mem = task.kernel.mem;
+  return withoutUnblockable(readSigmask(task, mem.ptr(addr), mem.ptr(addr + 8)));
+}
+
+function withoutUnblockable(mask: bigint | null): bigint | null {
+  return mask === null ? null : mask & ~UNBLOCKABLE;
+}
+
 export const pollFamily: Family = {
-  poll: partial('a wait that ends by readiness starts its timeout again', (t, a) => {
+  poll: supported((t, a) => {
     const ms = a.int(2);
     return doPoll(t, a.ptr(0), a.int(1), ms < 0 ? null : BigInt(ms) * 1_000_000n);
   }),
-  ppoll: partial('the signal mask argument is not applied during the wait', (t, a) => doPoll(t, a.ptr(0), a.int(1), readTimeout(t, a.ptr(2)))),
+  ppoll: partial('the timeout is not updated with the time left', (t, a) =>
+    doPoll(t, a.ptr(0), a.int(1), readTimeout(t, a.ptr(2)), withoutUnblockable(readSigmask(t, a.ptr(3), a.ptr(4)))),
+  ),
   select: partial('the timeout is not updated with the time left', (t, a) => doSelect(t, a, timevalNs(t, a.ptr(4)))),
-  pselect6: partial('the signal mask argument is not applied during the wait', (t, a) => doSelect(t, a, readTimeout(t, a.ptr(4)))),
+  pselect6: partial('the timeout is not updated with the time left', (t, a) => doSelect(t, a, readTimeout(t, a.ptr(4)), pselectMask(t, a.ptr(5)))),
 };

@@ -150,7 +150,7 @@ function prctl(task: Task, a: SyscallArgs) {
     }
     case PR_GET_NAME: {
       const out = Buffer.alloc(16);
-      out.write(task.comm ?? (task.process.argv[0] ?? '').split('/').pop()!.slice(0, 15), 'utf8');
+      out.write(task.comm, 'utf8');
       mem.copyOut(a.ptr(1), out);
       return 0;
     }
@@ -207,12 +207,68 @@ function getrusage(task: Task, a: SyscallArgs) {
   return 0;
 }
 
+const PRIO_PROCESS = 0;
+const PRIO_PGRP = 1;
+const PRIO_USER = 2;
+const NICE_MIN = -20;
+const NICE_MAX = 19;
+
+/** The threads a getpriority/setpriority (which, who) pair names: who 0 is the caller's own. */
+function priorityTargets(task: Task, which: number, who: number): Task[] {
+  const k = task.kernel;
+  switch (which) {
+    case PRIO_PROCESS: {
+      if (who === 0) return [task];
+      const t = k.tasks.get(who);
+      return t ? [t] : [];
+    }
+    case PRIO_PGRP: {
+      const pgid = who === 0 ? task.process.pgid : who;
+      return [...k.processes.values()].filter((p) => p.pgid === pgid && p.exitStatus === null).flatMap((p) => p.threads);
+    }
+    case PRIO_USER:
+      // One identity runs every guest process.
+      return (who === 0 ? k.identity.uid : who) === k.identity.uid ? [...k.tasks.values()] : [];
+    default:
+      throw errno(E.EINVAL);
+  }
+}
+
+/** The highest priority among the targets, as the syscall answers it: 20 - nice (1..40). */
+function getpriority(task: Task, a: SyscallArgs) {
+  const targets = priorityTargets(task, a.int(0), a.int(1));
+  if (targets.length === 0) throw errno(E.ESRCH);
+  return 20 - Math.min(...targets.map((t) => t.nice));
+}
+
+/** Sets the nice value of every target; only root may lower one (EACCES otherwise, as without CAP_SYS_NICE). */
+function setpriority(task: Task, a: SyscallArgs) {
+  const targets = priorityTargets(task, a.int(0), a.int(1));
+  if (targets.length === 0) throw errno(E.ESRCH);
+  const nice = Math.min(NICE_MAX, Math.max(NICE_MIN, a.int(2)));
+  const root = task.kernel.identity.euid === 0;
+  let refused = false;
+  for (const t of targets) {
+    if (nice < t.nice && !root) refused = true;
+    else t.nice = nice;
+  }
+  if (refused) throw errno(E.EACCES);
+  return 0;
+}
+
+/** The guest identity has no supplementary groups: the list is always empty. */
+function getgroups(_task: Task, a: SyscallArgs) {
+  if (a.int(0) < 0) throw errno(E.EINVAL);
+  return 0;
+}
+
 export const processFamily: Family = {
   sysinfo: supported(sysinfo),
   times: partial('CPU times are zero: guest CPU time is not accounted yet', times),
   getrusage: partial('times are zero; ru_maxrss is the RAM the process owns', getrusage),
-  getpriority: supported(() => 20),
-  setpriority: partial('accepted and ignored: one CPU, one guest', () => 0),
+  getpriority: supported(getpriority),
+  setpriority: partial('the nice value is recorded and reported; the scheduler does not weigh it', setpriority),
+  getgroups: partial('the guest identity has no supplementary groups: the list is empty', getgroups),
   prctl: partial('names, dumpable, pdeathsig (accepted, not delivered) and no_new_privs; other options answer EINVAL', prctl),
   exit_group: supported(exitGroup),
   execve: supported(execve),

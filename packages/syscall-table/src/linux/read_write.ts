@@ -1,4 +1,4 @@
-import { E, errno, type OpenFile, type SyscallArgs, type Task } from '@nommu/kernel';
+import { E, errno, Socket, type OpenFile, type SyscallArgs, type Task } from '@nommu/kernel';
 import { supported, type Family } from './define.js';
 
 const MAX_RW = 0x7ffff000;
@@ -69,6 +69,14 @@ function vectored(task: Task, a: SyscallArgs, dir: 'read' | 'write', pos: number
   else writable(file);
   if (pos !== null && !file.seekable) throw errno(E.ESPIPE);
   const mem = task.kernel.mem;
+  if (file instanceof Socket) {
+    // A socket takes the vectors in one call: a datagram is one message, however many buffers carry it.
+    const views = iovecs(task, a.ptr(1), a.int(2)).map(([base, len]) => mem.bytes(base, len));
+    if (dir === 'read') return file.readv(task, views);
+    const data = new Uint8Array(views.reduce((n, v) => n + v.length, 0));
+    views.reduce((off, v) => (data.set(v, off), off + v.length), 0);
+    return file.write(task, data);
+  }
   let done = 0;
   for (const [base, len] of iovecs(task, a.ptr(1), a.int(2))) {
     if (len === 0) continue;

@@ -104,7 +104,14 @@ export function slotFor(i: number, type: ArgType): Slot {
     case 'buf_in':
       return { entry: (ctx) => formatBuffer(ctx.mem, arg(ctx), u64(ctx.args[type.len] ?? 0n)) };
     case 'buf_out':
-      return { exit: (ctx) => outValue(arg(ctx), ctx, () => formatBuffer(ctx.mem, arg(ctx), ctx.result)) };
+      // recv(MSG_TRUNC) answers more than the buffer holds: show only what is there.
+      return {
+        exit: (ctx) => {
+          const cap = u64(ctx.args[type.len] ?? 0n);
+          const n = ctx.result !== undefined && ctx.result > cap ? cap : ctx.result;
+          return outValue(arg(ctx), ctx, () => formatBuffer(ctx.mem, arg(ctx), n));
+        },
+      };
     case 'strv':
       return { entry: (ctx) => strv(ctx, arg(ctx), type.abbrev === true) };
     case 'iovec':

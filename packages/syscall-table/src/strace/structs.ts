@@ -341,6 +341,38 @@ export function formatIovec(mem: GuestMemoryReader, addr: bigint, count: bigint,
   return `[${items.join(', ')}]`;
 }
 
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const SCM_CREDENTIALS = 2;
+
+/** Control messages (struct cmsghdr list): SCM_RIGHTS and SCM_CREDENTIALS decoded, others by header. */
+function controlAt(ctx: DecodeContext, addr: bigint, len: bigint): string {
+  const size = Number(len > 1024n ? 1024n : len);
+  const bytes = ctx.mem.read(addr, size);
+  if (!bytes) return address(addr);
+  const v = new View(bytes);
+  const items: string[] = [];
+  let off = 0;
+  while (off + 16 <= size) {
+    const clen = v.u64(off);
+    if (clen < 16n || BigInt(off) + clen > BigInt(size)) break;
+    const level = v.i32(off + 8);
+    const type = v.i32(off + 12);
+    const dlen = Number(clen) - 16;
+    const head = `cmsg_len=${clen}, cmsg_level=${formatEnum('sockopt_level', BigInt(level))}`;
+    if (level === SOL_SOCKET && type === SCM_RIGHTS) {
+      const fds = Array.from({ length: Math.floor(dlen / 4) }, (_, i) => String(v.i32(off + 16 + i * 4)));
+      items.push(`{${head}, cmsg_type=SCM_RIGHTS, cmsg_data=[${fds.join(', ')}]}`);
+    } else if (level === SOL_SOCKET && type === SCM_CREDENTIALS && dlen >= 12) {
+      items.push(`{${head}, cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=${v.i32(off + 16)}, uid=${v.u32(off + 20)}, gid=${v.u32(off + 24)}}}`);
+    } else {
+      items.push(`{${head}, cmsg_type=${hex(BigInt(type))}}`);
+    }
+    off += (Number(clen) + 7) & ~7;
+  }
+  return `[${items.join(', ')}]`;
+}
+
 function msghdrAt(ctx: DecodeContext, addr: bigint, out: boolean): string {
   return withView(ctx, addr, 56, (v) => {
     const name = v.u64(0);
@@ -356,7 +388,7 @@ function msghdrAt(ctx: DecodeContext, addr: bigint, out: boolean): string {
       `msg_iov=${formatIovec(ctx.mem, iov, iovlen, out ? (ctx.result ?? 0n) : null)}`,
       `msg_iovlen=${iovlen}`,
     ];
-    if (controllen !== 0n) parts.push(`msg_control=${address(control)}`);
+    if (controllen !== 0n) parts.push(`msg_control=${controlAt(ctx, control, controllen)}`);
     parts.push(`msg_controllen=${controllen}`, `msg_flags=${formatFlags('msg', BigInt(flags))}`);
     return `{${parts.join(', ')}}`;
   });

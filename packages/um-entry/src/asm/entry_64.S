@@ -125,6 +125,8 @@ do_syscall_64:
 __nommu_kernel_trap:
 	syscall
 	ret
+	/* Room for a backend to patch in a jump to its own trap (the native backend does). */
+	.fill	14, 1, 0xcc
 	.size	do_syscall_64, . - do_syscall_64
 
 	.section .vvar, "aw", @progbits

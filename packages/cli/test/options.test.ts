@@ -1,0 +1,117 @@
+/**
+ * `nommu run` options that change the machine or the identity (--mem, --uid,
+ * --gid, --read-only) and the colour rules of nommu's own messages, each
+ * checked by spawning the CLI on Debian's static busybox.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BASE_ENV, lines, NOMMU_BIN, nommu, REPO, tempDir } from './helpers.js';
+
+const tmp = tempDir('options');
+afterAll(tmp.cleanup);
+
+/** A root holding busybox and one file, writable by the host. */
+function smallRoot(name: string): string {
+  const root = join(tmp.dir, name);
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  mkdirSync(join(root, 'data'));
+  copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
+  writeFileSync(join(root, 'data/file'), 'original\n');
+  return root;
+}
+
+/** `free -k`'s total memory, in KiB. */
+function totalKiB(stdout: string): number {
+  const mem = lines(stdout).find((l) => l.startsWith('Mem:'));
+  return Number(mem?.split(/\s+/)[1]);
+}
+
+describe('--mem', () => {
+  it.each([['64M', 64 * 1024], ['512M', 512 * 1024], ['1g', 1024 * 1024]])('--mem %s: the guest sees that much RAM', async (size, kib) => {
+    const r = await nommu(['run', '--mem', size, '/bin/busybox', 'free', '-k']);
+    expect(r.status).toBe(0);
+    expect(totalKiB(r.stdout)).toBe(kib);
+    const meminfo = await nommu(['run', `--mem=${size}`, '/bin/busybox', 'head', '-1', '/proc/meminfo']);
+    expect(meminfo.stdout).toMatch(new RegExp(`^MemTotal: +${kib} kB\n$`));
+  });
+
+  it('too little RAM for the program: it cannot be executed (126), one line', async () => {
+    const r = await nommu(['run', '--mem', '16M', '/bin/busybox', 'true']);
+    expect(r.status).toBe(126);
+    expect(r.stderr).toBe('nommu: /bin/busybox: Cannot allocate memory\n');
+  });
+
+  it.each([['15M', /too small/], ['65G', /too large/], ['12Q', /bad size/]])('--mem %s is a usage error', async (size, message) => {
+    const r = await nommu(['run', '--mem', size, '/bin/busybox', 'true']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('--uid and --gid', () => {
+  it('default: root', async () => {
+    const r = await nommu(['run', '/bin/busybox', 'sh', '-c', 'id -u; id -g']);
+    expect(r).toMatchObject({ status: 0, stdout: '0\n0\n' });
+  });
+
+  it('the guest sees the identity it is given, real and effective', async () => {
+    const r = await nommu(['run', '--uid', '1234', '--gid=567', '/bin/busybox', 'sh', '-c', 'id -u; id -g; id -ru; id -rg']);
+    expect(r).toMatchObject({ status: 0, stdout: '1234\n567\n1234\n567\n', stderr: '' });
+  });
+});
+
+describe('--read-only', () => {
+  it('writes under the root fail with EROFS and change nothing; reads work', async () => {
+    const root = smallRoot('ro');
+    const script = 'cat /data/file; echo new > /data/file; touch /data/other; mkdir /d; rm /data/file; echo status $?';
+    const r = await nommu(['run', '--root', root, '--read-only', '/bin/busybox', 'sh', '-c', script]);
+    expect(r.stdout).toBe('original\nstatus 1\n');
+    expect(lines(r.stderr)).toEqual([
+      'sh: can\'t create /data/file: Read-only file system',
+      "touch: /data/other: Read-only file system",
+      "mkdir: can't create directory '/d': Read-only file system",
+      "rm: can't remove '/data/file': Read-only file system",
+    ]);
+    expect(readFileSync(join(root, 'data/file'), 'utf8')).toBe('original\n');
+    expect(existsSync(join(root, 'data/other'))).toBe(false);
+    expect(existsSync(join(root, 'd'))).toBe(false);
+  });
+
+  it('control: without it the same script changes the root', async () => {
+    const root = smallRoot('rw');
+    const r = await nommu(['run', '--root', root, '/bin/busybox', 'sh', '-c', 'echo new > /data/file; touch /data/other']);
+    expect(r).toMatchObject({ status: 0, stderr: '' });
+    expect(readFileSync(join(root, 'data/file'), 'utf8')).toBe('new\n');
+    expect(existsSync(join(root, 'data/other'))).toBe(true);
+  });
+});
+
+/** nommu in a pseudo-terminal (util-linux script): what it wrote there, raw. */
+function inTerminal(args: readonly string[], env: Record<string, string> = {}): string {
+  const cmd = [process.execPath, NOMMU_BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: REPO, env: { ...BASE_ENV, TERM: 'xterm', ...env }, encoding: 'utf8' });
+  return r.stdout;
+}
+
+describe('colour', () => {
+  const RED = '\x1b[1;31mnommu:\x1b[0m';
+
+  it("nommu's own error is red on a terminal", () => {
+    expect(inTerminal(['run', '/nonexistent'])).toBe(`${RED} /nonexistent: No such file or directory\r\n`);
+    expect(inTerminal(['run', '--bogus'])).toContain(`${RED} unknown option '--bogus'`);
+  });
+
+  it('NO_COLOR, TERM=dumb or a pipe: no escape sequences', async () => {
+    expect(inTerminal(['run', '/nonexistent'], { NO_COLOR: '1' })).toBe('nommu: /nonexistent: No such file or directory\r\n');
+    expect(inTerminal(['run', '/nonexistent'], { TERM: 'dumb' })).toBe('nommu: /nonexistent: No such file or directory\r\n');
+    const piped = await nommu(['run', '/nonexistent']);
+    expect(piped.stderr).toBe('nommu: /nonexistent: No such file or directory\n');
+  });
+
+  it("an empty NO_COLOR does not count (no-color.org); the guest's own output is never touched", () => {
+    expect(inTerminal(['run', '/nonexistent'], { NO_COLOR: '' })).toContain(RED);
+    expect(inTerminal(['run', '/bin/busybox', 'echo', 'plain'])).toBe('plain\r\n');
+  });
+});

@@ -1,0 +1,50 @@
+/*
+ * What the native backend's addon (in Node) and its runner process share: a
+ * control block in a memfd mapped by both. Guest RAM is a second memfd, mapped
+ * by the runner at the guest's own addresses and by Node anywhere.
+ */
+#ifndef NOMMU_NATIVE_ABI_H
+#define NOMMU_NATIVE_ABI_H
+#include <stdint.h>
+
+#define NATIVE_NREGS 20
+#define NATIVE_XSAVE_MAX 8192
+
+/* Keep in sync with StopReason / FaultAccess in src/backend.ts. */
+enum { STOP_KERNEL_CALL = 1, STOP_FAULT = 2, STOP_INVALID_INSN = 3, STOP_EXCEPTION = 4, STOP_PREEMPTED = 5, STOP_HALT = 6 };
+enum { ACCESS_READ = 1, ACCESS_WRITE = 2, ACCESS_FETCH = 3 };
+enum { R_RAX, R_RBX, R_RCX, R_RDX, R_RSI, R_RDI, R_RBP, R_RSP, R_R8, R_R9, R_R10, R_R11,
+       R_R12, R_R13, R_R14, R_R15, R_RIP, R_RFLAGS, R_FS, R_GS };
+
+/* Layout known to native_entry.S (offsets) and src/native.ts (views). */
+typedef struct {
+  uint64_t regs[NATIVE_NREGS]; /* 0: Reg order */
+  uint64_t stop[4];            /* 160: reason, address, detail, rip */
+  uint64_t pad[8];
+  uint8_t xsave[NATIVE_XSAVE_MAX] __attribute__((aligned(64))); /* 256 */
+} GuestState;
+
+enum { CMD_RUN = 1, CMD_PROTECT = 2, CMD_EXIT = 3 };
+
+typedef struct {
+  uint32_t req;    /* bumped by the addon to post a command (futex word) */
+  uint32_t done;   /* set to req by the runner when the command is over (futex word) */
+  uint32_t cmd;
+  int32_t result;  /* stop reason for CMD_RUN, 0 or -errno otherwise */
+  uint64_t args[4];
+  /* Filled by the runner at start-up. */
+  uint32_t ready;
+  uint32_t xsave_size;
+  uint64_t xsave_mask;
+  uint32_t mxcsr_mask;
+  uint32_t pad0;
+  char error[128]; /* why the runner cannot run guests, if it cannot */
+  uint8_t pad[256 - 48 - 8 - 8 - 8 - 128];
+  GuestState guest; /* 256 */
+} Control;
+
+_Static_assert(__builtin_offsetof(Control, guest) == 256, "Control layout");
+_Static_assert(__builtin_offsetof(GuestState, xsave) == 256, "GuestState layout");
+
+#define CONTROL_SIZE (((sizeof(Control)) + 4095) & ~(size_t)4095)
+#endif

@@ -1,0 +1,407 @@
+/*
+ * Native CPU backend, the Node side: owns the guest RAM and control memfds,
+ * starts nommu-native-runner (runner.c) and drives it. run() posts a command
+ * in the shared control block and waits for the runner's answer: a short spin,
+ * then a futex with a timeout so a runner that died is noticed. Nothing here
+ * runs guest code, installs signal handlers or changes Node's own state.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <node_api.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+#include "native_abi.h"
+
+extern char **environ;
+
+typedef struct {
+  int ram_fd, ctl_fd;
+  uint8_t *ram;
+  Control *ctl;
+  uint64_t ram_base, ram_size;
+  uint64_t vsyscall, trap;
+  pid_t pid;
+  int closed;
+  int dead;
+  int status;
+} Native;
+
+static napi_value throw_native(napi_env env, const char *code, const char *msg) {
+  napi_throw_error(env, code, msg);
+  return NULL;
+}
+
+static int arg_u64(napi_env env, napi_value v, uint64_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || d < 0 || d > 9007199254740991.0) return 0;
+  *out = (uint64_t)d;
+  return 1;
+}
+
+static void reap(Native *n, int options) {
+  if (n->dead || n->pid <= 0) return;
+  int st;
+  pid_t r = waitpid(n->pid, &st, options);
+  if (r == n->pid) {
+    n->dead = 1;
+    n->status = st;
+  }
+}
+
+static void destroy(Native *n) {
+  if (n->pid > 0 && !n->dead) {
+    if (n->ctl && !n->dead) {
+      n->ctl->cmd = CMD_EXIT;
+      __atomic_add_fetch(&n->ctl->req, 1, __ATOMIC_RELEASE);
+      syscall(SYS_futex, &n->ctl->req, FUTEX_WAKE, 1, NULL, NULL, 0);
+    }
+    for (int i = 0; i < 100 && !n->dead; i++) {
+      reap(n, WNOHANG);
+      if (!n->dead) usleep(1000);
+    }
+    if (!n->dead) {
+      kill(n->pid, SIGKILL);
+      reap(n, 0);
+    }
+  }
+  if (n->ram) munmap(n->ram, n->ram_size);
+  if (n->ctl) munmap(n->ctl, CONTROL_SIZE);
+  if (n->ram_fd >= 0) close(n->ram_fd);
+  if (n->ctl_fd >= 0) close(n->ctl_fd);
+  n->ram = NULL;
+  n->ctl = NULL;
+  n->ram_fd = n->ctl_fd = -1;
+}
+
+static void native_finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  Native *n = data;
+  destroy(n);
+  free(n);
+}
+
+/* Waits for the runner to finish the posted command; 0 when it did, -1 when it died. */
+static int wait_done(Native *n, uint32_t seq) {
+  uint32_t *done = &n->ctl->done;
+  for (int i = 0; i < 4000; i++) {
+    if (__atomic_load_n(done, __ATOMIC_ACQUIRE) == seq) return 0;
+    _mm_pause();
+  }
+  for (;;) {
+    uint32_t v = __atomic_load_n(done, __ATOMIC_ACQUIRE);
+    if (v == seq) return 0;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    syscall(SYS_futex, done, FUTEX_WAIT, v, &ts, NULL, 0);
+    if (__atomic_load_n(done, __ATOMIC_ACQUIRE) == seq) return 0;
+    reap(n, WNOHANG);
+    if (n->dead) return -1;
+  }
+}
+
+static int post(Native *n, uint32_t cmd) {
+  if (n->dead) return -1;
+  n->ctl->cmd = cmd;
+  uint32_t seq = __atomic_add_fetch(&n->ctl->req, 1, __ATOMIC_RELEASE);
+  syscall(SYS_futex, &n->ctl->req, FUTEX_WAKE, 1, NULL, NULL, 0);
+  return wait_done(n, seq);
+}
+
+static napi_value runner_died(napi_env env, Native *n) {
+  char msg[160];
+  if (WIFSIGNALED(n->status))
+    snprintf(msg, sizeof msg, "the native runner process died of signal %d", WTERMSIG(n->status));
+  else
+    snprintf(msg, sizeof msg, "the native runner process exited with status %d", WEXITSTATUS(n->status));
+  return throw_native(env, "NOMMU_BACKEND_DIED", msg);
+}
+
+static Native *unwrap(napi_env env, napi_value v) {
+  void *data = NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok || !data) {
+    napi_throw_type_error(env, "NOMMU_BAD_ARGUMENT", "not a native backend handle");
+    return NULL;
+  }
+  Native *n = data;
+  if (!n->ctl || n->closed) {
+    napi_throw_error(env, "NOMMU_DISPOSED", "the native CPU backend was disposed");
+    return NULL;
+  }
+  return n;
+}
+
+/* open(runnerPath, ramBase, ramSize) -> { handle, ram, state, xsaveSize, xsaveMask, mxcsrMask } */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  char path[4096];
+  size_t plen;
+  uint64_t base, size;
+  if (argc < 3 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok ||
+      !arg_u64(env, argv[1], &base) || !arg_u64(env, argv[2], &size) || (base | size) & 0xfff || !size || base < 0x10000)
+    return throw_native(env, "NOMMU_BAD_ARGUMENT", "open(runnerPath, ramBase, ramSize): page-aligned numbers");
+
+  Native *n = calloc(1, sizeof *n);
+  if (!n) return throw_native(env, "NOMMU_NOMEM", "out of memory");
+  n->ram_fd = n->ctl_fd = -1;
+  n->ram_base = base;
+  n->ram_size = size;
+  char msg[256];
+  n->ram_fd = (int)syscall(SYS_memfd_create, "nommu-ram", MFD_CLOEXEC);
+  n->ctl_fd = (int)syscall(SYS_memfd_create, "nommu-cpu", MFD_CLOEXEC);
+  if (n->ram_fd < 0 || n->ctl_fd < 0 || ftruncate(n->ram_fd, (off_t)size) != 0 || ftruncate(n->ctl_fd, CONTROL_SIZE) != 0) {
+    snprintf(msg, sizeof msg, "cannot create guest RAM (%llu bytes): %s", (unsigned long long)size, strerror(errno));
+    goto fail;
+  }
+  n->ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, n->ram_fd, 0);
+  n->ctl = mmap(NULL, CONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, n->ctl_fd, 0);
+  if (n->ram == MAP_FAILED || n->ctl == MAP_FAILED) {
+    if (n->ram == MAP_FAILED) n->ram = NULL;
+    if (n->ctl == MAP_FAILED) n->ctl = NULL;
+    snprintf(msg, sizeof msg, "cannot map guest RAM: %s", strerror(errno));
+    goto fail;
+  }
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, n->ram_fd, 3);
+  posix_spawn_file_actions_adddup2(&fa, n->ctl_fd, 4);
+  char b1[32], b2[32];
+  snprintf(b1, sizeof b1, "0x%llx", (unsigned long long)base);
+  snprintf(b2, sizeof b2, "0x%llx", (unsigned long long)size);
+  char *args[] = {path, b1, b2, NULL};
+  char *envp[] = {NULL};
+  int rc = posix_spawn(&n->pid, path, &fa, NULL, args, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    n->pid = 0;
+    snprintf(msg, sizeof msg, "cannot start the native runner: %s", strerror(rc));
+    goto fail;
+  }
+  for (;;) {
+    uint32_t r = __atomic_load_n(&n->ctl->ready, __ATOMIC_ACQUIRE);
+    if (r == 1) break;
+    if (r == 2) {
+      snprintf(msg, sizeof msg, "%.*s", (int)sizeof n->ctl->error, n->ctl->error);
+      goto fail;
+    }
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    syscall(SYS_futex, &n->ctl->ready, FUTEX_WAIT, r, &ts, NULL, 0);
+    reap(n, WNOHANG);
+    if (n->dead && __atomic_load_n(&n->ctl->ready, __ATOMIC_ACQUIRE) != 2) {
+      snprintf(msg, sizeof msg, "the native runner exited during start-up (status 0x%x)", n->status);
+      goto fail;
+    }
+  }
+  /* A freshly reset FPU: FCW 0x37f, MXCSR 0x1f80, XSTATE_BV x87|SSE. */
+  GuestState *g = &n->ctl->guest;
+  g->xsave[0] = 0x7f;
+  g->xsave[1] = 0x03;
+  g->xsave[24] = 0x80;
+  g->xsave[25] = 0x1f;
+  g->xsave[512] = 3;
+  g->regs[R_RFLAGS] = 0x202;
+
+  napi_value out, handle, ram_ab, state_ab, v;
+  if (napi_create_object(env, &out) != napi_ok ||
+      napi_create_external(env, n, native_finalize, NULL, &handle) != napi_ok) {
+    destroy(n);
+    free(n);
+    return throw_native(env, "NOMMU_ADDON", "Node-API call failed");
+  }
+  napi_set_named_property(env, out, "handle", handle);
+  napi_create_external_arraybuffer(env, n->ram, size, NULL, NULL, &ram_ab);
+  napi_set_named_property(env, out, "ram", ram_ab);
+  napi_create_external_arraybuffer(env, g, sizeof *g, NULL, NULL, &state_ab);
+  napi_set_named_property(env, out, "state", state_ab);
+  napi_create_uint32(env, n->ctl->xsave_size, &v);
+  napi_set_named_property(env, out, "xsaveSize", v);
+  napi_create_uint32(env, (uint32_t)n->ctl->xsave_mask, &v);
+  napi_set_named_property(env, out, "xsaveMask", v);
+  napi_create_uint32(env, n->ctl->mxcsr_mask, &v);
+  napi_set_named_property(env, out, "mxcsrMask", v);
+  napi_create_int32(env, n->pid, &v);
+  napi_set_named_property(env, out, "pid", v);
+  return out;
+
+fail:
+  destroy(n);
+  free(n);
+  return throw_native(env, "NOMMU_BACKEND_UNAVAILABLE", msg);
+}
+
+/*
+ * The vDSO ends do_syscall_64 with `syscall; ret` and 14 bytes of int3 room:
+ * make it `jmp +1; ret; jmp *0(%rip); .quad kcall`, so the guest enters the
+ * kernel with a jump instead of a second signal. kcall is the runner's
+ * nommu_native_kcall, which it publishes as the last word of the control block.
+ */
+static void patch_trap(Native *n) {
+  uint64_t t = n->trap;
+  if (t < n->ram_base || t + 17 > n->ram_base + n->ram_size) return;
+  uint8_t *p = n->ram + (t - n->ram_base);
+  if (p[0] != 0x0f || p[1] != 0x05 || p[2] != 0xc3) return;
+  for (int i = 3; i < 17; i++)
+    if (p[i] != 0xcc) return;
+  uint64_t target = n->ctl->args[3];
+  if (!target) return;
+  p[3] = 0xff;
+  p[4] = 0x25;
+  memset(p + 5, 0, 4);
+  memcpy(p + 9, &target, 8);
+  p[0] = 0xeb;
+  p[1] = 0x01;
+}
+
+static napi_value js_run(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  Native *n = argc >= 1 ? unwrap(env, argv[0]) : NULL;
+  if (!n) return NULL;
+  double slice = 0;
+  if (argc >= 2) napi_get_value_double(env, argv[1], &slice);
+  patch_trap(n);
+  n->ctl->args[0] = slice > 0 ? (uint64_t)slice : 0;
+  n->ctl->args[1] = n->vsyscall;
+  n->ctl->args[2] = n->trap;
+  if (post(n, CMD_RUN) != 0) return runner_died(env, n);
+  napi_value r;
+  napi_create_uint32(env, (uint32_t)n->ctl->result, &r);
+  return r;
+}
+
+static napi_value js_set_kernel_entry(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  Native *n = argc >= 1 ? unwrap(env, argv[0]) : NULL;
+  if (!n) return NULL;
+  uint64_t v, t;
+  if (argc < 3 || !arg_u64(env, argv[1], &v) || !arg_u64(env, argv[2], &t))
+    return throw_native(env, "NOMMU_BAD_ARGUMENT", "setKernelEntry(vsyscall, trap)");
+  n->vsyscall = v;
+  n->trap = t;
+  return NULL;
+}
+
+static Native *range_args(napi_env env, napi_callback_info info, uint64_t *addr, uint64_t *len, uint64_t *third) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  Native *n = argc >= 1 ? unwrap(env, argv[0]) : NULL;
+  if (!n) return NULL;
+  if (argc < 3 || !arg_u64(env, argv[1], addr) || !arg_u64(env, argv[2], len) ||
+      (third && (argc < 4 || !arg_u64(env, argv[3], third))) || *addr < n->ram_base ||
+      *addr + *len > n->ram_base + n->ram_size) {
+    napi_throw_range_error(env, "NOMMU_BAD_ARGUMENT", "range outside guest RAM");
+    return NULL;
+  }
+  return n;
+}
+
+static napi_value js_protect(napi_env env, napi_callback_info info) {
+  uint64_t addr, len, prot;
+  Native *n = range_args(env, info, &addr, &len, &prot);
+  if (!n) return NULL;
+  if ((addr | len) & 0xfff) return throw_native(env, "NOMMU_BAD_ARGUMENT", "protect: page-aligned range");
+  n->ctl->args[0] = addr;
+  n->ctl->args[1] = len;
+  n->ctl->args[2] = prot & 7;
+  if (post(n, CMD_PROTECT) != 0) return runner_died(env, n);
+  if (n->ctl->result != 0) return throw_native(env, "NOMMU_PROTECT", strerror(-n->ctl->result));
+  return NULL;
+}
+
+static napi_value js_zero(napi_env env, napi_callback_info info) {
+  uint64_t addr, len;
+  Native *n = range_args(env, info, &addr, &len, NULL);
+  if (!n) return NULL;
+  uint64_t off = addr - n->ram_base, end = off + len;
+  uint64_t first = (off + 4095) & ~4095ull, last = end & ~4095ull;
+  if (first < last) {
+    memset(n->ram + off, 0, first - off);
+    /* Punching the hole gives the pages back to the host (both mappings see zeros). */
+    if (fallocate(n->ram_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)first, (off_t)(last - first)) != 0)
+      memset(n->ram + first, 0, last - first);
+    memset(n->ram + last, 0, end - last);
+  } else {
+    memset(n->ram + off, 0, len);
+  }
+  return NULL;
+}
+
+static napi_value js_resident(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  Native *n = argc >= 1 ? unwrap(env, argv[0]) : NULL;
+  if (!n) return NULL;
+  struct stat st;
+  double bytes = fstat(n->ram_fd, &st) == 0 ? (double)st.st_blocks * 512 : 0;
+  napi_value r;
+  napi_create_double(env, bytes, &r);
+  return r;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_external(env, argv[0], &data) != napi_ok || !data)
+    return NULL;
+  Native *n = data;
+  /* Stop the runner now; the mappings go with the handle (JavaScript may still hold views). */
+  if (n->pid > 0 && !n->dead && n->ctl) {
+    n->ctl->cmd = CMD_EXIT;
+    __atomic_add_fetch(&n->ctl->req, 1, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &n->ctl->req, FUTEX_WAKE, 1, NULL, NULL, 0);
+    for (int i = 0; i < 200 && !n->dead; i++) {
+      reap(n, WNOHANG);
+      if (!n->dead) usleep(500);
+    }
+    if (!n->dead) {
+      kill(n->pid, SIGKILL);
+      reap(n, 0);
+    }
+  }
+  n->dead = 1;
+  n->closed = 1;
+  return NULL;
+}
+
+static napi_value js_read_tsc(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  napi_create_bigint_uint64(env, __rdtsc(), &r);
+  return r;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"run", NULL, js_run, NULL, NULL, NULL, napi_default, NULL},
+      {"setKernelEntry", NULL, js_set_kernel_entry, NULL, NULL, NULL, napi_default, NULL},
+      {"protect", NULL, js_protect, NULL, NULL, NULL, napi_default, NULL},
+      {"zero", NULL, js_zero, NULL, NULL, NULL, napi_default, NULL},
+      {"residentBytes", NULL, js_resident, NULL, NULL, NULL, napi_default, NULL},
+      {"readTsc", NULL, js_read_tsc, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}

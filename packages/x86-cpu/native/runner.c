@@ -1,0 +1,315 @@
+/*
+ * nommu-native-runner: the native backend's CPU. Guest code runs directly on
+ * the host CPU in this small process, at the guest's own addresses, while the
+ * kernel stays in Node. A separate process because Debian's node is a non-PIE
+ * executable at 0x400000, exactly where non-PIE guests (busybox-static) must
+ * live, and because guest code then cannot scribble on Node's memory.
+ *
+ * - Guest RAM (fd 3) is mapped RWX at its guest address; the control block
+ *   (fd 4) is shared with the addon, which posts commands through futexes.
+ * - Syscall User Dispatch turns a guest `syscall` into SIGSYS while nn_selector
+ *   says BLOCK; the handler applies the instruction's semantics (rcx = next
+ *   rip, r11 = rflags) and continues at the vDSO's __kernel_vsyscall, as the
+ *   seed's seccomp hook does. The vDSO's do_syscall_64 is patched (by the
+ *   addon) to jump to nommu_native_kcall, so entering the kernel costs no
+ *   second signal.
+ * - Faults, invalid instructions and the preemption tick end a run through a
+ *   signal handler that rewrites its ucontext to resume nommu_native_leave.
+ *
+ * Handlers run with the guest's FS base loaded: they touch no TLS (built
+ * without stack protector), make no syscall while the selector says BLOCK,
+ * and return through nommu_native_restorer, which the dispatch never traps.
+ */
+#define _GNU_SOURCE
+#include <cpuid.h>
+#include <errno.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include <x86intrin.h>
+#include "native_abi.h"
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_ON 1
+#endif
+#ifndef SYS_USER_DISPATCH
+#define SYS_USER_DISPATCH 2
+#endif
+#define FILTER_ALLOW 0
+#define FILTER_BLOCK 1
+
+#define HIDDEN __attribute__((visibility("hidden")))
+HIDDEN GuestState nn_guest __attribute__((aligned(64)));
+HIDDEN volatile char nn_selector = FILTER_ALLOW;
+HIDDEN uint64_t nn_host_rsp, nn_host_fs, nn_host_gs, nn_trap_resume;
+HIDDEN uint32_t nn_host_mxcsr;
+HIDDEN uint16_t nn_host_fcw;
+HIDDEN uint64_t nn_xsave_mask;
+HIDDEN uint8_t nn_has_avx;
+
+extern uint64_t nommu_native_enter(void);
+extern char nommu_native_kcall[], nommu_native_leave[], nommu_native_restorer[], nommu_native_restorer_end[];
+
+static uint64_t nn_ram_base, nn_ram_size, nn_vsyscall, nn_trap;
+static volatile int nn_preempt_enabled;
+static Control *ctl;
+static uint32_t nn_xsave_size;
+
+/* ---- signals ---- */
+
+struct kernel_sigaction {
+  void *handler;
+  unsigned long flags;
+  void *restorer;
+  uint64_t mask;
+};
+#define KSA_RESTORER 0x04000000UL
+
+static const int kGregOf[16] = {REG_RAX, REG_RBX, REG_RCX, REG_RDX, REG_RSI, REG_RDI, REG_RBP, REG_RSP,
+                                REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15};
+
+static int in_ram(uint64_t addr) { return addr - nn_ram_base < nn_ram_size; }
+
+/* Saves the interrupted guest and makes sigreturn land in nommu_native_leave. */
+static void exit_to_host(ucontext_t *uc, uint64_t reason) {
+  greg_t *g = uc->uc_mcontext.gregs;
+  for (int i = 0; i < 16; i++) nn_guest.regs[i] = (uint64_t)g[kGregOf[i]];
+  nn_guest.regs[R_RIP] = (uint64_t)g[REG_RIP];
+  nn_guest.regs[R_RFLAGS] = (uint64_t)g[REG_EFL];
+  nn_guest.stop[3] = (uint64_t)g[REG_RIP];
+  g[REG_RIP] = (greg_t)(uintptr_t)nommu_native_leave;
+  g[REG_RSP] = (greg_t)nn_host_rsp;
+  g[REG_RAX] = (greg_t)reason;
+  g[REG_EFL] &= ~(greg_t)(0x100 | 0x400 | 0x40000); /* TF, DF, AC */
+  nn_selector = FILTER_ALLOW;
+}
+
+/* A fault of the runner itself: die of it, so the addon reports a backend failure. */
+static void die_of(int sig) {
+  struct kernel_sigaction dfl = {SIG_DFL, 0, NULL, 0};
+  syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
+}
+
+static void on_sigsys(int sig, siginfo_t *si, void *ctx) {
+  if (nn_selector != FILTER_BLOCK || si->si_code != SYS_USER_DISPATCH) {
+    die_of(sig);
+    return;
+  }
+  ucontext_t *uc = ctx;
+  greg_t *g = uc->uc_mcontext.gregs;
+  uint64_t next = (uint64_t)g[REG_RIP];
+  if (next - 2 == nn_trap) { /* the vDSO's trap where it could not be patched */
+    exit_to_host(uc, STOP_KERNEL_CALL);
+    return;
+  }
+  g[REG_RCX] = (greg_t)next;
+  g[REG_R11] = g[REG_EFL];
+  g[REG_RIP] = (greg_t)nn_vsyscall;
+}
+
+static void on_fault(int sig, siginfo_t *si, void *ctx) {
+  if (nn_selector != FILTER_BLOCK) {
+    die_of(sig);
+    return;
+  }
+  ucontext_t *uc = ctx;
+  greg_t *g = uc->uc_mcontext.gregs;
+  uint64_t trapno = (uint64_t)g[REG_TRAPNO], err = (uint64_t)g[REG_ERR], rip = (uint64_t)g[REG_RIP];
+  uint64_t reason, detail = 0, address = 0;
+  if (sig == SIGSEGV && trapno == 14) {
+    reason = STOP_FAULT;
+    address = (uint64_t)(uintptr_t)si->si_addr;
+    detail = (err & 0x10) ? ACCESS_FETCH : (err & 2) ? ACCESS_WRITE : ACCESS_READ;
+    if (si->si_code == SEGV_ACCERR) detail |= 0x100; /* the page is there: a protection fault */
+  } else if (sig == SIGBUS) {
+    reason = STOP_FAULT;
+    address = (uint64_t)(uintptr_t)si->si_addr;
+    detail = ACCESS_READ;
+  } else if (sig == SIGSEGV && trapno == 13 && in_ram(rip) && *(uint8_t *)(uintptr_t)rip == 0xf4) {
+    reason = STOP_HALT;
+  } else if (sig == SIGILL) {
+    reason = STOP_INVALID_INSN;
+  } else if (sig == SIGTRAP) {
+    reason = STOP_EXCEPTION;
+    detail = trapno == 1 ? 1 : 3;
+  } else {
+    reason = STOP_EXCEPTION; /* #DE and other vectors, #GP */
+    detail = trapno;
+  }
+  nn_guest.stop[1] = address;
+  nn_guest.stop[2] = detail;
+  exit_to_host(uc, reason);
+}
+
+static void on_preempt(int sig, siginfo_t *si, void *ctx) {
+  (void)sig; (void)si;
+  ucontext_t *uc = ctx;
+  /* A tick outside the guest (waiting, or inside the switch): the next one preempts. */
+  if (nn_selector != FILTER_BLOCK || !nn_preempt_enabled || !in_ram((uint64_t)uc->uc_mcontext.gregs[REG_RIP])) return;
+  nn_guest.stop[1] = nn_guest.stop[2] = 0;
+  exit_to_host(uc, STOP_PREEMPTED);
+}
+
+static int install(int sig, void *handler) {
+  struct kernel_sigaction act = {handler, SA_SIGINFO | SA_ONSTACK | SA_RESTART | KSA_RESTORER,
+                                 (void *)nommu_native_restorer, ~0ull};
+  return (int)syscall(SYS_rt_sigaction, sig, &act, NULL, 8);
+}
+
+/* ---- start-up ---- */
+
+static int fail(const char *what) {
+  snprintf(ctl->error, sizeof ctl->error, "%s", what);
+  __atomic_store_n(&ctl->ready, 2, __ATOMIC_RELEASE);
+  syscall(SYS_futex, &ctl->ready, FUTEX_WAKE, 1, NULL, NULL, 0);
+  return 1;
+}
+
+static const char *probe_cpu(void) {
+  if (!(getauxval(AT_HWCAP2) & 2)) return "the host kernel does not enable FSGSBASE for user code (Linux >= 5.9 on a CPU with it)";
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return "the CPU or kernel has no XSAVE/OSXSAVE";
+  uint32_t lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  /* What the kernel enabled, except PKRU (the host's business) and AMX tiles (need a permission). */
+  nn_xsave_mask = (((uint64_t)hi << 32) | lo) & ~((1ull << 9) | (1ull << 17) | (1ull << 18));
+  nn_has_avx = (nn_xsave_mask & 4) != 0;
+  __cpuid_count(0xd, 0, a, b, c, d);
+  if (b > NATIVE_XSAVE_MAX) return "the CPU's XSAVE area is larger than this backend supports";
+  nn_xsave_size = b;
+  uint8_t fx[512] __attribute__((aligned(16)));
+  memset(fx, 0, sizeof fx);
+  __asm__ volatile("fxsave64 %0" : "=m"(fx));
+  uint32_t mm;
+  memcpy(&mm, fx + 28, 4);
+  ctl->mxcsr_mask = mm ? mm : 0xffbf;
+  ctl->xsave_size = nn_xsave_size;
+  ctl->xsave_mask = nn_xsave_mask;
+  return NULL;
+}
+
+/* Waits until *word != seen: a short spin (the other side usually answers within microseconds), then a futex. */
+static uint32_t wait_change(uint32_t *word, uint32_t seen) {
+  for (int i = 0; i < 4000; i++) {
+    uint32_t v = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    if (v != seen) return v;
+    _mm_pause();
+  }
+  for (;;) {
+    uint32_t v = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    if (v != seen) return v;
+    syscall(SYS_futex, word, FUTEX_WAIT, seen, NULL, NULL, 0);
+  }
+}
+
+static uint64_t run_guest(uint64_t slice, timer_t timer, uint64_t *armed) {
+  if (slice && slice != *armed) {
+    struct itimerspec its = {{(time_t)(slice / 1000000), (long)(slice % 1000000) * 1000},
+                             {(time_t)(slice / 1000000), (long)(slice % 1000000) * 1000}};
+    timer_settime(timer, 0, &its, NULL);
+    *armed = slice;
+  }
+  nn_preempt_enabled = slice != 0;
+  nn_trap_resume = nn_trap + 2;
+  memcpy(nn_guest.regs, ctl->guest.regs, sizeof nn_guest.regs);
+  memcpy(nn_guest.xsave, ctl->guest.xsave, nn_xsave_size);
+  nn_guest.stop[1] = nn_guest.stop[2] = 0;
+  uint64_t reason = nommu_native_enter();
+  nn_guest.stop[0] = reason;
+  if (reason == STOP_KERNEL_CALL) nn_guest.stop[3] = nn_guest.regs[R_RIP];
+  memcpy(ctl->guest.regs, nn_guest.regs, sizeof nn_guest.regs + sizeof nn_guest.stop);
+  memcpy(ctl->guest.xsave, nn_guest.xsave, nn_xsave_size);
+  return reason;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "nommu-native-runner: started by the nommu native backend, not by hand\n");
+    return 2;
+  }
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ctl = mmap(NULL, CONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 4, 0);
+  if (ctl == MAP_FAILED) return 3;
+  if (getppid() == 1) return 4;
+  nn_ram_base = strtoull(argv[1], NULL, 0);
+  nn_ram_size = strtoull(argv[2], NULL, 0);
+
+  /* Terminal and job-control signals are for the guest's kernel in Node, not for this CPU. */
+  static const int kIgnored[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP, SIGPIPE, SIGWINCH, SIGUSR1, SIGUSR2, SIGALRM};
+  for (size_t i = 0; i < sizeof kIgnored / sizeof kIgnored[0]; i++) signal(kIgnored[i], SIG_IGN);
+
+  const char *why = probe_cpu();
+  if (why) return fail(why);
+  void *ram = mmap((void *)(uintptr_t)nn_ram_base, nn_ram_size, PROT_READ | PROT_WRITE | PROT_EXEC,
+                   MAP_SHARED | MAP_FIXED_NOREPLACE, 3, 0);
+  if (ram != (void *)(uintptr_t)nn_ram_base) return fail("cannot map guest RAM at its guest address in the runner");
+  close(3);
+
+  size_t alt = 256 * 1024;
+  void *stack = mmap(NULL, alt, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  stack_t ss = {.ss_sp = stack, .ss_flags = 0, .ss_size = alt};
+  if (stack == MAP_FAILED || sigaltstack(&ss, NULL) != 0) return fail("cannot set up an alternate signal stack");
+
+  int preempt_sig = SIGRTMIN + 2;
+  static const int kFault[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP};
+  for (size_t i = 0; i < sizeof kFault / sizeof kFault[0]; i++)
+    if (install(kFault[i], (void *)on_fault) != 0) return fail("cannot install the fault handlers");
+  if (install(SIGSYS, (void *)on_sigsys) != 0 || install(preempt_sig, (void *)on_preempt) != 0)
+    return fail("cannot install the SIGSYS and preemption handlers");
+
+  struct sigevent sev;
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = preempt_sig;
+  sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+  timer_t timer;
+  if (timer_create(CLOCK_MONOTONIC, &sev, &timer) != 0) return fail("cannot create the preemption timer");
+  uint64_t armed = 0;
+
+  uint64_t off = (uint64_t)(uintptr_t)nommu_native_restorer;
+  uint64_t len = (uint64_t)(nommu_native_restorer_end - nommu_native_restorer) + 1;
+  if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, off, len, &nn_selector) != 0) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "Syscall User Dispatch is not available (needs Linux >= 5.11): %s", strerror(errno));
+    return fail(msg);
+  }
+
+  ctl->args[3] = (uint64_t)(uintptr_t)nommu_native_kcall; /* where the addon patches the vDSO trap to jump */
+  __atomic_store_n(&ctl->ready, 1, __ATOMIC_RELEASE);
+  syscall(SYS_futex, &ctl->ready, FUTEX_WAKE, 1, NULL, NULL, 0);
+
+  uint32_t seen = 0;
+  for (;;) {
+    seen = wait_change(&ctl->req, seen);
+    int32_t result = 0;
+    switch (ctl->cmd) {
+      case CMD_RUN:
+        nn_vsyscall = ctl->args[1];
+        nn_trap = ctl->args[2];
+        result = (int32_t)run_guest(ctl->args[0], timer, &armed);
+        break;
+      case CMD_PROTECT: {
+        int prot = (int)ctl->args[2];
+        result = mprotect((void *)(uintptr_t)ctl->args[0], ctl->args[1], prot) == 0 ? 0 : -errno;
+        break;
+      }
+      case CMD_EXIT:
+        return 0;
+      default:
+        result = -EINVAL;
+    }
+    ctl->result = result;
+    __atomic_store_n(&ctl->done, seen, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &ctl->done, FUTEX_WAKE, 1, NULL, NULL, 0);
+  }
+}

@@ -1,0 +1,235 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import {
+  CPU_BACKEND_INTERFACE_VERSION,
+  FXSAVE_SIZE,
+  REG_COUNT,
+  Reg,
+  StopReason,
+  type CpuBackend,
+  type CpuFeatures,
+  type FaultAccess,
+  type StopInfo,
+} from './backend.js';
+import { CpuBackendError } from './errors.js';
+import { cleanUpProbe, describeFeatures, executeCpuid } from './features.js';
+
+type Handle = object;
+interface Opened {
+  handle: Handle;
+  pid: number;
+  ram: ArrayBuffer;
+  state: ArrayBuffer;
+  xsaveSize: number;
+  xsaveMask: number;
+  mxcsrMask: number;
+}
+interface Addon {
+  open(runnerPath: string, ramBase: number, ramSize: number): Opened;
+  close(h: Handle): void;
+  run(h: Handle, sliceMicros: number): number;
+  setKernelEntry(h: Handle, vsyscall: number, trap: number): void;
+  protect(h: Handle, addr: number, len: number, prot: number): void;
+  zero(h: Handle, addr: number, len: number): void;
+  residentBytes(h: Handle): number;
+  readTsc(): bigint;
+}
+
+/** Layout of the addon's guest-state block (GuestState in native/native_backend.c). */
+const STATE_STOP = 160;
+const STATE_XSAVE = 256;
+const XSAVE_HEADER = 512;
+
+let addon: Addon | null | undefined;
+let loadError = '';
+const RUNNER = fileURLToPath(new URL('../build/Release/nommu-native-runner', import.meta.url));
+
+function loadAddon(): Addon | null {
+  if (addon !== undefined) return addon;
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    loadError = `the native backend needs Linux on x86-64 (this is ${process.platform}/${process.arch})`;
+    return (addon = null);
+  }
+  try {
+    addon = createRequire(import.meta.url)('../build/Release/nommu_native.node') as Addon;
+    if (!existsSync(RUNNER)) throw new Error(`${RUNNER} is missing`);
+  } catch (cause) {
+    loadError = `the native backend addon is not built: run scripts/setup.sh (${String(cause)})`;
+    addon = null;
+  }
+  return addon;
+}
+
+/** Why the native backend cannot run here, or null when it can be tried. */
+export function nativeBackendUnavailable(): string | null {
+  return loadAddon() ? null : loadError;
+}
+
+export interface NativeBackendOptions {
+  /** Guest address of the first RAM byte (mapped there in the runner process). */
+  ramBase?: number;
+  ramSize: number;
+}
+
+/**
+ * Guest code on the real CPU at native speed, in a companion process
+ * (nommu-native-runner) that maps guest RAM at the guest's addresses; Node
+ * shares that RAM and keeps the kernel. Guest code is not sandboxed from the
+ * host: it runs with the runner's rights (a syscall it makes is trapped, but
+ * this is not a security boundary). Use the Unicorn backend for isolation.
+ */
+class NativeBackend implements CpuBackend {
+  readonly name = 'native';
+  readonly interfaceVersion = CPU_BACKEND_INTERFACE_VERSION;
+  readonly ramBase: number;
+  readonly ramSize: number;
+  readonly ram: Uint8Array;
+  readonly features: CpuFeatures;
+  readonly fpStateSize: number;
+  readonly #addon: Addon;
+  readonly #h: Handle;
+  /** The runner process, for diagnostics. */
+  readonly runnerPid: number;
+  readonly #regs: BigUint64Array;
+  readonly #stop: BigUint64Array;
+  readonly #xsave: Uint8Array;
+  readonly #xsaveMask: number;
+  readonly #mxcsrMask: number;
+  #disposed = false;
+
+  constructor(a: Addon, opts: NativeBackendOptions) {
+    this.#addon = a;
+    const ramBase = opts.ramBase ?? 0x10000;
+    let opened: Opened;
+    try {
+      opened = a.open(RUNNER, ramBase, opts.ramSize);
+    } catch (cause) {
+      const code = (cause as { code?: string }).code ?? 'NOMMU_BACKEND_INIT';
+      throw new CpuBackendError(code, `native backend: ${(cause as Error).message}`, { cause });
+    }
+    this.#h = opened.handle;
+    this.runnerPid = opened.pid;
+    this.ramBase = ramBase;
+    this.ramSize = opts.ramSize;
+    this.ram = new Uint8Array(opened.ram);
+    this.#regs = new BigUint64Array(opened.state, 0, REG_COUNT);
+    this.#stop = new BigUint64Array(opened.state, STATE_STOP, 4);
+    this.#xsave = new Uint8Array(opened.state, STATE_XSAVE, opened.xsaveSize);
+    this.#xsaveMask = opened.xsaveMask;
+    this.#mxcsrMask = opened.mxcsrMask;
+    this.fpStateSize = opened.xsaveSize;
+    try {
+      const f = describeFeatures((leaf, sub = 0) => executeCpuid(this, leaf, sub));
+      // AT_HWCAP2 bit 1: the host kernel lets user code use rd/wrfsbase (checked at open).
+      this.features = { ...f, hwcap2: f.hwcap2 | 2 };
+    } catch (e) {
+      this.dispose();
+      throw e;
+    } finally {
+      if (!this.#disposed) cleanUpProbe(this);
+    }
+  }
+
+  setKernelEntry(vsyscall: number, trap: number): void {
+    this.#addon.setKernelEntry(this.#h, vsyscall, trap);
+  }
+
+  run(sliceMicros: number): StopReason {
+    try {
+      return this.#addon.run(this.#h, sliceMicros) as StopReason;
+    } catch (cause) {
+      throw new CpuBackendError((cause as { code?: string }).code ?? 'NOMMU_BACKEND_DIED', `native backend: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  lastStop(): StopInfo {
+    const s = this.#stop;
+    const reason = Number(s[0]) as StopReason;
+    const detail = Number(s[2]);
+    const fault = reason === StopReason.Fault;
+    return {
+      reason,
+      rip: s[3]!,
+      address: fault ? s[1]! : 0n,
+      access: fault ? ((detail & 0xff) as FaultAccess) : 0,
+      protection: fault && (detail & 0x100) !== 0,
+      vector: reason === StopReason.Exception ? detail : 0,
+    };
+  }
+
+  getReg(reg: Reg): bigint {
+    return this.#regs[reg]!;
+  }
+  setReg(reg: Reg, value: bigint): void {
+    this.#regs[reg] = BigInt.asUintN(64, value);
+  }
+  getRegs(out: BigUint64Array): void {
+    checkLen(out.length, REG_COUNT, 'getRegs');
+    out.set(this.#regs);
+  }
+  setRegs(values: BigUint64Array): void {
+    checkLen(values.length, REG_COUNT, 'setRegs');
+    this.#regs.set(values.subarray(0, REG_COUNT));
+  }
+
+  /** The XSAVE image (standard format; its first 512 bytes are the fxsave layout). */
+  getFpState(out: Uint8Array): void {
+    checkLen(out.length, FXSAVE_SIZE, 'getFpState');
+    out.set(out.length >= this.fpStateSize ? this.#xsave : this.#xsave.subarray(0, FXSAVE_SIZE));
+  }
+
+  /**
+   * Accepts a full image or only the fxsave part. Whatever the guest wrote
+   * there, xrstor must not fault: MXCSR reserved bits and the XSAVE header are
+   * made valid, as Linux's sigreturn does before restoring.
+   */
+  setFpState(state: Uint8Array): void {
+    checkLen(state.length, FXSAVE_SIZE, 'setFpState');
+    const x = this.#xsave;
+    const full = state.length >= this.fpStateSize;
+    x.set(full ? state.subarray(0, this.fpStateSize) : state.subarray(0, FXSAVE_SIZE));
+    const mxcsr = (x[24]! | (x[25]! << 8) | (x[26]! << 16) | (x[27]! << 24)) & this.#mxcsrMask;
+    x[24] = mxcsr & 0xff;
+    x[25] = (mxcsr >>> 8) & 0xff;
+    x[26] = (mxcsr >>> 16) & 0xff;
+    x[27] = mxcsr >>> 24;
+    if (this.fpStateSize > XSAVE_HEADER) {
+      const bv = full ? (x[XSAVE_HEADER]! & this.#xsaveMask) | 3 : x[XSAVE_HEADER]! | 3;
+      x.fill(0, XSAVE_HEADER, Math.min(this.fpStateSize, XSAVE_HEADER + 64));
+      x[XSAVE_HEADER] = bv & this.#xsaveMask;
+    }
+  }
+
+  /** Enforced in the runner's mapping only: the kernel's own accesses go through Node's. */
+  protect(addr: number, len: number, prot: number): void {
+    this.#addon.protect(this.#h, addr, len, prot);
+  }
+  /** The real CPU keeps its instruction cache coherent with stores. */
+  invalidateCode(_addr: number, _len: number): void {}
+  zero(addr: number, len: number): void {
+    this.#addon.zero(this.#h, addr, len);
+  }
+  residentBytes(): number {
+    return this.#addon.residentBytes(this.#h);
+  }
+  readTsc(): bigint {
+    return this.#addon.readTsc();
+  }
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#addon.close(this.#h);
+  }
+}
+
+function checkLen(got: number, want: number, what: string): void {
+  if (got < want) throw new CpuBackendError('NOMMU_BAD_ARGUMENT', `${what}: buffer of ${got}, need ${want}`);
+}
+
+/** Creates the native backend, or throws CpuBackendError saying why this host cannot run it. */
+export function createNativeBackend(opts: NativeBackendOptions): CpuBackend {
+  const a = loadAddon();
+  if (!a) throw new CpuBackendError('NOMMU_BACKEND_UNAVAILABLE', loadError);
+  return new NativeBackend(a, opts);
+}

@@ -1,0 +1,228 @@
+/**
+ * The native backend on this host: guest code on the real CPU in the runner
+ * process. Skips, saying why, only where the host cannot run it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CPU_BACKEND_INTERFACE_VERSION,
+  createNativeBackend,
+  FaultAccess,
+  nativeBackendUnavailable,
+  Prot,
+  Reg,
+  REG_COUNT,
+  StopReason,
+  Vector,
+  type CpuBackend,
+} from '../src/index.js';
+
+const CODE = 0x20000;
+const why = nativeBackendUnavailable();
+if (why) console.warn(`native backend tests skipped: ${why}`);
+let cpu: CpuBackend;
+
+beforeAll(() => {
+  if (!why) cpu = createNativeBackend({ ramSize: 16 << 20 });
+});
+afterAll(() => cpu?.dispose());
+
+function runCode(bytes: number[], slice = 0): StopReason {
+  cpu.ram.set(bytes, CODE - cpu.ramBase);
+  cpu.setReg(Reg.RIP, BigInt(CODE));
+  cpu.setReg(Reg.RSP, BigInt(CODE + 0x8000));
+  return cpu.run(slice);
+}
+const le32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+const HLT = 0xf4;
+
+describe.skipIf(why !== null)('native backend', () => {
+  it('describes the host CPU it runs on', () => {
+    expect(cpu.name).toBe('native');
+    expect(cpu.interfaceVersion).toBe(CPU_BACKEND_INTERFACE_VERSION);
+    expect(cpu.features.vendor).toMatch(/^(AuthenticAMD|GenuineIntel)$/);
+    expect(cpu.features.flags).toContain('sse2');
+    expect(cpu.features.hwcap2 & 2).toBe(2); // FSGSBASE
+    // An XSAVE image at least as large as the legacy area plus its header.
+    expect(cpu.fpStateSize).toBeGreaterThanOrEqual(576);
+  });
+
+  it('shares RAM with the runner both ways', () => {
+    cpu.ram.set([1, 2, 3, 4, 5, 6, 7, 8], CODE + 0x100 - cpu.ramBase);
+    // mov rax, [CODE+0x100]; mov [CODE+0x108], rax; hlt
+    expect(runCode([0x48, 0x8b, 0x04, 0x25, ...le32(CODE + 0x100), 0x48, 0x89, 0x04, 0x25, ...le32(CODE + 0x108), HLT])).toBe(StopReason.Halt);
+    expect(cpu.getReg(Reg.RAX)).toBe(0x0807060504030201n);
+    expect([...cpu.ram.subarray(CODE + 0x108 - cpu.ramBase, CODE + 0x110 - cpu.ramBase)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('stops at an unpatched trap through its SIGSYS', () => {
+    // The trap's own `syscall` instruction clobbers rcx and r11, as on any CPU; the shim saved them.
+    const vsyscall = CODE + 0x800;
+    const trap = CODE + 0x810;
+    cpu.ram.set([0xeb, 0x0e], vsyscall - cpu.ramBase);
+    cpu.ram.set([0x0f, 0x05, 0x90], trap - cpu.ramBase);
+    cpu.setKernelEntry(vsyscall, trap);
+    cpu.setReg(Reg.RFLAGS, 0x202n);
+    expect(runCode([0xb8, 39, 0, 0, 0, 0x0f, 0x05, HLT])).toBe(StopReason.KernelCall);
+    expect(cpu.getReg(Reg.RIP)).toBe(BigInt(trap + 2));
+    expect(cpu.getReg(Reg.RAX)).toBe(39n);
+    cpu.setKernelEntry(0, 0);
+  });
+
+  it('applies the semantics of syscall, patches the vDSO trap into a jump and resumes at its ret', () => {
+    const vsyscall = CODE + 0x900;
+    const trap = CODE + 0x910;
+    cpu.ram.set([0xeb, 0x0e], vsyscall - cpu.ramBase);
+    cpu.ram.set([0x0f, 0x05, 0xc3, ...new Array<number>(14).fill(0xcc)], trap - cpu.ramBase);
+    cpu.setKernelEntry(vsyscall, trap);
+    cpu.setReg(Reg.RFLAGS, 0x202n);
+    // mov eax, 60; syscall; mov ebx, eax; hlt
+    expect(runCode([0xb8, 60, 0, 0, 0, 0x0f, 0x05, 0x89, 0xc3, HLT])).toBe(StopReason.KernelCall);
+    expect(cpu.getReg(Reg.RCX)).toBe(BigInt(CODE + 7)); // the instruction after syscall
+    expect(cpu.getReg(Reg.R11) & 0xfffn).toBe(0x202n);
+    expect([...cpu.ram.subarray(trap - cpu.ramBase, trap - cpu.ramBase + 3)]).toEqual([0xeb, 0x01, 0xc3]);
+    expect(cpu.getReg(Reg.RIP)).toBe(BigInt(trap + 2));
+    expect(cpu.getReg(Reg.RAX)).toBe(60n);
+    // The kernel answers: rax = 7, and the guest resumes after its syscall (as the shim's ret would).
+    cpu.setReg(Reg.RAX, 7n);
+    cpu.setReg(Reg.RIP, cpu.getReg(Reg.RCX));
+    expect(cpu.run(0)).toBe(StopReason.Halt);
+    expect(cpu.getReg(Reg.RBX)).toBe(7n);
+    cpu.setKernelEntry(0, 0);
+  });
+
+  it('reports memory faults with address, access kind and protection', () => {
+    expect(runCode([0x48, 0xc7, 0xc0, 0x20, 0, 0, 0, 0x89, 0x00])).toBe(StopReason.Fault);
+    expect(cpu.lastStop()).toMatchObject({ address: 0x20n, access: FaultAccess.Write, protection: false, rip: BigInt(CODE + 7) });
+    expect(runCode([0x31, 0xc0, 0x8b, 0x40, 0x08])).toBe(StopReason.Fault);
+    expect(cpu.lastStop()).toMatchObject({ address: 8n, access: FaultAccess.Read });
+    expect(runCode([0x48, 0xc7, 0xc0, 0x00, 0x10, 0, 0, 0xff, 0xe0])).toBe(StopReason.Fault);
+    expect(cpu.lastStop()).toMatchObject({ access: FaultAccess.Fetch, address: 0x1000n });
+  });
+
+  it('enforces page protections for the guest, never for the kernel', () => {
+    const page = CODE + 0x10000;
+    cpu.protect(page, 4096, Prot.None);
+    // mov dword [page], 1
+    expect(runCode([0xc7, 0x04, 0x25, ...le32(page), 1, 0, 0, 0, HLT])).toBe(StopReason.Fault);
+    expect(cpu.lastStop()).toMatchObject({ address: BigInt(page), access: FaultAccess.Write, protection: true });
+    cpu.ram[page - cpu.ramBase] = 42; // the kernel's view stays writable
+    cpu.protect(page, 4096, Prot.All);
+    expect(runCode([0x8b, 0x04, 0x25, ...le32(page), HLT])).toBe(StopReason.Halt);
+    expect(cpu.getReg(Reg.RAX) & 0xffn).toBe(42n);
+  });
+
+  it('reports CPU exceptions with fault and trap semantics', () => {
+    expect(runCode([0x31, 0xc9, 0x31, 0xd2, 0xb8, 1, 0, 0, 0, 0xf7, 0xf1])).toBe(StopReason.Exception);
+    expect(cpu.lastStop()).toMatchObject({ vector: Vector.DivideError, rip: BigInt(CODE + 9) });
+    expect(runCode([0x90, 0xcc, 0x90])).toBe(StopReason.Exception);
+    expect(cpu.lastStop()).toMatchObject({ vector: Vector.Breakpoint, rip: BigInt(CODE + 2) });
+    expect(runCode([0x0f, 0x0b])).toBe(StopReason.InvalidInstruction);
+    expect(cpu.lastStop().rip).toBe(BigInt(CODE));
+    expect(runCode([0x90, HLT])).toBe(StopReason.Halt);
+  });
+
+  it('survives a fault storm and keeps answering', () => {
+    for (let i = 0; i < 5000; i++) {
+      expect(runCode([0x31, 0xc0, 0x8b, 0x00])).toBe(StopReason.Fault);
+    }
+    expect(runCode([0xb8, 5, 0, 0, 0, HLT])).toBe(StopReason.Halt);
+    expect(cpu.getReg(Reg.RAX)).toBe(5n);
+  });
+
+  it('preempts a runaway guest and resumes it exactly', () => {
+    const t0 = performance.now();
+    expect(runCode([0xeb, 0xfe], 20_000)).toBe(StopReason.Preempted);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(cpu.getReg(Reg.RIP)).toBe(BigInt(CODE));
+    const N = 50_000_000;
+    const code = [0x31, 0xc0, 0xb9, ...le32(N), 0x48, 0x01, 0xc8, 0x48, 0x6b, 0xd8, 0x03, 0x53, 0x5a, 0xff, 0xc9, 0x75, 0xf3, HLT];
+    let preemptions = 0;
+    let r = runCode(code, 1000);
+    while (r === StopReason.Preempted) {
+      preemptions++;
+      r = cpu.run(1000);
+    }
+    expect(r).toBe(StopReason.Halt);
+    expect(preemptions).toBeGreaterThan(3);
+    expect(cpu.getReg(Reg.RAX)).toBe((BigInt(N) * BigInt(N + 1)) / 2n);
+  });
+
+  it('round-trips general registers and segment bases', () => {
+    const regs = new BigUint64Array(REG_COUNT);
+    for (let i = 0; i < 16; i++) regs[i] = 0x1111_0000_0000_0000n * BigInt((i % 7) + 1) + BigInt(i);
+    regs[Reg.RSP] = BigInt(CODE + 0x8000);
+    regs[Reg.RIP] = BigInt(CODE);
+    regs[Reg.RFLAGS] = 0x246n;
+    regs[Reg.FS_BASE] = 0x7000_1234n;
+    regs[Reg.GS_BASE] = 0x7000_5678n;
+    cpu.ram.set([0x90, HLT], CODE - cpu.ramBase);
+    cpu.setRegs(regs);
+    expect(cpu.run(0)).toBe(StopReason.Halt);
+    const back = new BigUint64Array(REG_COUNT);
+    cpu.getRegs(back);
+    regs[Reg.RIP] = BigInt(CODE + 1);
+    expect([...back].map((v, i) => (i === Reg.RFLAGS ? v & 0xcd5n : v))).toEqual([...regs].map((v, i) => (i === Reg.RFLAGS ? v & 0xcd5n : v)));
+  });
+
+  it('keeps x87, SSE and AVX state across runs and preemptions', () => {
+    cpu.ram.set([...Array(32).keys()].map((i) => i * 7 + 1), CODE + 0x200 - cpu.ramBase);
+    const avx = cpu.features.flags.includes('avx');
+    // fld1; fldpi; movups xmm3, [CODE+0x200]; (vmovdqu ymm5, [CODE+0x200]); hlt
+    const load = [0xd9, 0xe8, 0xd9, 0xeb, 0x0f, 0x10, 0x1c, 0x25, ...le32(CODE + 0x200)];
+    const loadY = avx ? [0xc5, 0xfe, 0x6f, 0x2c, 0x25, ...le32(CODE + 0x200)] : [];
+    expect(runCode([...load, ...loadY, HLT])).toBe(StopReason.Halt);
+    const fp = new Uint8Array(cpu.fpStateSize);
+    cpu.getFpState(fp);
+    expect(fp[0]! | (fp[1]! << 8)).toBe(0x37f);
+    expect(Buffer.from(fp.subarray(32, 42)).toString('hex')).toBe('35c26821a2da0fc90040');
+    // Spin through preemptions, then store ymm5 / xmm3 back: nothing may have been lost.
+    const store = avx ? [0xc5, 0xfe, 0x7f, 0x2c, 0x25, ...le32(CODE + 0x300)] : [0x0f, 0x11, 0x1c, 0x25, ...le32(CODE + 0x300)];
+    const spin = [0xb9, ...le32(30_000_000), 0xff, 0xc9, 0x75, 0xfc];
+    cpu.ram.set([...spin, ...store, HLT], CODE - cpu.ramBase);
+    cpu.setReg(Reg.RIP, BigInt(CODE));
+    let r = cpu.run(500);
+    while (r === StopReason.Preempted) r = cpu.run(500);
+    expect(r).toBe(StopReason.Halt);
+    const n = avx ? 32 : 16;
+    expect([...cpu.ram.subarray(CODE + 0x300 - cpu.ramBase, CODE + 0x300 - cpu.ramBase + n)]).toEqual(
+      [...cpu.ram.subarray(CODE + 0x200 - cpu.ramBase, CODE + 0x200 - cpu.ramBase + n)],
+    );
+    // setFpState with garbage must not break the runner (MXCSR and the XSAVE header are sanitised).
+    cpu.setFpState(new Uint8Array(cpu.fpStateSize).fill(0xff));
+    expect(runCode([0x90, HLT])).toBe(StopReason.Halt);
+    cpu.setFpState(fp);
+    cpu.getFpState(fp);
+    expect(fp[0]! | (fp[1]! << 8)).toBe(0x37f);
+  });
+
+  it('zeroes ranges, returns pages and reads the same TSC as the guest', () => {
+    cpu.ram.fill(0xaa, 0x100000, 0x100000 + 400_000);
+    const before = cpu.residentBytes();
+    cpu.zero(cpu.ramBase + 0x100000, 400_000);
+    // Measured before reading: a read of a returned page (shared memory) allocates it again.
+    expect(cpu.residentBytes()).toBeLessThan(before - 300_000);
+    expect(cpu.ram.subarray(0x100000, 0x100000 + 400_000).every((b) => b === 0)).toBe(true);
+    const t0 = cpu.readTsc();
+    expect(runCode([0x0f, 0x31, HLT])).toBe(StopReason.Halt);
+    const guest = (cpu.getReg(Reg.RDX) << 32n) | (cpu.getReg(Reg.RAX) & 0xffff_ffffn);
+    expect(guest).toBeGreaterThanOrEqual(t0);
+    expect(guest).toBeLessThanOrEqual(cpu.readTsc());
+  });
+
+  it('refuses bad arguments with errors, not crashes', () => {
+    expect(() => cpu.protect(cpu.ramBase + 1, 4096, 7)).toThrow(/page-aligned/);
+    expect(() => cpu.zero(0, 16)).toThrow(/outside guest RAM/);
+    expect(() => cpu.getRegs(new BigUint64Array(3))).toThrow(/need 20/);
+    expect(() => createNativeBackend({ ramSize: 12345 })).toThrow(/page-aligned/);
+  });
+
+  it('reports a runner that died instead of hanging, and is unusable after dispose', () => {
+    const other = createNativeBackend({ ramSize: 1 << 20 }) as CpuBackend & { runnerPid: number };
+    process.kill(other.runnerPid, 'SIGKILL');
+    other.ram.set([0xeb, 0xfe], 0x10000);
+    other.setReg(Reg.RIP, BigInt(other.ramBase + 0x10000));
+    expect(() => other.run(1000)).toThrow(/runner process died of signal 9/);
+    other.dispose();
+    expect(() => other.run(0)).toThrow(/disposed/);
+  });
+});
