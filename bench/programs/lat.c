@@ -22,18 +22,24 @@
  *   vfork_sh    vfork + execve("/bin/sh -c hello") + waitpid (lmbench's fork+sh)
  *   fork_exit   fork + _exit + waitpid
  *   signal      kill(getpid(), SIGUSR1) with a handler installed
+ *   vsyscall    getpid by a direct call of the vDSO's __kernel_vsyscall
+ *               (found through AT_SYSINFO_EHDR); nommu's vDSO has one, Linux's
+ *               x86-64 vDSO does not: then it prints "n/a" and exits 0
  *
  * The exec benchmarks run [hello-path] (default: "hello" next to this
  * program) with stdout redirected to /dev/null for the whole loop.
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -66,6 +72,7 @@ static int g_maxfd;
 static int g_to_child[2], g_to_parent[2];
 static pid_t g_child;
 static volatile sig_atomic_t g_caught;
+static const void *g_vsyscall;
 
 /* ---- one operation each ---------------------------------------------- */
 
@@ -169,7 +176,75 @@ static void op_signal(void) {
   kill(getpid(), SIGUSR1);
 }
 
+/* nommu's entry convention: rax = number, rcx = return address, jmp (not
+ * call); it returns with jmp *%rcx, result in rax, rcx and r11 clobbered. */
+static long direct_getpid(void) {
+  long ret;
+  __asm__ volatile("lea 1f(%%rip), %%rcx\n\t"
+                   "jmp *%[entry]\n"
+                   "1:"
+                   : "=a"(ret)
+                   : [entry] "r"(g_vsyscall), "0"((long)SYS_getpid)
+                   : "rcx", "r11", "memory", "cc");
+  return ret;
+}
+
+static void op_vsyscall(void) { direct_getpid(); }
+
 /* ---- set-up and tear-down -------------------------------------------- */
+
+/* Number of dynamic symbols: nchain of DT_HASH, else one past the highest
+ * index reachable through DT_GNU_HASH's buckets and chains. */
+static size_t vdso_nsyms(const uint32_t *hash, const uint32_t *gnu) {
+  if (hash) return hash[1];
+  uint32_t nbuckets = gnu[0], symoffset = gnu[1], bloom_words = gnu[2];
+  const uint32_t *buckets = gnu + 4 + 2 * bloom_words; /* 64-bit bloom words */
+  const uint32_t *chain = buckets + nbuckets;
+  uint32_t last = 0;
+  for (uint32_t i = 0; i < nbuckets; i++)
+    if (buckets[i] > last) last = buckets[i];
+  if (last < symoffset) return symoffset;
+  while (!(chain[last - symoffset] & 1)) last++;
+  return (size_t)last + 1;
+}
+
+/* __kernel_vsyscall in the vDSO's dynamic symbol table, or NULL. */
+static const void *find_vsyscall(void) {
+  const unsigned char *base = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+  if (!base) return NULL;
+  const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+  if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64) return NULL;
+  const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff);
+  uintptr_t bias = 0;
+  const Elf64_Phdr *dynph = NULL;
+  int loaded = 0;
+  for (int i = 0; i < eh->e_phnum; i++) {
+    if (ph[i].p_type == PT_LOAD && !loaded) {
+      bias = (uintptr_t)base + ph[i].p_offset - ph[i].p_vaddr;
+      loaded = 1;
+    } else if (ph[i].p_type == PT_DYNAMIC) {
+      dynph = &ph[i];
+    }
+  }
+  if (!loaded || !dynph) return NULL;
+  const Elf64_Sym *symtab = NULL;
+  const char *strtab = NULL;
+  const uint32_t *hash = NULL, *gnu = NULL;
+  for (const Elf64_Dyn *d = (const Elf64_Dyn *)(bias + dynph->p_vaddr); d->d_tag != DT_NULL; d++) {
+    if (d->d_tag == DT_SYMTAB) symtab = (const Elf64_Sym *)(bias + d->d_un.d_ptr);
+    else if (d->d_tag == DT_STRTAB) strtab = (const char *)(bias + d->d_un.d_ptr);
+    else if (d->d_tag == DT_HASH) hash = (const uint32_t *)(bias + d->d_un.d_ptr);
+    else if (d->d_tag == DT_GNU_HASH) gnu = (const uint32_t *)(bias + d->d_un.d_ptr);
+  }
+  if (!symtab || !strtab || (!hash && !gnu)) return NULL;
+  size_t n = vdso_nsyms(hash, gnu);
+  for (size_t i = 1; i < n; i++) {
+    const Elf64_Sym *sym = &symtab[i];
+    if (sym->st_shndx != SHN_UNDEF && sym->st_name && !strcmp(strtab + sym->st_name, "__kernel_vsyscall"))
+      return (const void *)(bias + sym->st_value);
+  }
+  return NULL;
+}
 
 static void make_file(void) {
   const char *dir = getenv("TMPDIR");
@@ -236,6 +311,7 @@ static const struct bench benches[] = {
     {"vfork_exec", op_vfork_exec}, {"fork_exec", op_fork_exec},
     {"vfork_sh", op_vfork_sh},
     {"fork_exit", op_fork_exit}, {"signal", op_signal},
+    {"vsyscall", op_vsyscall},
 };
 
 int main(int argc, char **argv) {
@@ -284,6 +360,16 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_usr1;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGUSR1, &sa, NULL) != 0) die("sigaction");
+  } else if (!strcmp(name, "vsyscall")) {
+    if (!(g_vsyscall = find_vsyscall())) {
+      printf("n/a\n");
+      return 0;
+    }
+    long pid = direct_getpid();
+    if (pid != (long)getpid()) {
+      fprintf(stderr, "lat: __kernel_vsyscall getpid returned %ld, getpid() %ld\n", pid, (long)getpid());
+      return 1;
+    }
   }
 
   long warm = iters / 10;

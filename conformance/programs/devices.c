@@ -1,8 +1,7 @@
 /* /dev as Linux has it: null (EOF, swallows writes), zero (zeros), full
- * (ENOSPC on write, zeros on read), random and urandom (full reads), and the
- * standard streams by name: /dev/stdin, /dev/stdout, /dev/stderr, /dev/fd/N
- * and /proc/self/fd/N open the file behind the descriptor (reads stdin: give
- * it input). */
+ * (ENOSPC on write, zeros on read), random and urandom (full reads).
+ * (/dev/stdin and friends are not compared here: the test harness's stdio
+ * are sockets, which Linux refuses to reopen with ENXIO.) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -56,23 +55,6 @@ int main(void)
 		check(read(fd, buf, 32) == 32, what);
 		close(fd);
 	}
-
-	fd = open("/dev/stdin", O_RDONLY);
-	check(fd >= 0, "open /dev/stdin");
-	n = read(fd, buf, sizeof buf - 1);
-	buf[n > 0 ? n : 0] = 0;
-	printf("read through /dev/stdin: %s", buf);
-	close(fd);
-
-	const char *outs[] = { "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1" };
-	for (int i = 0; i < 3; i++) {
-		fd = open(outs[i], O_WRONLY);
-		dprintf(fd, "written through %s\n", outs[i]);
-		close(fd);
-	}
-	fd = open("/dev/stderr", O_WRONLY);
-	check(fd >= 0, "open /dev/stderr");
-	close(fd);
 
 	if (failures) {
 		printf("devices: %d failures\n", failures);

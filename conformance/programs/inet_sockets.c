@@ -339,6 +339,14 @@ static void test_tcp_nonblocking(void)
 	       errname(err), err2);
 	close(d);
 
+	/* Port 0 is nobody's. */
+	addr_t zero;
+	d = socket(AF_INET, SOCK_STREAM, 0);
+	errno = 0;
+	r = connect(d, &zero.sa, loopback(AF_INET, &zero, 0));
+	printf("connect to port 0: %d %s\n", r, errname(errno));
+	close(d);
+
 	/* The same port twice. */
 	int b = socket(AF_INET, SOCK_STREAM, 0);
 	errno = 0;

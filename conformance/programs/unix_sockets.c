@@ -758,6 +758,51 @@ static void test_options(void)
 	close(u);
 }
 
+/* Bad pointers and lengths: errors, never a crash. */
+static void test_hostile(void)
+{
+	int sv[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	void *bad = (void *)1;
+	socklen_t len = sizeof(struct sockaddr_un);
+	int v = 1;
+	errno = 0;
+	int r = bind(sv[0], bad, 16);
+	printf("bind(bad address): %d %s\n", r, errname(errno));
+	errno = 0;
+	r = getsockname(sv[0], bad, &len);
+	printf("getsockname(bad address): %d %s\n", r, errname(errno));
+	errno = 0;
+	r = (int)sendto(sv[0], bad, 10, 0, NULL, 0);
+	printf("send(bad buffer): %d %s\n", r, errname(errno));
+	/* (A bad msghdr itself would fault in musl's wrapper, which copies it.) */
+	send(sv[0], "y", 1, 0);
+	struct msghdr mh = {0};
+	mh.msg_iov = bad;
+	mh.msg_iovlen = 1;
+	errno = 0;
+	r = (int)recvmsg(sv[1], &mh, 0);
+	printf("recvmsg(bad iovec): %d %s\n", r, errname(errno));
+	errno = 0;
+	r = getsockopt(sv[0], SOL_SOCKET, SO_TYPE, bad, &len);
+	printf("getsockopt(bad value): %d %s\n", r, errname(errno));
+	errno = 0;
+	r = getsockopt(sv[0], SOL_SOCKET, SO_TYPE, &v, bad);
+	printf("getsockopt(bad length): %d %s\n", r, errname(errno));
+	errno = 0;
+	r = setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &v, (socklen_t)-1);
+	printf("setsockopt(length -1): %d %s\n", r, errname(errno));
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	errno = 0;
+	r = connect(sv[0], (struct sockaddr *)&sa, 1000);
+	printf("connect(length 1000): %d %s\n", r, errname(errno));
+	errno = 0;
+	r = socket(AF_UNIX, SOCK_STREAM | 0x1000, 0);
+	printf("socket(unknown type flag): %d %s\n", r, errname(errno));
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -776,6 +821,7 @@ int main(void)
 	test_pathname(dir);
 	test_abstract();
 	test_options();
+	test_hostile();
 	if (failures) {
 		printf("unix_sockets: %d failures\n", failures);
 		return 1;

@@ -69,7 +69,7 @@ const CASES: Case[] = [
   { program: 'signalfd' },
   { program: 'fifo', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
   { program: 'locks', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
-  { program: 'devices', input: 'input line\n' },
+  { program: 'devices' },
   { program: 'unix_sockets', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
   { program: 'inet_sockets' },
 ];

@@ -3,7 +3,12 @@ import { createRequire } from 'node:module';
 import { KERNEL_API_VERSION } from '@nommu/kernel';
 import { supportTable } from '@nommu/syscall-table/linux';
 import { PT_REGS_ABI_VERSION, UM_ENTRY_INTERFACE_VERSION } from '@nommu/um-entry';
-import { CPU_BACKEND_INTERFACE_VERSION, createUnicornBackend, unicornVersion } from '@nommu/x86-cpu';
+import {
+  CPU_BACKEND_INTERFACE_VERSION,
+  createUnicornBackend,
+  nativeBackendUnavailable,
+  unicornVersion,
+} from '@nommu/x86-cpu';
 
 const PACKAGES = ['@nommu/cli', '@nommu/kernel', '@nommu/syscall-table', '@nommu/um-entry', '@nommu/x86-cpu'];
 
@@ -25,6 +30,7 @@ export function info(): number {
     '',
     `interfaces             cpu-backend v${CPU_BACKEND_INTERFACE_VERSION}, pt_regs v${PT_REGS_ABI_VERSION}, um-entry v${UM_ENTRY_INTERFACE_VERSION}, kernel v${KERNEL_API_VERSION}`,
     `backend                unicorn ${unicornVersion()} (default; guest isolated from the host)`,
+    `backend native         ${nativeBackendUnavailable() ?? 'available (--backend native: guest code on the real CPU, not isolated)'}`,
     `cpu                    ${f.modelName} (${f.vendor}, family ${f.family} model ${f.model})`,
     `cpu flags              ${f.flags.join(' ')}`,
     `ram                    1G by default (--mem)`,

@@ -26,6 +26,22 @@ typedef struct {
 
 enum { CMD_RUN = 1, CMD_PROTECT = 2, CMD_EXIT = 3 };
 
+/*
+ * Each side spins (pause instructions, ~25-80 ns each) for the other's answer
+ * before sleeping on the futex, adaptively: a spin that caught the answer
+ * doubles the next one, a spin that ended in sleep halves it. On an idle core
+ * the handoff then costs no context switch; on a busy machine the spinner
+ * stops stealing the CPU the other side needs (measured: a fixed 4000-pause
+ * spin made a guest getpid cost ~350 us at load 7 on 2 cores).
+ */
+#define SPIN_MIN 16
+#define SPIN_MAX 8192
+
+static inline int spin_adapt(int spin, int caught) {
+  if (caught) return spin * 2 > SPIN_MAX ? SPIN_MAX : spin * 2;
+  return spin / 2 < SPIN_MIN ? SPIN_MIN : spin / 2;
+}
+
 typedef struct {
   uint32_t req;    /* bumped by the addon to post a command (futex word) */
   uint32_t done;   /* set to req by the runner when the command is over (futex word) */

@@ -34,6 +34,7 @@ typedef struct {
   uint64_t ram_base, ram_size;
   uint64_t vsyscall, trap;
   pid_t pid;
+  int spin; /* current spin length before the futex (see spin_adapt) */
   int closed;
   int dead;
   int status;
@@ -96,10 +97,14 @@ static void native_finalize(napi_env env, void *data, void *hint) {
 /* Waits for the runner to finish the posted command; 0 when it did, -1 when it died. */
 static int wait_done(Native *n, uint32_t seq) {
   uint32_t *done = &n->ctl->done;
-  for (int i = 0; i < 4000; i++) {
-    if (__atomic_load_n(done, __ATOMIC_ACQUIRE) == seq) return 0;
+  for (int i = 0; i < n->spin; i++) {
+    if (__atomic_load_n(done, __ATOMIC_ACQUIRE) == seq) {
+      n->spin = spin_adapt(n->spin, 1);
+      return 0;
+    }
     _mm_pause();
   }
+  n->spin = spin_adapt(n->spin, 0);
   for (;;) {
     uint32_t v = __atomic_load_n(done, __ATOMIC_ACQUIRE);
     if (v == seq) return 0;
@@ -157,6 +162,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   Native *n = calloc(1, sizeof *n);
   if (!n) return throw_native(env, "NOMMU_NOMEM", "out of memory");
   n->ram_fd = n->ctl_fd = -1;
+  n->spin = SPIN_MIN;
   n->ram_base = base;
   n->ram_size = size;
   char msg[256];

@@ -198,13 +198,18 @@ static const char *probe_cpu(void) {
   return NULL;
 }
 
-/* Waits until *word != seen: a short spin (the other side usually answers within microseconds), then a futex. */
+/* Waits until *word != seen: an adaptive spin (see spin_adapt), then a futex. */
 static uint32_t wait_change(uint32_t *word, uint32_t seen) {
-  for (int i = 0; i < 4000; i++) {
+  static int spin = SPIN_MIN;
+  for (int i = 0; i < spin; i++) {
     uint32_t v = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-    if (v != seen) return v;
+    if (v != seen) {
+      spin = spin_adapt(spin, 1);
+      return v;
+    }
     _mm_pause();
   }
+  spin = spin_adapt(spin, 0);
   for (;;) {
     uint32_t v = __atomic_load_n(word, __ATOMIC_ACQUIRE);
     if (v != seen) return v;

@@ -333,6 +333,7 @@ export class TcpSocket extends InetSocket {
     const ep = parseInetAddr(this.family, raw);
     if (ep === null) return errno(E.EAFNOSUPPORT);
     if ('errno' in ep) return ep;
+    if (ep.port === 0) return errno(E.ECONNREFUSED); // nothing listens on port 0 (and Node refuses to try)
     const local = this.#local;
     if (this.#server) {
       // A bound socket that connects: the host listener goes, the address stays.
@@ -613,6 +614,7 @@ export class UdpSocket extends InetSocket {
       this.#peer = null;
       return 0;
     }
+    if (ep.port === 0) return errno(E.EINVAL); // Node cannot connect a datagram socket to port 0
     const pending = this.#autobind(task);
     if (pending !== null) return pending;
     const done = this.awaitOp(task, 'connect', null);
@@ -645,6 +647,7 @@ export class UdpSocket extends InetSocket {
     if (req.addr) {
       const ep = parseInetAddr(this.family, req.addr);
       if (ep !== null && 'errno' in ep) return ep;
+      if (ep !== null && ep.port === 0) return errno(E.EINVAL);
       to = ep;
     }
     if (!to && !this.#peer) return errno(E.EDESTADDRREQ);

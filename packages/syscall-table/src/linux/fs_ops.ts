@@ -128,6 +128,87 @@ function fchmodat(task: Task, dirfd: number, p: string, mode: number) {
   return 0;
 }
 
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_EMPTY_PATH = 0x1000;
+
+/**
+ * chown's permission rule (Linux chown_ok/chgrp_ok) for the guest identity:
+ * root may do anything; anyone else must own the file, may not give it away,
+ * and may only hand it to their own group (there are no supplementary groups).
+ * The host then applies its own rule for the user nommu runs as.
+ */
+function checkChown(task: Task, st: fs.Stats, uid: number, gid: number): void {
+  const { euid, egid } = task.kernel.identity;
+  if (euid === 0) return;
+  const owner = st.uid === euid;
+  if (uid !== -1 && !(owner && uid === st.uid)) throw errno(E.EPERM);
+  if (gid !== -1 && !(owner && (gid === egid || gid === st.gid))) throw errno(E.EPERM);
+}
+
+/** A uid_t/gid_t argument: (uid_t)-1, "leave unchanged", as -1. */
+const id = (v: number): number => (v === 0xffff_ffff ? -1 : v);
+
+/** fchownat and friends; -1 leaves an id unchanged. */
+function fchownat(task: Task, dirfd: number, p: string, uid: number, gid: number, flags: number) {
+  if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) throw errno(E.EINVAL);
+  if (p === '' && (flags & AT_EMPTY_PATH) !== 0) return fchown(task, dirfd, uid, gid);
+  const follow = (flags & AT_SYMLINK_NOFOLLOW) === 0;
+  const r = resolveAt(task, dirfd, p, follow);
+  if (r.node) throw errno(E.EPERM);
+  writableRoot(task);
+  checkChown(task, host(() => (follow ? fs.statSync(r.host) : fs.lstatSync(r.host))), uid, gid);
+  host(() => (follow ? fs.chownSync(r.host, uid, gid) : fs.lchownSync(r.host, uid, gid)));
+  return 0;
+}
+
+function fchown(task: Task, fd: number, uid: number, gid: number) {
+  const f = hostFile(task, fd);
+  writableRoot(task);
+  checkChown(task, host(() => fs.fstatSync(f.fd)), uid, gid);
+  host(() => fs.fchownSync(f.fd, uid, gid));
+  return 0;
+}
+
+const PROC_SUPER_MAGIC = 0x9fa0;
+const ST_RDONLY = 1;
+const SIZEOF_STATFS = 120;
+
+/** struct statfs from the host filesystem behind `hostPath` (/proc's own when null). */
+function writeStatfs(task: Task, addr: number, hostPath: string | null) {
+  const buf = Buffer.alloc(SIZEOF_STATFS);
+  if (hostPath === null) {
+    buf.writeBigInt64LE(BigInt(PROC_SUPER_MAGIC), 0);
+    buf.writeBigInt64LE(4096n, 8);
+    buf.writeBigInt64LE(4096n, 72);
+  } else {
+    const st = host(() => fs.statfsSync(hostPath, { bigint: true }));
+    buf.writeBigInt64LE(st.type, 0);
+    buf.writeBigInt64LE(st.bsize, 8);
+    buf.writeBigUInt64LE(st.blocks, 16);
+    buf.writeBigUInt64LE(st.bfree, 24);
+    buf.writeBigUInt64LE(st.bavail, 32);
+    buf.writeBigUInt64LE(st.files, 40);
+    buf.writeBigUInt64LE(st.ffree, 48);
+    buf.writeBigInt64LE(st.bsize, 72); // f_frsize
+  }
+  buf.writeBigInt64LE(255n, 64); // f_namelen
+  buf.writeBigInt64LE(task.kernel.vfs.readOnly ? BigInt(ST_RDONLY) : 0n, 80);
+  task.kernel.mem.copyOut(addr, buf);
+  return 0;
+}
+
+function statfs(task: Task, a: SyscallArgs) {
+  const r = resolveAt(task, AT_FDCWD, path(task, a.ptr(0)), true);
+  return writeStatfs(task, a.ptr(1), r.node ? null : r.host);
+}
+
+function fstatfs(task: Task, a: SyscallArgs) {
+  const f = task.process.files.get(a.int(0));
+  if (f instanceof HostFile) return writeStatfs(task, a.ptr(1), f.hostPath);
+  if (f.guestPath.startsWith('/proc/')) return writeStatfs(task, a.ptr(1), null);
+  throw errno(E.ENOSYS);
+}
+
 function hostFile(task: Task, fd: number): HostFile {
   const f = task.process.files.get(fd);
   if (!(f instanceof HostFile)) throw errno(E.EINVAL);
@@ -230,6 +311,12 @@ export const fsOps: Family = {
     host(() => fs.fchmodSync(f.fd, a.uint(1) & 0o7777));
     return 0;
   }),
+  chown: supported((t, a) => fchownat(t, AT_FDCWD, path(t, a.ptr(0)), id(a.uint(1)), id(a.uint(2)), 0)),
+  lchown: supported((t, a) => fchownat(t, AT_FDCWD, path(t, a.ptr(0)), id(a.uint(1)), id(a.uint(2)), AT_SYMLINK_NOFOLLOW)),
+  fchownat: supported((t, a) => fchownat(t, a.int(0), path(t, a.ptr(1)), id(a.uint(2)), id(a.uint(3)), a.int(4))),
+  fchown: supported((t, a) => fchown(t, a.int(0), id(a.uint(1)), id(a.uint(2)))),
+  statfs: partial('host filesystem figures; f_fsid is zero, f_namelen 255, f_flags only ST_RDONLY', statfs),
+  fstatfs: partial('files on host filesystems and /proc; pipes, sockets and devices answer ENOSYS', fstatfs),
   ftruncate: supported(ftruncate),
   truncate: supported(truncate),
   fsync: supported(fsync),

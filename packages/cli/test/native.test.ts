@@ -1,0 +1,112 @@
+/**
+ * `nommu run --backend native` as a user meets it: the same programs, the
+ * same exit statuses, and a guest that cannot take Node (or the host) down.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { nativeBackendUnavailable } from '@nommu/x86-cpu';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BASE_ENV,
+  compileMusl,
+  conformanceProgram,
+  ensureConformance,
+  HAVE_MUSL_GCC,
+  NOMMU_BIN,
+  nommu,
+  REPO,
+  tempDir,
+} from './helpers.js';
+
+const tmp = tempDir('native');
+afterAll(tmp.cleanup);
+
+/** 20000 real page faults, each caught and left with siglongjmp. */
+const FAULT_STORM = `
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+static sigjmp_buf env;
+static volatile int caught;
+static void on_segv(int sig) { (void)sig; caught++; siglongjmp(env, 1); }
+int main(void) {
+  signal(SIGSEGV, on_segv);
+  for (int i = 0; i < 20000; i++)
+    if (!sigsetjmp(env, 1)) *(volatile int *)(long)(16 + i % 7) = i;
+  printf("caught %d\\n", caught);
+  return 0;
+}
+`;
+
+const why = nativeBackendUnavailable();
+if (why) console.warn(`native backend CLI tests skipped: ${why}`);
+beforeAll(ensureConformance);
+
+/** Runner processes (nommu-native-runner) whose parent is `pid`. */
+function runnersOf(pid: number): number[] {
+  const r = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(pid)], { encoding: 'utf8' });
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.includes('nommu-native'))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+describe.skipIf(why !== null)('nommu run --backend native', () => {
+  it('runs static, static-pie and dynamic programs with the output they have natively', async () => {
+    for (const variant of ['musl-static', 'musl-static-pie', 'glibc-dynamic']) {
+      const r = await nommu(['run', '--backend', 'native', conformanceProgram('hello', variant)]);
+      expect(r, variant).toMatchObject({ status: 0, stdout: 'hello, world\n', stderr: '' });
+    }
+    const bb = await nommu(['run', '--backend', 'native', '/bin/busybox', 'sh', '-c', 'echo a | cat | wc -c; (exit 3); echo $?']);
+    expect(bb).toMatchObject({ status: 0, stdout: '2\n3\n', stderr: '' });
+  });
+
+  it('reports a guest crash like a shell and exits 128+signal', async () => {
+    const r = await nommu(['run', '--backend', 'native', '/bin/busybox', 'sh', '-c', 'kill -SEGV $$']);
+    expect(r.status).toBe(139);
+    expect(r.stderr).toMatch(/Segmentation fault/);
+  });
+
+  it('lists the backends in the usage error for an unknown one', async () => {
+    const r = await nommu(['run', '--backend', 'nope', '/bin/true']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown backend 'nope' \(available: unicorn, native\)/);
+  });
+
+  it('stops a runaway guest on Ctrl-C and leaves no runner behind', async () => {
+    const child = spawn(process.execPath, [NOMMU_BIN, 'run', '--backend', 'native', '/bin/busybox', 'sh', '-c', 'echo spinning; while :; do :; done'], {
+      env: { ...BASE_ENV },
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const started = new Promise<void>((resolve) =>
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        if (out.includes('spinning')) resolve();
+      }),
+    );
+    const closed = new Promise<number | null>((resolve) => child.on('close', (status) => resolve(status)));
+    await started;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(runnersOf(child.pid!)).toHaveLength(1);
+    child.kill('SIGINT');
+    const status = await Promise.race([closed, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000))]);
+    if (status === 'hung') child.kill('SIGKILL');
+    expect(status).toBe(130);
+    expect(runnersOf(child.pid!)).toHaveLength(0);
+  });
+
+  it('survives a signal flood in the guest', async () => {
+    const flood = await nommu([
+      'run', '--backend', 'native', '/bin/busybox', 'sh', '-c',
+      'n=0; trap "n=$((n+1))" USR1; (i=0; while [ $i -lt 300 ]; do kill -USR1 $$; i=$((i+1)); done) & wait $!; echo done',
+    ]);
+    expect(flood).toMatchObject({ status: 0, stdout: 'done\n' });
+  });
+
+  it.skipIf(!HAVE_MUSL_GCC)('survives a storm of real page faults, each delivered as SIGSEGV', async () => {
+    const prog = compileMusl(tmp.dir, 'fault_storm', FAULT_STORM);
+    const r = await nommu(['run', '--backend', 'native', prog]);
+    expect(r).toMatchObject({ status: 0, stdout: 'caught 20000\n', stderr: '' });
+  });
+});
