@@ -4,9 +4,10 @@
 #   bench/build.sh
 #
 # Compiles every bench/programs/<name>.c with `musl-gcc -static -O2` into
-# bench/out/<name> (ET_EXEC, linked at 0x400000), and hello.c once more as a
-# static PIE, bench/out/hello-pie (ET_DYN, no interpreter), for the exec
-# benchmarks that must not load an image over their parent's. Make-like: a program is rebuilt only when its output is
+# bench/out/<name> (ET_EXEC, linked at 0x400000), and hello.c and timeit.c
+# once more as static PIEs, bench/out/hello-pie and bench/out/timeit-pie (ET_DYN,
+# no interpreter), for the exec benchmarks and the timing wrapper, which must
+# not load an image over their parent's or child's. Make-like: a program is rebuilt only when its output is
 # missing or older than its source or this script. Silent on success unless
 # NOMMU_VERBOSE is set. Never add -mavx / -march=native: the CPU emulated by
 # nommu's Unicorn backend has no AVX/POPCNT.
@@ -44,29 +45,31 @@ for src in "${sources[@]}"; do
   say "built $name"
 done
 
-# hello-pie: Debian's `musl-gcc -static-pie` silently makes a dynamic PIE,
+# <name>-pie: Debian's `musl-gcc -static-pie` silently makes a dynamic PIE,
 # so link by hand (the same recipe as conformance/build.sh).
-src="$src_dir/hello.c"
-out="$out_dir/hello-pie"
-if [[ ! -x "$out" || "$src" -nt "$out" || "$self" -nt "$out" ]]; then
-  musl_specs="$(sed -n 's/.*-specs[= ]"\{0,1\}\([^" ]*musl-gcc\.specs\)"\{0,1\}.*/\1/p' "$(command -v musl-gcc)" | head -n1)"
-  [[ -n "$musl_specs" && -f "$musl_specs" ]] || die "cannot find musl-gcc.specs"
-  musl_lib="$(dirname "$musl_specs")"
-  crtbeginS="$(gcc -print-file-name=crtbeginS.o)"
-  crtendS="$(gcc -print-file-name=crtendS.o)"
-  libgcc="$(gcc -print-file-name=libgcc.a)"
-  tmp="$out.tmp.$$"
-  rm -f "$out"
-  if ! { musl-gcc -O2 -g0 -Wall -Wextra -Werror -fPIE -c "$src" -o "$tmp.o" &&
-    musl-gcc -nostdlib -nostartfiles -o "$tmp" \
-      "$musl_lib/rcrt1.o" "$musl_lib/crti.o" "$crtbeginS" "$tmp.o" \
-      -Wl,--start-group "$musl_lib/libc.a" "$libgcc" -Wl,--end-group \
-      "$crtendS" "$musl_lib/crtn.o" \
-      -Wl,-static,-pie,--no-dynamic-linker,-z,text; }; then
-    rm -f "$tmp" "$tmp.o"
-    die "linking hello-pie failed"
+for name in hello timeit; do
+  src="$src_dir/$name.c"
+  out="$out_dir/$name-pie"
+  if [[ ! -x "$out" || "$src" -nt "$out" || "$self" -nt "$out" ]]; then
+    musl_specs="$(sed -n 's/.*-specs[= ]"\{0,1\}\([^" ]*musl-gcc\.specs\)"\{0,1\}.*/\1/p' "$(command -v musl-gcc)" | head -n1)"
+    [[ -n "$musl_specs" && -f "$musl_specs" ]] || die "cannot find musl-gcc.specs"
+    musl_lib="$(dirname "$musl_specs")"
+    crtbeginS="$(gcc -print-file-name=crtbeginS.o)"
+    crtendS="$(gcc -print-file-name=crtendS.o)"
+    libgcc="$(gcc -print-file-name=libgcc.a)"
+    tmp="$out.tmp.$$"
+    rm -f "$out"
+    if ! { musl-gcc -O2 -g0 -Wall -Wextra -Werror -fPIE -c "$src" -o "$tmp.o" &&
+      musl-gcc -nostdlib -nostartfiles -o "$tmp" \
+        "$musl_lib/rcrt1.o" "$musl_lib/crti.o" "$crtbeginS" "$tmp.o" \
+        -Wl,--start-group "$musl_lib/libc.a" "$libgcc" -Wl,--end-group \
+        "$crtendS" "$musl_lib/crtn.o" \
+        -Wl,-static,-pie,--no-dynamic-linker,-z,text; }; then
+      rm -f "$tmp" "$tmp.o"
+      die "linking $name-pie failed"
+    fi
+    rm -f "$tmp.o"
+    mv -f "$tmp" "$out"
+    say "built $name-pie"
   fi
-  rm -f "$tmp.o"
-  mv -f "$tmp" "$out"
-  say "built hello-pie"
-fi
+done

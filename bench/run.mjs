@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // nommu benchmarks: lmbench-style microbenchmarks and whole-program workloads,
-// run natively, under qemu-user (qemu-x86_64-static) and under nommu.
+// run natively, under qemu-user (qemu-x86_64-static) and under nommu on both
+// CPU backends (Unicorn, and `--backend native`).
 // Writes BENCHMARKS.md at the repository root and bench/out/results.json.
 //
-//   node bench/run.mjs [--only name,name] [--runners native,qemu,nommu]
-//                      [--output FILE] [--no-write]
+//   node bench/run.mjs [--only name,name] [--runners native,qemu,nommu,nommu-native]
+//                      [--output FILE] [--no-write] [--budget SECONDS]
 //
 // Never part of the test suite. See bench/README.md.
 
@@ -30,11 +31,11 @@ function opt(name) {
   return i >= 0 ? argv[i + 1] : undefined;
 }
 const only = opt('--only')?.split(',').filter(Boolean);
-const runnerNames = (opt('--runners') ?? 'native,qemu,nommu').split(',').filter(Boolean);
+const runnerNames = (opt('--runners') ?? 'native,qemu,nommu,nommu-native').split(',').filter(Boolean);
 const outputFile = path.resolve(root, opt('--output') ?? 'BENCHMARKS.md');
 const writeReport = !argv.includes('--no-write');
 // After this many seconds, only first runs are made (the rest are skipped).
-const budgetS = Number(opt('--budget') ?? 480);
+const budgetS = Number(opt('--budget') ?? 600);
 
 // ---- inputs ----------------------------------------------------------------
 
@@ -87,40 +88,43 @@ const lat = path.join(out, 'lat');
 const hello = path.join(out, 'hello');
 const helloPie = path.join(out, 'hello-pie');
 
-// iters: iterations per runner (the program reports ns/op, so runners may
-// differ); runs: how many times each runner runs it (median reported).
-// uml: keys into UML below.
+// Per-runner arrays are indexed like RUNNERS: native, qemu, nommu (Unicorn),
+// nommu-native (`--backend native`). iters: iterations per runner (the
+// program reports ns/op, so runners may differ); runs: how many times each
+// runner runs it (median reported). uml: keys into UML below.
 const MICRO = [
-  { name: 'null', label: 'null syscall (syscall(SYS_getpid))', iters: [1_000_000, 200_000, 100_000], uml: ['null', 'getpid'] },
-  { name: 'read', label: 'read 1 byte from /dev/zero', iters: [500_000, 200_000, 20_000], uml: ['read'] },
-  { name: 'write', label: 'write 1 byte to /dev/null', iters: [500_000, 200_000, 20_000], uml: ['write'] },
-  { name: 'stat', label: 'stat of a file', iters: [200_000, 100_000, 5_000], uml: ['stat'] },
-  { name: 'openclose', label: 'open + close', iters: [100_000, 50_000, 3_000], uml: ['openclose'] },
-  { name: 'select10', label: 'select on 10 fds (pipes)', iters: [200_000, 50_000, 5_000], uml: ['select10'] },
-  { name: 'select100', label: 'select on 100 fds (pipes)', iters: [50_000, 20_000, 2_000], uml: ['select100'] },
-  { name: 'pipe', label: 'pipe round trip, 2 processes (fork)', iters: [20_000, 10_000, 50] },
-  { name: 'signal', label: 'signal delivery (kill self, handler)', iters: [100_000, 50_000, 5_000] },
-  { name: 'vfork_exec', label: 'vfork + execve + exit + wait, static hello', iters: [1_000, 300, 100], uml: ['forkexec'], extra: [hello] },
-  { name: 'vfork_exec', id: 'vfork_exec_pie', label: 'vfork + execve + exit + wait, static-pie hello', iters: [1_000, 300, 100], uml: ['forkexec'], extra: [helloPie] },
-  { name: 'fork_exec', label: 'fork + execve + exit + wait, static hello', iters: [1_000, 300, 20], extra: [hello] },
-  { name: 'fork_exit', label: 'fork + exit + wait', iters: [2_000, 300, 20] },
-  { name: 'vfork_sh', label: 'vfork + /bin/sh -c hello (static-pie)', iters: [200, 100, 10], uml: ['forksh'], extra: [helloPie], timeout: 20 },
+  { name: 'null', label: 'null syscall (syscall(SYS_getpid))', iters: [1_000_000, 200_000, 100_000, 100_000], uml: ['null', 'getpid'] },
+  // Only nommu's vDSO has __kernel_vsyscall: natively and under qemu-user `lat` prints "n/a".
+  { name: 'vsyscall', label: 'getpid by direct call of the vDSO\'s __kernel_vsyscall', iters: [1_000, 1_000, 100_000, 100_000] },
+  { name: 'read', label: 'read 1 byte from /dev/zero', iters: [500_000, 200_000, 20_000, 50_000], uml: ['read'] },
+  { name: 'write', label: 'write 1 byte to /dev/null', iters: [500_000, 200_000, 20_000, 50_000], uml: ['write'] },
+  { name: 'stat', label: 'stat of a file', iters: [200_000, 100_000, 5_000, 20_000], uml: ['stat'] },
+  { name: 'openclose', label: 'open + close', iters: [100_000, 50_000, 3_000, 10_000], uml: ['openclose'] },
+  { name: 'select10', label: 'select on 10 fds (pipes)', iters: [200_000, 50_000, 5_000, 20_000], uml: ['select10'] },
+  { name: 'select100', label: 'select on 100 fds (pipes)', iters: [50_000, 20_000, 2_000, 5_000], uml: ['select100'] },
+  { name: 'pipe', label: 'pipe round trip, 2 processes (fork)', iters: [20_000, 10_000, 50, 50] },
+  { name: 'signal', label: 'signal delivery (kill self, handler)', iters: [100_000, 50_000, 5_000, 10_000] },
+  { name: 'vfork_exec', label: 'vfork + execve + exit + wait, static hello', iters: [1_000, 300, 100, 300], uml: ['forkexec'], extra: [hello] },
+  { name: 'vfork_exec', id: 'vfork_exec_pie', label: 'vfork + execve + exit + wait, static-pie hello', iters: [1_000, 300, 100, 300], uml: ['forkexec'], extra: [helloPie] },
+  { name: 'fork_exec', label: 'fork + execve + exit + wait, static hello', iters: [1_000, 300, 20, 20], extra: [hello] },
+  { name: 'fork_exit', label: 'fork + exit + wait', iters: [2_000, 300, 20, 20] },
+  { name: 'vfork_sh', label: 'vfork + /bin/sh -c hello (static-pie)', iters: [200, 100, 10, 20], uml: ['forksh'], extra: [helloPie], timeout: 20 },
 ].map((b) => ({
   kind: 'micro',
   id: b.id ?? b.name,
-  runs: [5, 5, 3],
+  runs: [5, 5, 3, 5],
   timeout: 30,
   ...b,
   cmd: (runner) => [lat, b.name, String(b.iters[runner]), ...(b.extra ?? [])],
 }));
 
 const WHOLE = [
-  { id: 'hello', label: 'hello world start-up (static)', argv: [hello], runs: [10, 10, 10], target: 'hello' },
-  { id: 'sieve', label: 'sieve of Eratosthenes to 10^7', argv: [path.join(out, 'sieve'), '10000000'], runs: [5, 5, 3] },
-  { id: 'matmul', label: '200x200 double matrix multiply', argv: [path.join(out, 'matmul'), '200', '1'], runs: [5, 5, 3] },
-  { id: 'sha256sum', label: `busybox sha256sum, ${DATA_BYTES >> 20} MB`, argv: [BUSYBOX, 'sha256sum', dataFile], runs: [5, 3, 2], timeout: 240 },
-  { id: 'gzip', label: `busybox gzip -c, ${GZIP_BYTES >> 20} MB`, argv: [BUSYBOX, 'gzip', '-c', gzipFile], runs: [5, 3, 2], timeout: 300 },
-  { id: 'sort', label: `busybox sort, ${SORT_LINES.toLocaleString('en-US')} lines`, argv: [BUSYBOX, 'sort', sortFile], runs: [5, 3, 2], timeout: 240 },
+  { id: 'hello', label: 'hello world start-up (static)', argv: [hello], runs: [10, 10, 10, 10], target: 'hello' },
+  { id: 'sieve', label: 'sieve of Eratosthenes to 10^7', argv: [path.join(out, 'sieve'), '10000000'], runs: [5, 5, 3, 5] },
+  { id: 'matmul', label: '200x200 double matrix multiply', argv: [path.join(out, 'matmul'), '200', '1'], runs: [5, 5, 3, 5] },
+  { id: 'sha256sum', label: `busybox sha256sum, ${DATA_BYTES >> 20} MB`, argv: [BUSYBOX, 'sha256sum', dataFile], runs: [5, 3, 2, 5], timeout: 240 },
+  { id: 'gzip', label: `busybox gzip -c, ${GZIP_BYTES >> 20} MB`, argv: [BUSYBOX, 'gzip', '-c', gzipFile], runs: [5, 3, 2, 5], timeout: 300 },
+  { id: 'sort', label: `busybox sort, ${SORT_LINES.toLocaleString('en-US')} lines`, argv: [BUSYBOX, 'sort', sortFile], runs: [5, 3, 2, 5], timeout: 240 },
 ].map((b) => ({ kind: 'whole', timeout: 60, ...b, cmd: () => b.argv }));
 
 const ALL = [...MICRO, ...WHOLE].filter((b) => !only || only.includes(b.id));
@@ -146,7 +150,15 @@ const RUNNERS = [
   { name: 'native', wrap: (cmd) => cmd },
   { name: 'qemu', wrap: (cmd) => [QEMU, ...cmd] },
   { name: 'nommu', wrap: (cmd) => [process.execPath, nommuCli, 'run', ...cmd] },
+  { name: 'nommu-native', wrap: (cmd) => [process.execPath, nommuCli, 'run', '--backend', 'native', ...cmd] },
 ].map((r, index) => ({ ...r, index, enabled: runnerNames.includes(r.name), unavailable: null }));
+for (const name of runnerNames) {
+  if (!RUNNERS.some((r) => r.name === name)) {
+    process.stderr.write(`bench/run.mjs: unknown runner '${name}' (runners: ${RUNNERS.map((r) => r.name).join(', ')})\n`);
+    process.exit(2);
+  }
+}
+const RUNNER_LABEL = { native: 'native', qemu: 'qemu-user', nommu: 'nommu (Unicorn)', 'nommu-native': 'nommu (native backend)' };
 
 const env = { ...process.env, LC_ALL: 'C', LANG: 'C' };
 delete env.NODE_OPTIONS;
@@ -222,6 +234,13 @@ function machine() {
   const info = sh(`"${process.execPath}" "${nommuCli}" info`);
   const backend = /^backend\s+(.*)$/m.exec(info)?.[1] ?? 'unknown';
   const unicornPkg = sh(`dpkg-query -W -f '\${Version}' libunicorn2`);
+  const nb = RUNNERS.find((r) => r.name === 'nommu-native');
+  const nativeBackend = !nb.enabled ? 'not run (`--runners`)'
+    : nb.unavailable ? `unavailable: ${nb.unavailable}`
+    : 'guest code on this CPU in a runner process (`nommu-native-runner`) that maps guest RAM at'
+      + ' guest addresses; its `syscall` instructions are trapped with Syscall User Dispatch (SIGSYS)'
+      + ' into the vDSO\'s `__kernel_vsyscall` shim, which hands over to the Node kernel through'
+      + ' shared memory and a futex; no isolation from the host';
   return {
     cpu: model,
     cores: os.cpus().length,
@@ -230,6 +249,7 @@ function machine() {
     node: process.version,
     backend,
     unicornPkg,
+    nativeBackend,
     qemu: sh(`${QEMU} --version | head -n1`),
     busybox: sh(`${BUSYBOX} 2>&1 | head -n1`).replace(/ multi-call binary\.?$/, ''),
     musl: sh(`dpkg-query -W -f '\${Version}' musl`),
@@ -284,10 +304,10 @@ generate(sortFile, { count: SORT_LINES, seed: 424242 });
 
 const qemuRunner = RUNNERS[1];
 if (qemuRunner.enabled) qemuRunner.unavailable = ensureQemu();
-const nommuRunner = RUNNERS[2];
-if (nommuRunner.enabled) {
+for (const nommuRunner of RUNNERS.slice(2)) {
+  if (!nommuRunner.enabled) continue;
   const r = runOnce(nommuRunner.wrap([hello]), 60);
-  if (r.error) nommuRunner.unavailable = `nommu cannot run hello: ${r.error}`;
+  if (r.error) nommuRunner.unavailable = `${nommuRunner.name} cannot run hello: ${r.error}`;
 }
 if (!fs.existsSync(BUSYBOX)) log(`warning: ${BUSYBOX} missing (apt-get install -y busybox-static)`);
 
@@ -310,7 +330,7 @@ for (const b of ALL) {
   for (let i = 0; i < maxRuns; i++) {
     for (const r of active) {
       const rr = res.runners[r.name];
-      if (rr.error || i >= b.runs[r.index]) continue;
+      if (rr.error || rr.na || i >= b.runs[r.index]) continue;
       if (i > 0 && (Date.now() - started) / 1000 > budgetS) {
         skippedRuns++;
         continue;
@@ -324,6 +344,12 @@ for (const b of ALL) {
       let value;
       if (b.kind === 'micro') {
         const text = x.stdout.toString().trim();
+        if (text === 'n/a') {
+          // The operation does not exist under this runner (no __kernel_vsyscall).
+          rr.na = true;
+          log(`${b.id} ${r.name}: n/a`);
+          continue;
+        }
         value = Number(text);
         if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(value)) {
           rr.error = `unexpected output ${JSON.stringify(text.slice(0, 60))}`;
@@ -372,6 +398,7 @@ function ratio(a, b) {
 
 function cell(rr) {
   if (!rr) return 'not run';
+  if (rr.na) return 'n/a';
   if (rr.error) return `failed: ${rr.error.replace(/\|/g, '\\|')}`;
   return fmtNs(rr.median);
 }
@@ -379,7 +406,8 @@ function cell(rr) {
 const byId = Object.fromEntries(results.map((r) => [r.id, r]));
 const med = (id, runner) => byId[id]?.runners[runner]?.median;
 
-function targets() {
+/** Targets of the Unicorn backend (runner `nommu`): [target, measured, status]. */
+function unicornTargets() {
   const t = [];
   const nNull = med('null', 'nommu');
   const qNull = med('null', 'qemu');
@@ -404,6 +432,63 @@ function targets() {
   return t;
 }
 
+const COMPUTE = ['sieve', 'matmul', 'sha256sum', 'gzip', 'sort'];
+
+/** Targets of the native backend (runner `nommu-native`): [target, measured, status]. */
+function nativeBackendTargets() {
+  const t = [];
+  const status = (oks) => (oks.some((x) => x === undefined) ? 'not measured' : oks.every(Boolean) ? 'met' : 'missed');
+  // Compute speed, twice: wall clock as measured (Node and nommu start-up
+  // included), and net of start-up: each runner's median minus its own hello
+  // median, which estimates the time spent running the workload itself.
+  const hN = med('hello', 'native');
+  const hM = med('hello', 'nommu-native');
+  const wall = [], net = [], wallOk = [], netOk = [];
+  for (const id of COMPUTE) {
+    const n = med(id, 'native');
+    const m = med(id, 'nommu-native');
+    const rr = byId[id]?.runners['nommu-native'];
+    if (n === undefined || m === undefined) {
+      const why = !rr ? 'not run' : rr.error ? `failed (${rr.error})` : 'no native median';
+      wall.push(`${id} ${why}`);
+      net.push(`${id} ${why}`);
+      wallOk.push(undefined);
+      netOk.push(undefined);
+      continue;
+    }
+    wall.push(`${id} ${ratio(m, n)}`);
+    wallOk.push(m / n <= 1.1);
+    if (hN === undefined || hM === undefined || n - hN <= 0) {
+      net.push(`${id} -`);
+      netOk.push(undefined);
+    } else {
+      net.push(`${id} ${ratio(Math.max(m - hM, 0), n - hN)} (${fmtNs(Math.max(m - hM, 0))} vs ${fmtNs(n - hN)})`);
+      netOk.push((m - hM) / (n - hN) <= 1.1);
+    }
+  }
+  t.push(['compute (sieve, matmul, sha256sum, gzip, sort) within 1.1x of native, wall clock',
+    `${wall.join('; ')} (hello start-up: ${fmtNs(hM)} vs native ${fmtNs(hN)})`, status(wallOk)]);
+  t.push(['the same, net of start-up (each median minus the runner\'s hello median)', net.join('; '), status(netOk)]);
+
+  const nNull = byId.null?.runners['nommu-native'];
+  t.push(['null syscall (trapped `syscall`) at or below 2.6 us',
+    nNull?.median !== undefined ? `${fmtNs(nNull.median)} (native ${fmtNs(med('null', 'native'))}, qemu-user ${fmtNs(med('null', 'qemu'))})` : cell(nNull),
+    nNull?.median !== undefined ? (nNull.median <= 2600 ? 'met' : 'missed') : 'not measured']);
+
+  const v = byId.vsyscall?.runners;
+  const vM = v?.['nommu-native'];
+  const vText = (name) => {
+    const rr = v?.[name];
+    if (rr?.median === undefined) return cell(rr);
+    const trapped = med('null', name);
+    return `${fmtNs(rr.median)}${trapped !== undefined ? ` (trapped null syscall ${fmtNs(trapped)}, ${ratio(trapped, rr.median)} slower)` : ''}`;
+  };
+  t.push(['direct-call path (getpid by calling `__kernel_vsyscall`) measured',
+    `native backend: ${vText('nommu-native')}; Unicorn: ${vText('nommu')}; native and qemu-user: ${cell(v?.native)} / ${cell(v?.qemu)} (no such symbol)`,
+    vM?.median !== undefined ? 'measured' : vM?.error ? 'failed' : 'not measured']);
+  return t;
+}
+
 // Node's own start-up, for context on the hello target.
 const nodeStart = (() => {
   const xs = [];
@@ -423,31 +508,47 @@ L.push('');
 L.push(`- Date: ${new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} (whole run: ${Math.round(elapsedS)} s)`);
 L.push(`- CPU: ${mach.cpu}, ${mach.cores} cores, ${mach.memGiB} GiB RAM; ${mach.kernel}`);
 L.push(`- nommu: commit ${mach.commit || 'unknown'} of this repository (\`-dirty\`: with uncommitted changes)`);
-L.push(`- Node ${mach.node}; nommu backend: ${mach.backend}${mach.unicornPkg ? ` (libunicorn2 ${mach.unicornPkg})` : ''}`);
+L.push(`- Node ${mach.node}; nommu backends:`);
+L.push(`  - \`nommu\` runner: ${mach.backend}${mach.unicornPkg ? ` (libunicorn2 ${mach.unicornPkg})` : ''}`);
+L.push(`  - \`nommu-native\` runner (\`nommu run --backend native\`): ${mach.nativeBackend}`);
 L.push(`- ${mach.qemu || 'qemu-user: not available'}; ${mach.busybox || 'busybox: not available'} (Debian busybox-static); musl ${mach.musl}`);
 L.push(`- Load average at start / end: ${mach.loadStart} / ${mach.loadEnd}`);
 L.push('');
 L.push('## Targets');
 L.push('');
-L.push('| target | measured (nommu, median) | status |');
-L.push('| --- | --- | --- |');
-for (const [what, m, s] of targets()) L.push(`| ${what} | ${m} | **${s}** |`);
+L.push('| backend | target | measured (median) | status |');
+L.push('| --- | --- | --- | --- |');
+for (const [what, m, s] of unicornTargets()) L.push(`| Unicorn | ${what} | ${m} | **${s}** |`);
+for (const [what, m, s] of nativeBackendTargets()) L.push(`| native | ${what} | ${m} | **${s}** |`);
 L.push('');
 L.push('## Results');
 L.push('');
 L.push('Medians. Microbenchmarks: time per operation, measured by the program itself with');
 L.push('`clock_gettime(CLOCK_MONOTONIC)` around N iterations (start-up excluded). Whole programs:');
 L.push('wall-clock time of the whole run as seen by the parent (spawn included; for nommu that');
-L.push('includes Node start-up). Runs (successful ones) and iterations are given as native / qemu / nommu.');
+L.push('includes Node start-up). Runs (successful ones) and iterations are given per runner, in');
+L.push('column order: native / qemu-user / nommu (Unicorn) / nommu (native backend). "n/a": the');
+L.push('operation does not exist there (Linux\'s x86-64 vDSO has no `__kernel_vsyscall`).');
 L.push('');
-L.push('| benchmark | native | qemu-user | nommu | nommu/native | nommu/qemu | runs | iterations |');
-L.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+const RUNNER_ORDER = RUNNERS.map((r) => r.name);
+L.push(`| benchmark | ${RUNNER_ORDER.map((k) => RUNNER_LABEL[k]).join(' | ')} | runs | iterations |`);
+L.push(`| --- |${' --- |'.repeat(RUNNER_ORDER.length + 2)}`);
 for (const res of results) {
   const b = ALL.find((x) => x.id === res.id);
-  const n = res.runners.native, q = res.runners.qemu, m = res.runners.nommu;
-  const runs = ['native', 'qemu', 'nommu'].map((k) => res.runners[k]?.samples.length ?? 0).join(' / ');
+  const runs = RUNNER_ORDER.map((k) => res.runners[k]?.samples.length ?? 0).join(' / ');
   const iters = b.kind === 'micro' ? b.iters.map((x) => x.toLocaleString('en-US')).join(' / ') : 'whole program';
-  L.push(`| ${res.label} | ${cell(n)} | ${cell(q)} | ${cell(m)} | ${ratio(m?.median, n?.median)} | ${ratio(m?.median, q?.median)} | ${runs} | ${iters} |`);
+  L.push(`| ${res.label} | ${RUNNER_ORDER.map((k) => cell(res.runners[k])).join(' | ')} | ${runs} | ${iters} |`);
+}
+L.push('');
+L.push('### Ratios');
+L.push('');
+L.push('Median over median, for both nommu backends.');
+L.push('');
+L.push('| benchmark | Unicorn / native | Unicorn / qemu-user | native backend / native | native backend / qemu-user |');
+L.push('| --- | --- | --- | --- | --- |');
+for (const res of results) {
+  const x = (k) => res.runners[k]?.median;
+  L.push(`| ${res.label} | ${ratio(x('nommu'), x('native'))} | ${ratio(x('nommu'), x('qemu'))} | ${ratio(x('nommu-native'), x('native'))} | ${ratio(x('nommu-native'), x('qemu'))} |`);
 }
 L.push('');
 L.push('## Compared with UML nommu (seccomp)');
@@ -456,10 +557,11 @@ L.push('The UML figures are lmbench results from the "um: nommu" series document
 L.push('measured on the series author\'s machine, not this one: compare the ratios to native');
 L.push('rather than the absolute numbers. UML nommu has no `fork`, so its lmbench "fork+execve"');
 L.push('and "fork+sh" are vfork-based; they are compared with our vfork rows. Our null syscall');
-L.push('is `syscall(SYS_getpid)` and stands for both lmbench\'s null syscall and getpid.');
+L.push('is `syscall(SYS_getpid)` and stands for both lmbench\'s null syscall and getpid. UML nommu');
+L.push('runs guest code on the real CPU and traps syscalls with seccomp, like our native backend.');
 L.push('');
-L.push('| benchmark | UML: native | UML: MMU seccomp | UML: nommu seccomp | UML nommu/native | here: native | here: nommu | here: nommu/native | nommu here / UML nommu |');
-L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+L.push('| benchmark | UML: native | UML: MMU seccomp | UML: nommu seccomp | UML nommu/native | here: native | here: Unicorn | Unicorn/native | here: native backend | native backend/native |');
+L.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 const UML_ROWS = [
   ['getpid', 'null'], ['null', 'null'], ['read', 'read'], ['write', 'write'], ['stat', 'stat'],
   ['openclose', 'openclose'], ['select10', 'select10'], ['select100', 'select100'],
@@ -471,8 +573,8 @@ for (const [key, id] of UML_ROWS) {
   if (!res) continue;
   const scale = u.unit === 'us' ? 1e3 : 1;
   const uNative = u.native * scale, uNommu = u.nommu * scale, uMmu = u.mmu * scale;
-  const n = res.runners.native, m = res.runners.nommu;
-  L.push(`| ${u.label.replace(/ \((us|ns)\)$/, '')} ↔ ${res.label} | ${fmtNs(uNative)} | ${fmtNs(uMmu)} | ${fmtNs(uNommu)} | ${ratio(uNommu, uNative)} | ${cell(n)} | ${cell(m)} | ${ratio(m?.median, n?.median)} | ${ratio(m?.median, uNommu)} |`);
+  const n = res.runners.native, m = res.runners.nommu, nb = res.runners['nommu-native'];
+  L.push(`| ${u.label.replace(/ \((us|ns)\)$/, '')} ↔ ${res.label} | ${fmtNs(uNative)} | ${fmtNs(uMmu)} | ${fmtNs(uNommu)} | ${ratio(uNommu, uNative)} | ${cell(n)} | ${cell(m)} | ${ratio(m?.median, n?.median)} | ${cell(nb)} | ${ratio(nb?.median, n?.median)} |`);
 }
 L.push('');
 const failures = results.flatMap((r) =>
@@ -493,6 +595,13 @@ L.push('  emulated exec.');
 L.push('- The static hello (musl-gcc -static) is an ET_EXEC linked at 0x400000, like the `lat`');
 L.push('  program that runs it; the static-pie hello can be loaded anywhere. Both rows are kept.');
 L.push('- Native whole-program times include the spawn from Node (about a millisecond).');
+L.push('- Under the native backend, guest code runs on this CPU in a runner process and every');
+L.push('  syscall is a round trip between that process and Node (shared memory, a short spin,');
+L.push('  then a futex): with both cores busy, each hand-off can wait for the scheduler, so its');
+L.push('  syscall rows depend on the load much more than the compute rows do. Its whole-program');
+L.push('  times include Node start-up and the runner\'s start (see its hello row).');
+L.push('- `__kernel_vsyscall` row: natively and under qemu-user there is no such vDSO symbol');
+L.push('  (qemu-user 7.2 gives no vDSO at all), so it is "n/a" there.');
 L.push('- The machine may be shared with other work: see the load averages above.');
 if (rebuilt) L.push('- **nommu was rebuilt while this ran** (dist/ or the addon changed): results may mix versions, and failures may come from the rebuild.');
 if (skippedRuns) L.push(`- ${skippedRuns} repeat runs were skipped to keep the whole run near its ${budgetS} s budget (\`--budget\`).`);

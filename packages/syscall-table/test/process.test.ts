@@ -5,47 +5,8 @@
  * value, inherited by fork and exec), getgroups, thread names (exec, fork,
  * PR_SET_NAME, /proc/PID/comm and stat) and /proc directory listings.
  */
-import { spawnSync } from 'node:child_process';
-import { Kernel, type Identity } from '@nommu/kernel';
-import { createUnicornBackend } from '@nommu/x86-cpu';
 import { describe, expect, it } from 'vitest';
-import { createLinuxSyscallTable } from '../src/linux/index.js';
-
-const BUSYBOX = '/bin/busybox';
-const ENV = ['PATH=/usr/bin:/bin', 'LANG=C'];
-
-interface Run {
-  out: string;
-  err: string;
-  code: number;
-}
-
-async function guest(args: string[], identity: Partial<Identity> = {}): Promise<Run> {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const kernel = new Kernel({
-    cpu: createUnicornBackend({ ramSize: 256 << 20 }),
-    syscalls: createLinuxSyscallTable(),
-    identity,
-    stdin: { read: () => 0 },
-    stdout: { write: (d) => void out.push(Buffer.from(d)) },
-    stderr: { write: (d) => void err.push(Buffer.from(d)) },
-  });
-  try {
-    kernel.spawn({ path: BUSYBOX, argv: [BUSYBOX, ...args], envp: ENV, cwd: '/' });
-    const status = await kernel.run();
-    return { out: Buffer.concat(out).toString(), err: Buffer.concat(err).toString(), code: status.signal ? 128 + status.signal : status.code };
-  } finally {
-    kernel.dispose();
-  }
-}
-
-function native(args: string[]): Run {
-  const r = spawnSync(BUSYBOX, args, { env: Object.fromEntries(ENV.map((e) => e.split('='))), cwd: '/', encoding: 'utf8' });
-  return { out: r.stdout, err: r.stderr, code: r.status ?? 128 };
-}
-
-const sh = (script: string): string[] => ['sh', '-c', script];
+import { guest, native, sh } from './guest.js';
 
 describe('getpriority / setpriority', () => {
   it('keep the nice value per task, clamp it, and pass it on through fork and exec', async () => {

@@ -1,6 +1,6 @@
 import type { Kernel } from '../kernel.js';
 import type { OpenFile } from './file.js';
-import type { Process } from '../task/task.js';
+import { TaskState, type Process } from '../task/task.js';
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../memory/mm.js';
 
 /** A node of a synthetic filesystem: what the resolver and open() need to know. */
@@ -123,6 +123,12 @@ export class ProcFs {
   }
 }
 
+/** Linux's state letters: a zombie, every thread parked in a syscall (sleeping), or running. */
+function state(p: Process): string {
+  if (p.exitStatus) return 'Z (zombie)';
+  return p.threads.every((t) => t.state === TaskState.Blocked) ? 'S (sleeping)' : 'R (running)';
+}
+
 /** The process's name is its main thread's. */
 function comm(p: Process): string {
   return p.leader.comm;
@@ -130,14 +136,14 @@ function comm(p: Process): string {
 
 function stat(p: Process): string {
   const ppid = p.parent?.pid ?? 0;
-  const fields = [p.pid, `(${comm(p)})`, p.exitStatus ? 'Z' : 'R', ppid, p.pgid, p.sid, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20 + p.leader.nice, p.leader.nice, p.threads.length, 0, 0, p.mm.ownedBytes, 0];
+  const fields = [p.pid, `(${comm(p)})`, state(p)[0], ppid, p.pgid, p.sid, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20 + p.leader.nice, p.leader.nice, p.threads.length, 0, 0, p.mm.ownedBytes, 0];
   return fields.join(' ') + '\n';
 }
 
 function status(p: Process): string {
   return [
     `Name:\t${comm(p)}`,
-    `State:\t${p.exitStatus ? 'Z (zombie)' : 'R (running)'}`,
+    `State:\t${state(p)}`,
     `Tgid:\t${p.pid}`,
     `Pid:\t${p.pid}`,
     `PPid:\t${p.parent?.pid ?? 0}`,
