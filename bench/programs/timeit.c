@@ -4,7 +4,7 @@
  *
  *   timeit <program> [args...]
  *
- * vfork + execve(<program>) + waitpid between two
+ * vfork + execvp(<program>) + waitpid between two
  * clock_gettime(CLOCK_MONOTONIC) calls; the program's stdin, stdout and stderr
  * are timeit's own. Then prints "timeit: <nanoseconds> ns" as the last line on
  * stderr and exits with the program's status (128 + signal number if it was
@@ -18,8 +18,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 static double now_ns(void) {
   struct timespec ts;
@@ -39,7 +37,7 @@ int main(int argc, char **argv) {
     return 126;
   }
   if (pid == 0) {
-    execve(argv[1], argv + 1, environ);
+    execvp(argv[1], argv + 1);
     _exit(127);
   }
   int st;

@@ -64,6 +64,7 @@ const CASES: Case[] = [
   { program: 'malloc_stress' },
   { program: 'files_basic', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
   { program: 'mmap_basic', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
+  { program: 'proc_maps' },
   { program: 'epoll', input: 'input for epoll\n' },
   { program: 'eventfd_timerfd' },
   { program: 'signalfd' },
@@ -72,6 +73,10 @@ const CASES: Case[] = [
   { program: 'devices' },
   { program: 'unix_sockets', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
   { program: 'inet_sockets' },
+  { program: 'job_control' },
+  { program: 'timers' },
+  { program: 'cputime' },
+  { program: 'procfs', args: ['one', 'two words'] },
 ];
 
 /** A nommu exit status of 128+N stands for "killed by signal N", which spawnSync reports apart. */

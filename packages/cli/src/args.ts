@@ -1,3 +1,5 @@
+import type { MountSpec } from '@nommu/kernel';
+
 /** A usage error: exit status 2 with a one-line hint. */
 export class UsageError extends Error {
   readonly code = 'NOMMU_USAGE';
@@ -10,6 +12,8 @@ export class UsageError extends Error {
 export interface RunOptions {
   root: string;
   readOnly: boolean;
+  /** --mount and --tmpfs, in the order given. */
+  mounts: MountSpec[];
   mem: number;
   env: Map<string, string>;
   unsetEnv: string[];
@@ -43,6 +47,7 @@ export function parseRunArgs(argv: string[]): RunOptions {
   const o: RunOptions = {
     root: '/',
     readOnly: false,
+    mounts: [],
     mem: 1 << 30,
     env: new Map(),
     unsetEnv: [],
@@ -77,6 +82,13 @@ export function parseRunArgs(argv: string[]): RunOptions {
     switch (name) {
       case '--root': o.root = value(name, inline); break;
       case '--read-only': o.readOnly = true; break;
+      case '--mount': o.mounts.push(parseMount(value(name, inline))); break;
+      case '--tmpfs': {
+        const target = value(name, inline);
+        if (!target.startsWith('/')) throw new UsageError(`--tmpfs needs an absolute guest directory, got '${target}'`);
+        o.mounts.push({ type: 'tmpfs', target });
+        break;
+      }
       case '--mem': o.mem = parseSize(value(name, inline)); break;
       case '--env': {
         const kv = value(name, inline);
@@ -107,6 +119,13 @@ export function parseRunArgs(argv: string[]): RunOptions {
   o.program = program;
   o.args = argv.slice(i + 1);
   return o;
+}
+
+/** HOSTDIR:GUESTDIR[:ro|:rw] (the guest directory absolute, the host one without ':'). */
+export function parseMount(v: string): MountSpec {
+  const m = /^([^:]+):(\/[^:]*)(?::(ro|rw))?$/.exec(v);
+  if (!m) throw new UsageError(`--mount needs HOSTDIR:GUESTDIR[:ro], got '${v}'`);
+  return { type: 'bind', source: m[1]!, target: m[2]!, readOnly: m[3] === 'ro' };
 }
 
 function parseId(name: string, v: string): number {

@@ -26,7 +26,13 @@ PATH. The exit status is the program's, or 128+N when signal N killed it;
 
 Options:
   --root DIR          host directory that is the guest's / (default /)
-  --read-only         the guest cannot change anything under the root
+  --read-only         the guest cannot change anything under the root (other
+                      mounts keep their own mode)
+  --mount HOST:GUEST[:ro]
+                      bind mount: host directory HOST is seen at GUEST (an
+                      existing guest directory); :ro makes it read-only
+  --tmpfs GUEST       an empty, writable filesystem at GUEST, in host memory
+                      (/dev/shm), gone when nommu exits; none unless asked
   --mem SIZE          guest RAM, e.g. 512M, 2G (default 1G)
   --env NAME=VALUE    set a variable in the program's environment
   --unset-env NAME    remove a variable

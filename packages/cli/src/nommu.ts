@@ -11,6 +11,7 @@ import {
   type CollectingSink,
   type ExitStatus,
   type KernelHooks,
+  type MountSpec,
   type Process,
   type StreamSink,
   type StreamSource,
@@ -36,6 +37,11 @@ export interface NommuOptions {
   root?: string;
   /** The guest cannot change anything under the root (EROFS). */
   readOnly?: boolean;
+  /**
+   * Mounts over the root, in order: `{ type: 'bind', source: hostDir, target: guestDir, readOnly? }`
+   * or `{ type: 'tmpfs', target: guestDir }`. A target must be an existing guest directory.
+   */
+  mounts?: readonly MountSpec[];
   /** Guest RAM in bytes (with the default backend). Default 1 GiB. */
   memory?: number;
   /** The CPU backend; default: Unicorn with `memory` bytes of RAM. The Nommu disposes it. */
@@ -147,6 +153,7 @@ export class Nommu {
         syscalls: this.syscalls,
         ...(opts.root !== undefined ? { root: opts.root } : {}),
         readOnly: opts.readOnly ?? false,
+        mounts: opts.mounts ?? [],
         identity: { uid: opts.uid ?? 0, gid: opts.gid ?? 0, euid: opts.uid ?? 0, egid: opts.gid ?? 0 },
         stdin: source(opts.stdin),
         stdout: out.sink,

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { ExecFailure, Kernel, signalDescription, type ExitStatus } from '@nommu/kernel';
+import { ExecFailure, Kernel, KernelError, signalDescription, type ExitStatus } from '@nommu/kernel';
 import { createLinuxSyscallTable, StraceTracer } from '@nommu/syscall-table/linux';
 import { UsageError, type RunOptions } from './args.js';
 import { BACKENDS, createBackend } from './backend.js';
@@ -35,15 +35,24 @@ export async function run(o: RunOptions): Promise<number> {
     tracer = new StraceTracer({ write: (line) => fs.writeSync(fd, line + '\n'), summary: o.strace.summary });
   }
   const cpu = createBackend(o.backend, o.mem);
-  const kernel = new Kernel({
-    cpu,
-    syscalls: createLinuxSyscallTable(),
-    root: o.root,
-    readOnly: o.readOnly,
-    identity: { uid: o.uid, gid: o.gid, euid: o.uid, egid: o.gid },
-    tracer,
-    strictNommu: o.strictNommu,
-  });
+  let kernel: Kernel;
+  try {
+    kernel = new Kernel({
+      cpu,
+      syscalls: createLinuxSyscallTable(),
+      root: o.root,
+      readOnly: o.readOnly,
+      mounts: o.mounts,
+      identity: { uid: o.uid, gid: o.gid, euid: o.uid, egid: o.gid },
+      tracer,
+      strictNommu: o.strictNommu,
+    });
+  } catch (e) {
+    cpu.dispose();
+    if (straceFd !== null) fs.closeSync(straceFd);
+    if (e instanceof KernelError && e.code === 'NOMMU_MOUNT') throw new UsageError(e.message);
+    throw e;
+  }
   try {
     const envp = environment(o);
     const cwd = o.cwd ?? guestCwd(kernel, process.cwd());

@@ -296,7 +296,7 @@ describe('help and version', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^Usage: nommu run \[options\] <program> \[args\.\.\.\]\n/);
-    const options = ['--root', '--read-only', '--mem', '--env', '--unset-env', '--clear-env', '--cwd', '--argv0', '--strace', '--strace=summary', '--backend', '--uid', '--gid'];
+    const options = ['--root', '--read-only', '--mount', '--tmpfs', '--mem', '--env', '--unset-env', '--clear-env', '--cwd', '--argv0', '--strace', '--strace=summary', '--backend', '--uid', '--gid'];
     for (const o of options) expect(r.stdout).toMatch(new RegExp(`(^\\s+|, )${o}\\b`, 'm'));
     expect(r.stdout).toContain('126');
     expect(r.stdout).toContain('127');

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BASE_ENV, lines, NOMMU_BIN, nommu, REPO, tempDir } from './helpers.js';
+import { BASE_ENV, expectOneLine, lines, NOMMU_BIN, nommu, REPO, tempDir } from './helpers.js';
 
 const tmp = tempDir('options');
 afterAll(tmp.cleanup);
@@ -85,6 +85,41 @@ describe('--read-only', () => {
     expect(r).toMatchObject({ status: 0, stderr: '' });
     expect(readFileSync(join(root, 'data/file'), 'utf8')).toBe('new\n');
     expect(existsSync(join(root, 'data/other'))).toBe(true);
+  });
+});
+
+describe('--mount and --tmpfs', () => {
+  it('a bind mount shows a host directory in the guest, :ro refuses writes; a tmpfs is empty, writable and gone after', async () => {
+    const root = smallRoot('mounts');
+    mkdirSync(join(root, 'mnt'));
+    mkdirSync(join(root, 'tmp'));
+    const host = join(tmp.dir, 'bind-source');
+    mkdirSync(host);
+    writeFileSync(join(host, 'hello'), 'from the host\n');
+    const script = 'cat /mnt/hello; echo x > /mnt/new; echo t > /tmp/t; cat /tmp/t; ls /tmp; cat /proc/mounts';
+    const r = await nommu(['run', '--root', root, '--read-only', '--mount', `${host}:/mnt:ro`, '--tmpfs', '/tmp', '/bin/busybox', 'sh', '-c', script]);
+    expect(r.stdout).toBe('from the host\nt\nt\nroot / hostfs ro 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\nbind /mnt hostfs ro 0 0\ntmpfs /tmp tmpfs rw 0 0\n');
+    expect(lines(r.stderr)).toEqual(["sh: can't create /mnt/new: Read-only file system"]);
+    expect(existsSync(join(host, 'new'))).toBe(false);
+    expect(existsSync(join(root, 'tmp', 't'))).toBe(false);
+    const rw = await nommu(['run', '--root', root, `--mount=${host}:/mnt`, '/bin/busybox', 'sh', '-c', 'echo y > /mnt/new']);
+    expect(rw).toMatchObject({ status: 0, stderr: '' });
+    expect(readFileSync(join(host, 'new'), 'utf8')).toBe('y\n');
+  });
+
+  it.each([
+    [['--mount', '/tmp'], "nommu: --mount needs HOSTDIR:GUESTDIR[:ro], got '/tmp'"],
+    [['--mount', '/tmp:mnt'], "nommu: --mount needs HOSTDIR:GUESTDIR[:ro], got '/tmp:mnt'"],
+    [['--mount', '/tmp:/mnt:rx'], "nommu: --mount needs HOSTDIR:GUESTDIR[:ro], got '/tmp:/mnt:rx'"],
+    [['--tmpfs', 'tmp'], "nommu: --tmpfs needs an absolute guest directory, got 'tmp'"],
+    [['--mount', '/nonexistent-nommu:/data'], 'nommu: cannot mount /nonexistent-nommu on /data: no such directory'],
+    [['--tmpfs', '/data/file'], 'nommu: cannot mount tmpfs on /data/file: not a directory'],
+    [['--tmpfs', '/proc'], 'nommu: cannot mount tmpfs on /proc: not a mount point'],
+  ])('%j: a usage error (2), one line', async (opts, message) => {
+    const root = smallRoot(`bad-mount-${opts.join('').replace(/\W/g, '')}`);
+    const r = await nommu(['run', '--root', root, ...opts, '/bin/busybox', 'true']);
+    expect(r.status).toBe(2);
+    expect(expectOneLine(r.stderr)).toContain(message);
   });
 });
 

@@ -14,7 +14,7 @@ import { HookLists, SyscallCall, type KernelHooks, type MemoryFault } from './ho
 import { FdTable, hostSink, hostSource, O_RDONLY, O_WRONLY, StreamFile, type StreamSink, type StreamSource } from './fs/file.js';
 import { ProcFs } from './fs/procfs.js';
 import { Terminal } from './fs/tty.js';
-import { Vfs } from './fs/vfs.js';
+import { Vfs, type MountSpec } from './fs/vfs.js';
 import { ExecFailure } from './loader/elf.js';
 import { loadProgram, type ExecEnv, type LoadedProgram } from './loader/exec.js';
 import { NetStack } from './net/stack.js';
@@ -24,11 +24,24 @@ import { SIG, signalFromStop } from './signals.js';
 import { bit, defaultAction, parseSigaction, SA, SIG_DFL, SIG_IGN, UNBLOCKABLE, type SigAction } from './signal/action.js';
 import { buildFrame, restoreFrame, type SigInfo } from './signal/frame.js';
 import { BLOCK, NORETURN, SYSCALL_REGISTRY_VERSION, SyscallArgs, type SyscallTable } from './syscalls.js';
-import { commOf, initFpState, Process, RegsAt, Task, TaskState, type ExitStatus } from './task/task.js';
+import { commOf, initFpState, Process, RegsAt, Task, TaskState, type CpuTimer, type ExitStatus } from './task/task.js';
 import { VdsoClockKeeper } from './time.js';
 
 /** Version of the kernel's embedding API (KernelOptions, Kernel, hooks). */
 export const KERNEL_API_VERSION = 2;
+
+/** Robust futex word bits (linux/futex.h) and the most list entries exit_robust_list walks. */
+const FUTEX_WAITERS = 0x80000000;
+const FUTEX_OWNER_DIED = 0x40000000;
+const FUTEX_TID_MASK = 0x3fffffff;
+const ROBUST_LIST_LIMIT = 2048;
+
+/** The signals whose default action stops the process. */
+const STOP_SIGNALS = bit(SIG.STOP) | bit(SIG.TSTP) | bit(SIG.TTIN) | bit(SIG.TTOU);
+/** SIGCHLD si_code for a child that stopped or continued. */
+const CLD_STOPPED = 5;
+const CLD_CONTINUED = 6;
+const SI_KERNEL = 0x80;
 
 /** How long a task runs before the watchdog preempts it. */
 const SLICE_MICROS = 10_000;
@@ -63,7 +76,10 @@ export interface KernelOptions {
   syscalls: SyscallTable;
   /** Host directory that is the guest's '/'. Default '/'. */
   root?: string;
+  /** The root mount is read-only: writes under it answer EROFS. */
   readOnly?: boolean;
+  /** Bind and tmpfs mounts on top of the root, in order (see `Vfs.mount`). */
+  mounts?: readonly MountSpec[];
   identity?: Partial<Identity>;
   stdin?: StreamSource;
   stdout?: StreamSink;
@@ -94,6 +110,16 @@ export interface CloneArgs {
   childTid: number;
   tls: bigint | number;
 }
+
+/** wait options that select events: a child that exited, stopped (WUNTRACED) or continued. */
+export const WAIT_EXITED = 4;
+export const WAIT_STOPPED = 2;
+export const WAIT_CONTINUED = 8;
+
+/** What wait4/waitid found: a zombie, or a stop or continue not yet collected (with its signal). */
+export type ChildEvent =
+  | { child: Process; kind: 'exited' }
+  | { child: Process; kind: 'stopped' | 'continued'; signo: number };
 
 export interface SpawnOptions {
   path: string;
@@ -170,7 +196,7 @@ export class Kernel {
     this.strictNommu = opts.strictNommu ?? false;
     this.phys = new PhysicalMemory(cpu);
     this.mem = new UserMemory(cpu);
-    this.vfs = new Vfs({ ...(opts.root !== undefined ? { root: opts.root } : {}), readOnly: opts.readOnly ?? false });
+    this.vfs = Kernel.#makeVfs(opts);
     this.vfs.procfs = new ProcFs(this);
     this.identity = { uid: 0, gid: 0, euid: 0, egid: 0, ...opts.identity };
     this.hostname = opts.hostname ?? 'nommu';
@@ -195,6 +221,23 @@ export class Kernel {
     this.vdso = vdsoLayout(base);
     cpu.setKernelEntry(this.vdso.vsyscall, this.vdso.trap);
     this.clock = new VdsoClockKeeper(cpu, this.mem, this.vdso.clock);
+  }
+
+  /** The guest's filesystem tree; a mount that cannot be made is the embedder's error, not the guest's. */
+  static #makeVfs(opts: KernelOptions): Vfs {
+    const vfs = new Vfs({ ...(opts.root !== undefined ? { root: opts.root } : {}), readOnly: opts.readOnly ?? false });
+    for (const spec of opts.mounts ?? []) {
+      try {
+        vfs.mount(spec);
+      } catch (e) {
+        vfs.dispose();
+        if (!(e instanceof Errno)) throw e;
+        const what = { [E.ENOENT]: 'no such directory', [E.ENOTDIR]: 'not a directory', [E.EBUSY]: 'not a mount point' }[e.errno] ?? String(e);
+        const source = spec.type === 'bind' ? `${spec.source} on ` : 'tmpfs on ';
+        throw new KernelError('NOMMU_MOUNT', `cannot mount ${source}${spec.target}: ${what}`, { cause: e });
+      }
+    }
+    return vfs;
   }
 
   get current(): Task | null {
@@ -281,6 +324,7 @@ export class Kernel {
     proc.exe = loaded.exe;
     proc.argv = loaded.argv;
     proc.envp = loaded.envp;
+    proc.auxv = loaded.auxv;
     const pt = this.mem.bytes(task.ptregs, SIZEOF_PT_REGS);
     pt.fill(0);
     this.mem.setU64(task.ptregs + PtRegs.IP, loaded.entry);
@@ -305,8 +349,10 @@ export class Kernel {
     }
     // Other threads die at exec; a vfork parent gets its memory back.
     for (const t of [...proc.threads]) if (t !== task) this.#reapThread(t);
+    this.#releaseRobustFutexes(task);
     proc.mm.put();
     proc.files.closeOnExec();
+    this.#deleteTimers(proc);
     // Handled signals go back to their default action; ignored ones stay ignored.
     for (const sig of [...proc.sigactions.keys()]) if (this.sigaction(proc, sig).handler !== SIG_IGN) proc.sigactions.delete(sig);
     task.altStack = null;
@@ -315,14 +361,22 @@ export class Kernel {
     return NORETURN;
   }
 
+  #deleteTimers(proc: Process): void {
+    for (const t of proc.timers.values()) t.delete();
+    proc.timers.clear();
+  }
+
   /** A thread is gone: its kernel block returns to RAM, CLONE_CHILD_CLEARTID is honoured. */
   #reapThread(t: Task): void {
     if (t.state === TaskState.Zombie) return;
     if (this.#hooks) for (const h of this.#hooks.taskExit) h(t);
-    if (t.clearChildTid !== 0 && this.mem.ok(t.clearChildTid, 4) && t.process.exitStatus === null) {
-      this.mem.setU32(t.clearChildTid, 0);
-      this.futexWake(t.process, t.clearChildTid, 1, 0xffffffff, true);
-    }
+    this.#inMemoryOf(t, () => {
+      this.#releaseRobustFutexes(t);
+      if (t.clearChildTid !== 0 && this.mem.ok(t.clearChildTid, 4) && t.process.exitStatus === null) {
+        this.mem.setU32(t.clearChildTid, 0);
+        this.futexWake(t.process, t.clearChildTid, 1, 0xffffffff, true);
+      }
+    });
     this.#cancelTimer(t);
     this.#leaveWait(t);
     if (t.state === TaskState.Blocked && t.hostWait) this.#hostWaiters--;
@@ -350,17 +404,25 @@ export class Kernel {
     this.tracer?.onProcessExit?.(proc, status);
     if (this.#hooks) for (const h of this.#hooks.processExit) h(proc, status);
     for (const t of [...proc.threads]) this.#reapThread(t);
+    this.#deleteTimers(proc);
     proc.exitStatus = status;
     if (--proc.files.users === 0) proc.files.closeAll();
     proc.mm.put();
     this.#releaseVforkParent(proc);
     // Orphans go to the first process, as to init.
     const init = this.#init;
-    for (const c of proc.children) {
+    const orphans = proc.children.splice(0);
+    for (const c of orphans) {
       c.parent = init && init !== proc ? init : null;
+      c.adopted = true;
       if (c.parent) c.parent.children.push(c);
     }
-    proc.children.length = 0;
+    proc.stopped = false;
+    proc.jobEvent = null;
+    // Process groups this exit leaves orphaned, with a stopped member, get SIGHUP and SIGCONT (Linux's kill_orphaned_pgrp).
+    const parentOf = proc.parent;
+    if (parentOf && parentOf.pgid !== proc.pgid && parentOf.sid === proc.sid) this.#hangUpOrphaned(proc.pgid);
+    for (const c of orphans) if (c.pgid !== proc.pgid && c.sid === proc.sid) this.#hangUpOrphaned(c.pgid);
     if (proc === init) {
       this.#result = status;
       return;
@@ -371,7 +433,7 @@ export class Kernel {
       return;
     }
     const chld = this.sigaction(parent, SIG.CHLD);
-    if (proc.exitSignal === SIG.CHLD && (chld.handler === SIG_IGN || (chld.flags & SA.NOCLDWAIT) !== 0)) this.reap(proc);
+    if (proc.exitSignal === SIG.CHLD && (chld.handler === SIG_IGN || (chld.flags & SA.NOCLDWAIT) !== 0)) this.reap(proc, false);
     for (const w of parent.childWaiters) this.wakeUp(w, false);
     parent.childWaiters.clear();
     if (proc.exitSignal > 0) {
@@ -438,6 +500,7 @@ export class Kernel {
       proc.exe = parent.exe;
       proc.argv = parent.argv;
       proc.envp = parent.envp;
+      proc.auxv = parent.auxv;
       for (const [sig, act] of parent.sigactions) proc.sigactions.set(sig, act.slice());
       proc.exitSignal = flags & 0xff;
       this.processes.set(tid, proc);
@@ -473,19 +536,39 @@ export class Kernel {
     return tid;
   }
 
-  /** wait4/waitid's search: a zombie child matching `pid` (Linux's pid selector), or why not. */
-  findChild(task: Task, pid: number): { zombie: Process | null; any: boolean } {
+  /**
+   * wait4/waitid's search: the first child matching `pid` (Linux's pid
+   * selector) with an event `events` asks for (WEXITED 4, WSTOPPED 2,
+   * WCONTINUED 8), and whether any child matches at all.
+   */
+  findChild(task: Task, pid: number, events: number): { found: ChildEvent | null; any: boolean } {
     const self = task.process;
     const match = (c: Process): boolean =>
       pid === -1 ? true : pid > 0 ? c.pid === pid : pid === 0 ? c.pgid === self.pgid : c.pgid === -pid;
     const kids = self.children.filter(match);
-    return { zombie: kids.find((c) => c.exitStatus !== null) ?? null, any: kids.length > 0 };
+    for (const child of kids) {
+      if (child.exitStatus !== null) {
+        if ((events & WAIT_EXITED) !== 0) return { found: { child, kind: 'exited' }, any: true };
+        continue;
+      }
+      const ev = child.jobEvent;
+      if (ev && (events & (ev.kind === 'stopped' ? WAIT_STOPPED : WAIT_CONTINUED)) !== 0) {
+        return { found: { child, kind: ev.kind, signo: ev.signo }, any: true };
+      }
+    }
+    return { found: null, any: kids.length > 0 };
   }
 
-  /** Removes a zombie for good once its parent has collected its status. */
-  reap(child: Process): void {
+  /** Removes a zombie for good once its parent has collected its status (and, waited for, its CPU time). */
+  reap(child: Process, waited = true): void {
     const p = child.parent;
-    if (p) p.children.splice(p.children.indexOf(child), 1);
+    if (p) {
+      p.children.splice(p.children.indexOf(child), 1);
+      if (waited) {
+        p.childUtimeMs += child.utimeMs + child.childUtimeMs;
+        p.childStimeMs += child.stimeMs + child.childStimeMs;
+      }
+    }
     this.processes.delete(child.pid);
   }
 
@@ -501,11 +584,15 @@ export class Kernel {
   readonly #futexes = new Map<string, { task: Task; bitset: number }[]>();
 
   /**
-   * As on Linux, a shared futex on private memory keys the same as a private one
-   * (address space + address); only MAP_SHARED memory keys by address alone.
+   * Futex keys as Linux makes them: a private op keys by address space and
+   * address; a shared op on MAP_SHARED memory by the memory itself (its
+   * address: RAM is flat), elsewhere by address space and address, yet never
+   * equal to a private key (Linux's FUT_OFF_MMSHARED): a FUTEX_WAKE does not
+   * wake a FUTEX_WAIT_PRIVATE waiter.
    */
   #futexKey(proc: Process, addr: number, shared: boolean): string {
-    return shared && proc.mm.find(addr)?.shared ? `s:${addr}` : `${proc.mm.id}:${addr}`;
+    if (!shared) return `${proc.mm.id}:${addr}`;
+    return proc.mm.find(addr)?.shared ? `s:${addr}` : `${proc.mm.id}:s:${addr}`;
   }
 
   /** FUTEX_WAIT: parks until a wake (resumes with 0) or the timeout (ETIMEDOUT). */
@@ -558,6 +645,65 @@ export class Kernel {
     q2.push(...moved);
     if (q2.length > 0) this.#futexes.set(key2, q2);
     return woken + moved.length;
+  }
+
+  /**
+   * Runs `fn` with `t`'s memory resident: a forked process's pages may be
+   * swapped out while another process has the CPU (a kill from outside).
+   */
+  #inMemoryOf(t: Task, fn: () => void): void {
+    const cur = this.#current;
+    if (this.phys.overlays.size === 0 || cur?.process.mm === t.process.mm) {
+      fn();
+      return;
+    }
+    this.phys.overlays.activate(t.process.mm);
+    try {
+      fn();
+    } finally {
+      // With no current task the next switch activates its own memory.
+      if (cur) this.phys.overlays.activate(cur.process.mm);
+    }
+  }
+
+  /**
+   * Linux's exit_robust_list, for a thread that dies or execs: each robust
+   * futex on its set_robust_list list that it still owns gets
+   * FUTEX_OWNER_DIED (the owner's tid cleared), and one waiter is woken. The
+   * list is guest memory: a bad pointer ends the walk.
+   */
+  #releaseRobustFutexes(t: Task): void {
+    const head = t.robustList;
+    if (head === 0) return;
+    t.robustList = 0;
+    const mem = this.mem;
+    if (!mem.ok(head, 24)) return;
+    const entry = (raw: bigint): { addr: number; pi: boolean } => ({ addr: Number(raw & ~1n), pi: (raw & 1n) !== 0n });
+    const offset = Number(mem.i64(head + 8));
+    const pending = entry(mem.u64(head + 16));
+    /** handle_futex_death: false stops the walk. */
+    const death = (uaddr: number, pi: boolean, pendingOp: boolean): boolean => {
+      if (uaddr % 4 !== 0 || !mem.ok(uaddr, 4)) return false;
+      const uval = mem.u32(uaddr);
+      if (pendingOp && !pi && uval === 0) {
+        // Died between releasing the lock and taking it off the list: a waiter may need the wake.
+        this.futexWake(t.process, uaddr, 1, 0xffffffff, true);
+        return true;
+      }
+      if ((uval & FUTEX_TID_MASK) !== t.tid) return true;
+      mem.setU32(uaddr, (uval & FUTEX_WAITERS) | FUTEX_OWNER_DIED);
+      if (!pi && (uval & FUTEX_WAITERS) !== 0) this.futexWake(t.process, uaddr, 1, 0xffffffff, true);
+      return true;
+    };
+    let cur = entry(mem.u64(head));
+    for (let limit = ROBUST_LIST_LIMIT; cur.addr !== head && limit > 0; limit--) {
+      const nextOk = mem.ok(cur.addr, 8);
+      const next = nextOk ? entry(mem.u64(cur.addr)) : null;
+      if (cur.addr !== pending.addr && !death(cur.addr + offset, cur.pi, false)) return;
+      if (next === null) return;
+      cur = next;
+    }
+    if (pending.addr !== 0) death(pending.addr + offset, pending.pi, true);
   }
 
   #dropFutexWait(task: Task): void {
@@ -683,9 +829,10 @@ export class Kernel {
       const task = this.#pickNext();
       if (!task) {
         if (this.#hostWaiters === 0) {
-          const waits = [...this.tasks.values()].map((t) => `${t.tid}: ${t.waitReason}`).join(', ');
+          const waits = [...this.tasks.values()].map((t) => `${t.tid}: ${t.process.stopped ? 'stopped' : t.waitReason}`).join(', ');
           throw new KernelError('NOMMU_DEADLOCK', `deadlock: every guest task is blocked (${waits})`);
         }
+        this.#chargeSystem(performance.now());
         await new Promise<void>((r) => (this.#wake = r));
         continue;
       }
@@ -706,7 +853,13 @@ export class Kernel {
         }
         continue;
       }
+      const t0 = performance.now();
+      this.#chargeSystem(t0);
       const reason = this.cpu.run(SLICE_MICROS);
+      const t1 = performance.now();
+      this.#chargeUser(task, t1 - t0);
+      this.#accountTask = task;
+      this.#accountSince = t1;
       if (reason === StopReason.KernelCall) {
         this.#doSyscall64(task);
       } else {
@@ -715,7 +868,8 @@ export class Kernel {
       if ((++entries & 63) === 0 || reason === StopReason.Preempted) {
         this.clock.refresh();
         // A task that keeps making syscalls is never preempted by the watchdog: rotate here.
-        if (this.#runQueue.length > 0 && this.#current === task && task.state === TaskState.Runnable &&
+        // (Not when it gave up the CPU already: it is queued once, and a second entry would give it two turns a round.)
+        if (this.#runQueue.length > 0 && this.#current === task && task.state === TaskState.Runnable && !this.#yieldCpu &&
             performance.now() - this.#sliceStart >= SLICE_MICROS / 1000) {
           this.#runQueue.push(task);
           this.#current = task; // keeps its CPU state until another task is switched in
@@ -723,6 +877,7 @@ export class Kernel {
         }
         const now = performance.now();
         if (now - lastYield >= YIELD_MS) {
+          this.#chargeSystem(now);
           await new Promise<void>((r) => setImmediate(r));
           lastYield = performance.now();
         }
@@ -731,16 +886,57 @@ export class Kernel {
     return this.#result;
   }
 
+  /** The task the kernel works for since `#accountSince` (its system time), or null while idle. */
+  #accountTask: Task | null = null;
+  #accountSince = 0;
+
+  /** Guest CPU time: what the CPU backend ran for `task`; ITIMER_VIRTUAL and ITIMER_PROF count it down. */
+  #chargeUser(task: Task, ms: number): void {
+    const proc = task.process;
+    task.utimeMs += ms;
+    proc.utimeMs += ms;
+    if (proc.itimerVirtual !== null) this.#cpuTimerTick(proc, proc.itimerVirtual, ms, SIG.VTALRM);
+    if (proc.itimerProf !== null) this.#cpuTimerTick(proc, proc.itimerProf, ms, SIG.PROF);
+  }
+
+  /** The kernel's time since the last run of the CPU is the system time of the task it ran for. */
+  #chargeSystem(now: number): void {
+    const task = this.#accountTask;
+    if (task === null) return;
+    this.#accountTask = null;
+    const ms = now - this.#accountSince;
+    const proc = task.process;
+    task.stimeMs += ms;
+    proc.stimeMs += ms;
+    if (proc.itimerProf !== null) this.#cpuTimerTick(proc, proc.itimerProf, ms, SIG.PROF);
+  }
+
+  #cpuTimerTick(proc: Process, timer: CpuTimer, ms: number, signo: number): void {
+    timer.leftMs -= ms;
+    if (timer.leftMs > 0) return;
+    if (timer.intervalMs > 0) {
+      while (timer.leftMs <= 0) timer.leftMs += timer.intervalMs;
+    } else if (signo === SIG.VTALRM) {
+      proc.itimerVirtual = null;
+    } else {
+      proc.itimerProf = null;
+    }
+    if (proc.exitStatus === null) this.sendSignal(proc, { signo, code: SI_KERNEL });
+  }
+
   #pickNext(): Task | null {
     const cur = this.#current;
     if (cur && cur.state === TaskState.Runnable) {
-      // A task stopped inside the entry shim must finish it first ("interrupts off").
-      if (!this.#yieldCpu || (cur.regsAt === RegsAt.Cpu && this.#inShim())) return cur;
+      if (!this.#yieldCpu && !cur.process.stopped) return cur;
+      // A task stopped inside the entry shim must finish it first ("interrupts off"), even if its group stopped:
+      // it is in the kernel, and Linux too finishes the syscall before the stop.
+      if (cur.regsAt === RegsAt.Cpu && this.#inShim()) return cur;
     }
     this.#yieldCpu = false;
     while (this.#runQueue.length > 0) {
       const t = this.#runQueue.shift()!;
-      if (t.state === TaskState.Runnable && this.tasks.has(t.tid)) return t;
+      // A stopped group's threads leave the queue; SIGCONT puts them back.
+      if (t.state === TaskState.Runnable && this.tasks.has(t.tid) && !t.process.stopped) return t;
     }
     return null;
   }
@@ -941,7 +1137,79 @@ export class Kernel {
 
   #ignored(proc: Process, sig: number): boolean {
     const act = this.sigaction(proc, sig);
-    return act.handler === SIG_IGN || (act.handler === SIG_DFL && defaultAction(sig) === 'ignore');
+    if (act.handler === SIG_IGN) return true;
+    if (act.handler !== SIG_DFL) return false;
+    const what = defaultAction(sig);
+    return what === 'ignore' || what === 'cont'; // SIGCONT's work is done when it is sent
+  }
+
+  /** Drops the pending signals in `mask` from the process and its threads. */
+  #discardPending(proc: Process, mask: bigint): void {
+    const drop = (q: SigInfo[]): void => {
+      for (let i = q.length - 1; i >= 0; i--) if ((mask & bit(q[i]!.signo)) !== 0n) q.splice(i, 1)[0]!.onDequeue?.(false);
+    };
+    drop(proc.pending);
+    for (const t of proc.threads) drop(t.pending);
+  }
+
+  /**
+   * A default stop (Linux's do_signal_stop): the whole thread group stops at
+   * once; its threads keep their place (a parked one stays parked) and are not
+   * scheduled until SIGCONT. The parent hears of it (wait WUNTRACED, SIGCHLD).
+   */
+  #stopGroup(proc: Process, sig: number): void {
+    // The terminal's stop signals do nothing to an orphaned process group: no one is left to continue it.
+    if (proc.stopped || (sig !== SIG.STOP && this.#orphanedPgrp(proc.pgid))) return;
+    proc.stopped = true;
+    proc.jobEvent = { kind: 'stopped', signo: sig };
+    this.#notifyParentJob(proc, CLD_STOPPED, sig);
+  }
+
+  /** SIGCONT sent to a stopped group: its runnable threads go back on the run queue. */
+  #continueGroup(proc: Process): void {
+    proc.stopped = false;
+    proc.jobEvent = { kind: 'continued', signo: SIG.CONT };
+    for (const t of proc.threads) if (t.state === TaskState.Runnable && !this.#runQueue.includes(t)) this.#runQueue.push(t);
+    this.#notifyParentJob(proc, CLD_CONTINUED, SIG.CONT);
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  /** A child stopped or continued: wake the parent's waits, then SIGCHLD unless it asked for SA_NOCLDSTOP. */
+  #notifyParentJob(proc: Process, code: number, status: number): void {
+    const parent = proc.parent;
+    if (!parent || parent.exitStatus) return;
+    for (const w of parent.childWaiters) this.wakeUp(w, false);
+    parent.childWaiters.clear();
+    if ((this.sigaction(parent, SIG.CHLD).flags & SA.NOCLDSTOP) !== 0) return;
+    this.sendSignal(parent, { signo: SIG.CHLD, code, pid: proc.pid, uid: this.identity.uid, status });
+  }
+
+  /**
+   * POSIX's orphaned process group: no live member has a parent in another
+   * group of the same session. The first process counts as having one (the
+   * host shell that started nommu); one adopted by it does not (Linux's rule
+   * for children of init).
+   */
+  #orphanedPgrp(pgid: number): boolean {
+    for (const p of this.processes.values()) {
+      if (p.pgid !== pgid || p.exitStatus) continue;
+      if (p === this.#init) return false;
+      const parent = p.parent;
+      if (!parent || p.adopted || parent.exitStatus) continue;
+      if (parent.pgid !== pgid && parent.sid === p.sid) return false;
+    }
+    return true;
+  }
+
+  #hangUpOrphaned(pgid: number): void {
+    const members = [...this.processes.values()].filter((p) => p.pgid === pgid && !p.exitStatus);
+    if (!members.some((p) => p.stopped) || !this.#orphanedPgrp(pgid)) return;
+    for (const p of members) {
+      this.sendSignal(p, { signo: SIG.HUP, code: SI_KERNEL });
+      this.sendSignal(p, { signo: SIG.CONT, code: SI_KERNEL });
+    }
   }
 
   /**
@@ -957,9 +1225,21 @@ export class Kernel {
       this.exitProcess(proc, { code: 0, signal: SIG.KILL, coreDumped: false });
       return;
     }
+    // Linux's prepare_signal: a stop discards a pending SIGCONT, SIGCONT discards pending stops and resumes.
+    if (sig === SIG.CONT) {
+      this.#discardPending(proc, STOP_SIGNALS);
+      if (proc.stopped) this.#continueGroup(proc);
+    } else if ((bit(sig) & STOP_SIGNALS) !== 0n) {
+      this.#discardPending(proc, bit(SIG.CONT));
+    }
     const threads = target instanceof Task ? [target] : proc.threads.filter((t) => t.state !== TaskState.Zombie);
     const blockedEverywhere = threads.every((t) => (t.sigmask & bit(sig)) !== 0n);
     if (!blockedEverywhere && this.#ignored(proc, sig)) return;
+    // A default stop takes effect at once (no thread needs to leave its wait; they are simply not scheduled).
+    if (!blockedEverywhere && defaultAction(sig) === 'stop' && this.sigaction(proc, sig).handler === SIG_DFL) {
+      this.#stopGroup(proc, sig);
+      return;
+    }
     const queue = target instanceof Task ? target.pending : proc.pending;
     if (sig < 32 && queue.some((i) => i.signo === sig)) return;
     queue.push(info);
@@ -998,7 +1278,7 @@ export class Kernel {
         if ((mask & bit(s)) !== 0n && (bit(s) & UNBLOCKABLE) === 0n) continue;
         if (best < 0 || s < q[best]!.signo) best = i;
       }
-      if (best >= 0) return q.splice(best, 1)[0]!;
+      if (best >= 0) return dequeued(q.splice(best, 1)[0]!);
     }
     return null;
   }
@@ -1011,7 +1291,7 @@ export class Kernel {
         const s = q[i]!.signo;
         if ((set & bit(s)) !== 0n && (best < 0 || s < q[best]!.signo)) best = i;
       }
-      if (best >= 0) return q.splice(best, 1)[0]!;
+      if (best >= 0) return dequeued(q.splice(best, 1)[0]!);
     }
     return null;
   }
@@ -1029,6 +1309,7 @@ export class Kernel {
       if (act.handler === SIG_IGN) continue;
       if (act.handler === SIG_DFL) {
         const what = defaultAction(sig);
+        if (what === 'stop') this.#stopGroup(proc, sig);
         if (what === 'ignore' || what === 'cont' || what === 'stop') continue;
         this.#signalSeen(task, info);
         this.exitProcess(proc, { code: 0, signal: sig, coreDumped: false }); // nommu writes no core files
@@ -1173,7 +1454,7 @@ export class Kernel {
       // The entry and exit paths run with "interrupts off": never switch mid-shim.
       if (this.#inShim()) return;
       if (task.pending.length > 0 || task.process.pending.length > 0) this.#deliverSignals(task);
-      if (this.#runQueue.length > 0) {
+      if (this.#runQueue.length > 0 && !this.#yieldCpu) {
         this.#runQueue.push(task);
         this.#yieldCpu = true;
       }
@@ -1222,7 +1503,7 @@ export class Kernel {
 
   /** sched_yield: let the other runnable tasks go first. */
   yield(task: Task): void {
-    if (this.#runQueue.length === 0) return;
+    if (this.#runQueue.length === 0 || this.#yieldCpu) return;
     this.#runQueue.push(task);
     this.#yieldCpu = true;
   }
@@ -1248,7 +1529,14 @@ export class Kernel {
     this.#hostTimers.clear();
     this.net.dispose();
     this.cpu.dispose();
+    this.vfs.dispose();
   }
+}
+
+/** A signal leaves its queue to be handled or taken: a timer's signal learns its overrun. */
+function dequeued(info: SigInfo): SigInfo {
+  info.onDequeue?.(true);
+  return info;
 }
 
 function isHostError(e: unknown): boolean {

@@ -3,7 +3,8 @@
  * table and, where the host can be the reference, the same busybox runs
  * natively and must print the same. Covers getpriority/setpriority (the nice
  * value, inherited by fork and exec), getgroups, thread names (exec, fork,
- * PR_SET_NAME, /proc/PID/comm and stat) and /proc directory listings.
+ * PR_SET_NAME, /proc/PID/comm and stat), process states and /proc directory
+ * listings.
  */
 import { describe, expect, it } from 'vitest';
 import { guest, native, sh } from './guest.js';
@@ -26,10 +27,7 @@ describe('getpriority / setpriority', () => {
 
   it('refuse to lower the nice value without root (EACCES)', async () => {
     const r = await guest(sh('nice -n 4 sh -c "nice; renice -n 9 \\$\\$; nice; renice -n 1 \\$\\$; echo rc=\\$?; nice"'), {
-      uid: 1000,
-      euid: 1000,
-      gid: 1000,
-      egid: 1000,
+      identity: { uid: 1000, euid: 1000, gid: 1000, egid: 1000 },
     });
     // What busybox prints natively under setpriv --reuid=1000 (its pid aside).
     expect(r.out).toBe('4\n1 (process ID) old priority 4, new priority 9\n9\nrc=1\n9\n');
@@ -52,6 +50,15 @@ describe('thread names', () => {
     );
     const ref = native(args);
     expect(ref.out).toBe('busybox\n(busybox)\nbusybox\ncat\nps\n');
+    expect(await guest(args)).toEqual(ref);
+  });
+});
+
+describe('process states', () => {
+  it('show a process parked in a syscall as sleeping, the reader as running', async () => {
+    const args = sh('sleep 2 & p=$!; sleep 0.3; grep State /proc/$p/status; cut -d" " -f3 /proc/$p/stat; kill $p; wait; grep State /proc/self/status');
+    const ref = native(args);
+    expect(ref.out).toBe('State:\tS (sleeping)\nS\nState:\tR (running)\n');
     expect(await guest(args)).toEqual(ref);
   });
 });

@@ -7,6 +7,7 @@ import { S_IFCHR, statFromHost, syntheticStat, type KStat } from './stat.js';
 import { SIZEOF_TERMIOS } from './tty.js';
 import { anyLocks, inodeKey, releaseDescription, releasePosix } from './locks.js';
 import { WaitQueue } from './wait.js';
+import type { Mount } from './vfs.js';
 
 export const O_ACCMODE = 0o3;
 export const O_RDONLY = 0o0;
@@ -115,13 +116,15 @@ export abstract class OpenFile {
   }
 }
 
-/** A file of the host filesystem under the guest root. */
+/** A file of the host filesystem under the guest root or another mount. */
 export class HostFile extends OpenFile {
   constructor(
     readonly fd: number,
     flags: number,
     guestPath: string,
     readonly hostPath: string,
+    /** The mount it was opened on (its st_dev, read-only flag and statfs); null: the root as the host sees it. */
+    readonly mount: Mount | null = null,
   ) {
     super(flags, guestPath);
   }
@@ -130,7 +133,8 @@ export class HostFile extends OpenFile {
     return true;
   }
   stat(): KStat {
-    return statFromHost(fs.fstatSync(this.fd, { bigint: true }));
+    const st = statFromHost(fs.fstatSync(this.fd, { bigint: true }));
+    return this.mount ? { ...st, dev: this.mount.devOf(st.dev) } : st;
   }
   override read(_task: Task, buf: Uint8Array, pos: number | null): IoResult {
     try {

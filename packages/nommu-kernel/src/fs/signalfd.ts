@@ -10,7 +10,7 @@ import type { WaitQueue } from './wait.js';
 export const SIZEOF_SIGNALFD_SIGINFO = 128;
 
 /** struct signalfd_siginfo offsets. */
-const SSI = { SIGNO: 0, ERRNO: 4, CODE: 8, PID: 12, UID: 16, STATUS: 40, INT: 44, PTR: 48, ADDR: 72 } as const;
+const SSI = { SIGNO: 0, ERRNO: 4, CODE: 8, PID: 12, UID: 16, TID: 24, OVERRUN: 32, STATUS: 40, INT: 44, PTR: 48, ADDR: 72 } as const;
 
 /**
  * signalfd(2): reading takes pending signals of the mask (the reader's own and
@@ -86,6 +86,10 @@ function encode(out: Uint8Array, info: SigInfo): void {
   if (info.addr !== undefined) {
     dv.setBigUint64(SSI.ADDR, info.addr, true);
     return;
+  }
+  if (info.timerid !== undefined) {
+    dv.setUint32(SSI.TID, info.timerid, true);
+    dv.setUint32(SSI.OVERRUN, info.overrun ?? 0, true);
   }
   dv.setUint32(SSI.PID, info.pid ?? 0, true);
   dv.setUint32(SSI.UID, info.uid ?? 0, true);

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { E, errno, hostErrno } from '../errno.js';
 import type { Process } from '../task/task.js';
@@ -10,10 +11,71 @@ const PATH_MAX = 4096;
 export interface Resolved {
   /** Canonical guest path (no '.', '..' or symlinks except possibly the last component). */
   guest: string;
-  /** The host path it names, always inside the root ('' for synthetic files, which no host call finds). */
+  /** The host path it names, always inside its mount's host directory ('' for synthetic files, which no host call finds). */
   host: string;
+  /** The mount the name lives on (null for synthetic files). */
+  mount: Mount | null;
   /** Set when the path lies in a synthetic filesystem (/proc). */
   node?: SyntheticNode;
+}
+
+/** What to mount, as KernelOptions.mounts and `nommu run --mount/--tmpfs` give it. */
+export type MountSpec =
+  /** A host directory seen at `target` (a guest directory). */
+  | { type: 'bind'; source: string; target: string; readOnly?: boolean }
+  /** A fresh empty filesystem at `target`, gone when the kernel is disposed. */
+  | { type: 'tmpfs'; target: string; readOnly?: boolean };
+
+/** Device numbers of bind and tmpfs mounts: major 240 (local/experimental use), which no host filesystem has. */
+const MOUNT_DEV_MAJOR = 240;
+
+/**
+ * One filesystem in the guest's tree: the root, a bind mount or a tmpfs. Each
+ * is a host directory; names under `target` are looked up under `host`.
+ */
+export class Mount {
+  /** `target` split into components ([] for the root). */
+  readonly parts: readonly string[];
+  constructor(
+    readonly kind: 'root' | 'bind' | 'tmpfs',
+    /** Canonical guest path of the mount point. */
+    readonly target: string,
+    /** The host directory behind the mount's root. */
+    readonly host: string,
+    readonly readOnly: boolean,
+    /** Index in the mount table: names its device numbers. */
+    readonly id: number,
+  ) {
+    this.parts = splitPath(target);
+  }
+
+  /** Device numbers given out, by host device (see devOf). */
+  readonly #devs = new Map<number, number>();
+
+  /**
+   * The st_dev a file of this mount shows. The root keeps the host's numbers
+   * (a run with root '/' sees what the host sees); every other mount has its
+   * own, 240:(id << 8 | n) for the n-th host filesystem met under it, so
+   * st_dev differs across each mount point and (st_dev, st_ino) stays unique.
+   */
+  devOf(hostDev: number): number {
+    if (this.kind === 'root') return hostDev;
+    let dev = this.#devs.get(hostDev);
+    if (dev === undefined) {
+      const minor = ((this.id << 8) | this.#devs.size) & 0xfffff;
+      dev = (minor & 0xff) | (MOUNT_DEV_MAJOR << 8) | ((minor & ~0xff) << 12);
+      this.#devs.set(hostDev, dev);
+    }
+    return dev;
+  }
+
+  /** /proc/mounts' source and type columns: no host path is shown (and no "rootfs", which df and friends skip). */
+  get fsType(): string {
+    return this.kind === 'tmpfs' ? 'tmpfs' : 'hostfs';
+  }
+  get source(): string {
+    return this.kind;
+  }
 }
 
 /**
@@ -24,17 +86,89 @@ export interface Resolved {
  */
 export class Vfs {
   readonly root: string;
+  /** The root mount is read-only (bind and tmpfs mounts have their own flag). */
   readonly readOnly: boolean;
   /** Mounted at /proc; the host's /proc is never reachable. */
   procfs: ProcFs | null = null;
+  /** The mount table, in mount order: the root first; a later mount on the same point hides an earlier one. */
+  readonly mounts: Mount[];
+  /** Host directories made for tmpfs mounts, removed by dispose(). */
+  readonly #scratch: string[] = [];
 
-  constructor(opts: { root?: string; readOnly?: boolean } = {}) {
+  constructor(opts: { root?: string; readOnly?: boolean; mounts?: readonly MountSpec[] } = {}) {
     this.root = fs.realpathSync(opts.root ?? '/');
     this.readOnly = opts.readOnly ?? false;
+    this.mounts = [new Mount('root', '/', this.root, this.readOnly, 0)];
+    try {
+      for (const m of opts.mounts ?? []) this.mount(m);
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  /**
+   * Adds a mount. The target must be an existing guest directory (symlinks in
+   * it are followed inside the guest tree, as mount(8) does); /proc and / are
+   * not mount points. Throws an Errno (ENOENT, ENOTDIR, EBUSY) otherwise.
+   */
+  mount(spec: MountSpec): Mount {
+    const r = this.resolve('/', spec.target, true);
+    if (r.guest === '/' || r.guest === '/proc' || r.guest.startsWith('/proc/') || r.node) throw errno(E.EBUSY);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(r.host);
+    } catch (err) {
+      throw hostErrno(err);
+    }
+    if (!st.isDirectory()) throw errno(E.ENOTDIR);
+    let host: string;
+    if (spec.type === 'bind') {
+      try {
+        host = fs.realpathSync(spec.source);
+      } catch (err) {
+        throw hostErrno(err);
+      }
+      if (!fs.statSync(host).isDirectory()) throw errno(E.ENOTDIR);
+    } else {
+      host = fs.mkdtempSync(path.join(tmpfsParent(), 'nommu-tmpfs-'));
+      this.#scratch.push(host);
+      fs.chmodSync(host, 0o1777);
+    }
+    const m = new Mount(spec.type, r.guest, host, spec.readOnly ?? false, this.mounts.length);
+    this.mounts.push(m);
+    return m;
+  }
+
+  /** The mount a canonical guest path (as components) lies on: the deepest mount point above it, the latest on ties. */
+  mountOf(parts: readonly string[]): Mount {
+    let best = this.mounts[0]!;
+    for (const m of this.mounts) {
+      if (m.parts.length < best.parts.length || m.parts.length > parts.length) continue;
+      if (m.parts.every((c, i) => parts[i] === c)) best = m;
+    }
+    return best;
   }
 
   hostPath(parts: readonly string[]): string {
-    return parts.length === 0 ? this.root : path.join(this.root, ...parts);
+    const m = this.mountOf(parts);
+    const rest = parts.slice(m.parts.length);
+    return rest.length === 0 ? m.host : path.join(m.host, ...rest);
+  }
+
+  /** Is the resolved name the root of a mount other than '/'? (rmdir, rename and unlink of it are EBUSY) */
+  isMountPoint(r: Resolved): boolean {
+    return r.mount !== null && r.mount.kind !== 'root' && r.guest === r.mount.target;
+  }
+
+  /** The mount holding the directory entry of a name (for a mount point, the mount it is mounted on): what rename and link compare. */
+  entryMount(r: Resolved): Mount | null {
+    return this.isMountPoint(r) ? this.mountOf(splitPath(r.guest).slice(0, -1)) : r.mount;
+  }
+
+  /** Removes the host directories behind tmpfs mounts. */
+  dispose(): void {
+    for (const dir of this.#scratch.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
   }
 
   /**
@@ -62,7 +196,7 @@ export class Vfs {
       if (stack[0] === 'proc' && this.procfs) {
         const node = this.procfs.lookup(stack.slice(1), self);
         if (!node) throw errno(E.ENOENT);
-        if (node.kind === 'symlink' && node.file && last && follow) return { guest: '/' + stack.join('/'), host: '', node };
+        if (node.kind === 'symlink' && node.file && last && follow) return { guest: '/' + stack.join('/'), host: '', mount: null, node };
         if (node.kind === 'symlink' && (!last || follow || trailingSlash)) {
           if (++links > MAX_SYMLINKS) throw errno(E.ELOOP);
           stack.pop();
@@ -71,7 +205,7 @@ export class Vfs {
           continue;
         }
         if (!last && node.kind !== 'dir') throw errno(E.ENOTDIR);
-        if (last) return { guest: '/' + stack.join('/'), host: '', node };
+        if (last) return { guest: '/' + stack.join('/'), host: '', mount: null, node };
         continue;
       }
       if (last && !follow && !trailingSlash) break;
@@ -95,8 +229,19 @@ export class Vfs {
       if ((!last || trailingSlash) && !st.isDirectory()) throw errno(E.ENOTDIR);
     }
     const guest = '/' + stack.join('/');
-    return { guest, host: this.hostPath(stack) };
+    return { guest, host: this.hostPath(stack), mount: this.mountOf(stack) };
   }
+}
+
+/** Where tmpfs mounts keep their files: /dev/shm (memory on Linux hosts) when usable, else the host's temporary directory. */
+function tmpfsParent(): string {
+  try {
+    fs.accessSync('/dev/shm', fs.constants.W_OK | fs.constants.X_OK);
+    if (fs.statSync('/dev/shm').isDirectory()) return '/dev/shm';
+  } catch {
+    // no /dev/shm on this host
+  }
+  return os.tmpdir();
 }
 
 export function splitPath(p: string): string[] {

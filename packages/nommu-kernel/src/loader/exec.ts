@@ -43,6 +43,8 @@ export interface LoadedProgram {
   exe: string;
   argv: string[];
   envp: string[];
+  /** The auxiliary vector on its initial stack, AT_NULL excluded (/proc/<pid>/auxv). */
+  auxv: [number, number][];
 }
 
 interface ExecFile {
@@ -173,7 +175,7 @@ export function loadProgram(env: ExecEnv, cwd: string, path: string, argv: strin
     ];
     const sp = buildStack(env, stackBase + stackSize, argv, envp, execfn, auxv);
     const entry = base ? interp!.image.entry + base.bias : image.entry + main.bias;
-    return { mm, entry, sp, exe: file.guest, argv, envp };
+    return { mm, entry, sp, exe: file.guest, argv, envp, auxv };
   } catch (e) {
     mm.release();
     if (e instanceof Errno) throw new ExecFailure(e.errno, describe(e.errno));

@@ -153,13 +153,16 @@ export class MemoryMap {
 
   /**
    * fork without an MMU: a new map with the same mappings at the same
-   * addresses, each page a private copy that is swapped in while the child runs.
+   * addresses, each private page a copy that is swapped in while the child
+   * runs; MAP_SHARED pages stay the same pages, held by both.
    */
   fork(): MemoryMap {
     const child = new MemoryMap(this.phys);
     for (const v of this.vmas) {
       child.vmas.push({ ...v });
-      if (v.owned) this.phys.overlays.duplicate(this, child, v.start / PAGE_SIZE, (v.end - v.start) / PAGE_SIZE);
+      if (!v.owned) continue;
+      if (v.shared) this.phys.share(v.start, v.end - v.start);
+      else this.phys.overlays.duplicate(this, child, v.start / PAGE_SIZE, (v.end - v.start) / PAGE_SIZE);
     }
     child.brkStart = this.brkStart;
     child.brk = this.brk;

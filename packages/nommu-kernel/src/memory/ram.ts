@@ -37,17 +37,37 @@ export class PhysicalMemory {
     this.cpu.protect(pageDown(addr), pageUp(addr + len) - pageDown(addr), 7);
   }
 
+  /** Holders beyond the first of MAP_SHARED pages that fork gave to more address spaces, by page number. */
+  readonly #sharers = new Map<number, number>();
+
+  /** One more address space holds the very pages of [addr, addr+len) (a MAP_SHARED mapping across fork). */
+  share(addr: number, len: number): void {
+    for (let a = pageDown(addr); a < pageUp(addr + len); a += PAGE_SIZE) {
+      const page = a / PAGE_SIZE;
+      this.#sharers.set(page, (this.#sharers.get(page) ?? 0) + 1);
+    }
+  }
+
+  /** Drops one holder of a shared page; true if others still hold it. */
+  #unshare(page: number): boolean {
+    const n = this.#sharers.get(page);
+    if (n === undefined) return false;
+    if (n === 1) this.#sharers.delete(page);
+    else this.#sharers.set(page, n - 1);
+    return true;
+  }
+
   /** `holder` gives back [addr, addr+len): pages still held by others stay allocated. */
   release(holder: Holder, addr: number, len: number): void {
     const start = pageDown(addr);
     const end = pageUp(addr + len);
-    if (this.overlays.size === 0) {
+    if (this.overlays.size === 0 && this.#sharers.size === 0) {
       this.free(start, end - start);
       return;
     }
     let run = -1;
     for (let a = start; a < end; a += PAGE_SIZE) {
-      const gone = this.overlays.release(holder, a / PAGE_SIZE);
+      const gone = !this.#unshare(a / PAGE_SIZE) && this.overlays.release(holder, a / PAGE_SIZE);
       if (gone && run < 0) run = a;
       if (!gone && run >= 0) {
         this.free(run, a - run);

@@ -102,7 +102,7 @@ export class UnixSocket extends Socket {
     const k = task.kernel;
     const r = k.vfs.resolve(task.process.cwd, path, false, task.process);
     if (r.node) return errno(E.EADDRINUSE);
-    if (k.vfs.readOnly) return errno(E.EROFS);
+    if (r.mount?.readOnly) return errno(E.EROFS);
     let ino: bigint;
     try {
       const fd = fs.openSync(r.host, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o777 & ~task.process.umask);

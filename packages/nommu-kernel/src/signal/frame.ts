@@ -51,6 +51,11 @@ export interface SigInfo {
   status?: number;
   addr?: bigint;
   value?: bigint;
+  /** A POSIX timer's signal: si_timerid, and si_overrun (set when it is dequeued). */
+  timerid?: number;
+  overrun?: number;
+  /** Called when the signal leaves the queue: delivered or taken (true), or discarded (false). */
+  onDequeue?: (delivered: boolean) => void;
 }
 
 /** siginfo_t, 128 bytes: the union laid out for kill/queue, child and fault signals. */
@@ -61,6 +66,12 @@ export function writeSiginfo(mem: UserMemory, addr: number, info: SigInfo): void
   mem.setI32(addr + 8, info.code);
   if (info.addr !== undefined) {
     mem.setU64(addr + 16, info.addr);
+    return;
+  }
+  if (info.timerid !== undefined) {
+    mem.setI32(addr + 16, info.timerid);
+    mem.setI32(addr + 20, info.overrun ?? 0);
+    mem.setU64(addr + 24, info.value ?? 0n);
     return;
   }
   mem.setI32(addr + 16, info.pid ?? 0);

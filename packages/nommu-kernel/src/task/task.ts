@@ -2,6 +2,7 @@ import type { FdTable } from '../fs/file.js';
 import type { Kernel } from '../kernel.js';
 import type { MemoryMap } from '../memory/mm.js';
 import type { SigInfo } from '../signal/frame.js';
+import type { PosixTimer } from '../signal/timers.js';
 import { WaitQueue } from '../fs/wait.js';
 
 /**
@@ -28,6 +29,12 @@ export type RegsAt = (typeof RegsAt)[keyof typeof RegsAt];
 export const TaskState = { Runnable: 0, Blocked: 1, Zombie: 2 } as const;
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 
+/** A CPU-time interval timer: CPU time left before its signal, and the reload (ms). */
+export interface CpuTimer {
+  leftMs: number;
+  intervalMs: number;
+}
+
 /** How a process ended, in wait-status terms. */
 export interface ExitStatus {
   /** Exit code when the process exited. */
@@ -53,6 +60,10 @@ export class Process {
   exe = '';
   argv: string[] = [];
   envp: string[] = [];
+  /** The auxiliary vector the running program started with (/proc/<pid>/auxv). */
+  auxv: readonly (readonly [number, number])[] = [];
+  /** When the process was created (host monotonic ns; /proc/<pid>/stat's starttime). */
+  readonly startNs = process.hrtime.bigint();
   exitStatus: ExitStatus | null = null;
   /** Signal sent to the parent at exit (SIGCHLD unless clone said otherwise). */
   exitSignal = 17;
@@ -68,6 +79,25 @@ export class Process {
   readonly signalQueue = new WaitQueue();
   /** alarm()/ITIMER_REAL. */
   alarm: { timer: ReturnType<typeof setTimeout>; due: number; intervalMs: number } | null = null;
+  /** Job control: a stop signal stopped the whole group; no thread runs until SIGCONT. */
+  stopped = false;
+  /** A stop or continue the parent has not collected yet (wait4 WUNTRACED / WCONTINUED), with its signal. */
+  jobEvent: { kind: 'stopped' | 'continued'; signo: number } | null = null;
+  /** Adopted by the first process after its parent died: like a child of init, it keeps no process group from being orphaned. */
+  adopted = false;
+  /** Guest CPU time of every thread, dead ones included (ms): user is time in the CPU backend, system in the kernel for it. */
+  utimeMs = 0;
+  stimeMs = 0;
+  /** CPU time of the children it waited for, and of theirs (times' tms_cutime, RUSAGE_CHILDREN). */
+  childUtimeMs = 0;
+  childStimeMs = 0;
+  /** ITIMER_VIRTUAL (user time) and ITIMER_PROF (user and system time) of the whole group; null when disarmed. */
+  itimerVirtual: CpuTimer | null = null;
+  itimerProf: CpuTimer | null = null;
+  /** POSIX timers (timer_create) by id; deleted at exec and exit. */
+  readonly timers = new Map<number, PosixTimer>();
+  /** The id the next timer_create tries first. */
+  nextTimerId = 0;
 
   constructor(
     readonly kernel: Kernel,
@@ -95,6 +125,8 @@ export class Task {
   readonly fpState: Uint8Array;
   /** set_tid_address / CLONE_CHILD_CLEARTID. */
   clearChildTid = 0;
+  /** set_robust_list: the guest's struct robust_list_head, walked when the thread dies or execs (0: none). */
+  robustList = 0;
   /** Blocked signals (bit n-1 for signal n). */
   sigmask = 0n;
   /** The mask rt_sigsuspend replaced, restored after the handler runs. */
@@ -125,6 +157,9 @@ export class Task {
   nice = 0;
   /** Parked waiting for the host (a timer, input): not a deadlock while it lasts. */
   hostWait = false;
+  /** Guest CPU time of this thread (ms): user in the CPU backend, system in the kernel (CLOCK_THREAD_CPUTIME_ID). */
+  utimeMs = 0;
+  stimeMs = 0;
   /** Why the task is parked, for deadlock reports. */
   waitReason = '';
   /** The wait queues the parked task joined; it leaves them all when it wakes. */

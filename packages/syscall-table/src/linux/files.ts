@@ -53,7 +53,7 @@ function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode
     return openFifo(task, r, fifo, flags);
   }
   const writes = acc !== fcntl.O_RDONLY || (flags & (fcntl.O_TRUNC | fcntl.O_CREAT)) !== 0;
-  if (k.vfs.readOnly && writes) {
+  if (r.mount?.readOnly && writes) {
     if ((flags & fcntl.O_CREAT) === 0 || lexists(r.host)) {
       if (acc !== fcntl.O_RDONLY || (flags & fcntl.O_TRUNC) !== 0) throw errno(E.EROFS);
     } else {
@@ -71,7 +71,7 @@ function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode
   } catch (err) {
     throw hostErrno(err);
   }
-  const file = new HostFile(fd, flags & ~fcntl.O_CLOEXEC, r.guest, r.host);
+  const file = new HostFile(fd, flags & ~fcntl.O_CLOEXEC, r.guest, r.host, r.mount);
   return task.process.files.install(file, (flags & fcntl.O_CLOEXEC) !== 0);
 }
 
@@ -96,6 +96,8 @@ function reopen(task: Task, file: OpenFile, flags: number): number {
   const cloexec = (flags & fcntl.O_CLOEXEC) !== 0;
   const files = task.process.files;
   if (file instanceof HostFile) {
+    const readOnly = file.mount?.readOnly ?? task.kernel.vfs.readOnly;
+    if (readOnly && (acc !== fcntl.O_RDONLY || (flags & fcntl.O_TRUNC) !== 0)) throw errno(E.EROFS);
     const hostFlags = (flags & (fcntl.O_ACCMODE | fcntl.O_TRUNC | fcntl.O_APPEND | fcntl.O_DIRECTORY | fcntl.O_NONBLOCK)) | fcntl.O_CLOEXEC;
     let fd: number;
     try {
@@ -103,7 +105,7 @@ function reopen(task: Task, file: OpenFile, flags: number): number {
     } catch (err) {
       throw hostErrno(err);
     }
-    return files.install(new HostFile(fd, flags & ~fcntl.O_CLOEXEC, file.guestPath, file.hostPath), cloexec);
+    return files.install(new HostFile(fd, flags & ~fcntl.O_CLOEXEC, file.guestPath, file.hostPath, file.mount), cloexec);
   }
   if (file instanceof PipeEnd) {
     return files.install(new PipeEnd(file.pipe, flags & ~fcntl.O_CLOEXEC, acc !== fcntl.O_WRONLY, acc === fcntl.O_RDWR), cloexec);
@@ -159,7 +161,8 @@ function kstatPath(task: Task, dirfd: number, path: string, flags: number): KSta
   if (path === '' && (flags & AT_EMPTY_PATH) !== 0) return task.process.files.get(dirfd).stat();
   const r = resolveAt(task, dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) === 0);
   if (r.node) {
-    if (r.node.kind === 'symlink' && r.node.file) return r.node.file.stat();
+    // /proc/PID/fd/N: stat follows the link to the open file; lstat sees the link.
+    if (r.node.kind === 'symlink' && r.node.file && (flags & AT_SYMLINK_NOFOLLOW) === 0) return r.node.file.stat();
     const size = r.node.kind === 'file' ? r.node.content().length : 0;
     return { ...stat.syntheticStat(nodeMode(r.node)), size: r.node.kind === 'symlink' ? r.node.target.length : size };
   }
@@ -170,6 +173,7 @@ function kstatPath(task: Task, dirfd: number, path: string, flags: number): KSta
     throw hostErrno(err);
   }
   const k = stat.statFromHost(st);
+  if (r.mount) k.dev = r.mount.devOf(k.dev);
   // A bound AF_UNIX name is a placeholder file on the host: it is a socket to the guest.
   if (task.kernel.net.isSocketPath(r.host, st.ino)) return { ...k, mode: stat.S_IFSOCK | (k.mode & 0o7777) };
   return k;
@@ -268,7 +272,7 @@ function faccessat(task: Task, dirfd: number, pathAddr: number, mode: number, fl
       throw hostErrno(err);
     }
   }
-  if ((mode & 2) !== 0 && k.vfs.readOnly) throw errno(E.EROFS);
+  if ((mode & 2) !== 0 && r.mount?.readOnly) throw errno(E.EROFS);
   return 0;
 }
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { E, errno, hostErrno, HostFile, type SyscallArgs, type Task } from '@nommu/kernel';
+import { E, errno, hostErrno, HostFile, type Mount, type Resolved, type SyscallArgs, type Task } from '@nommu/kernel';
 import { lexists, resolveAt } from './files.js';
 import { partial, supported, unimplemented, type Family } from './define.js';
 
@@ -19,8 +19,21 @@ function host<T>(f: () => T): T {
   }
 }
 
-function writableRoot(task: Task): void {
-  if (task.kernel.vfs.readOnly) throw errno(E.EROFS);
+/** Writes to a name need its mount writable (EROFS otherwise). */
+function writable(r: Resolved): void {
+  if (r.mount?.readOnly) throw errno(E.EROFS);
+}
+
+/** Writes through a descriptor need its mount writable. */
+function writableFile(task: Task, f: HostFile): void {
+  if (f.mount?.readOnly ?? task.kernel.vfs.readOnly) throw errno(E.EROFS);
+}
+
+/** rename and link stay within one mount (EXDEV), and a mount point itself is busy. */
+function sameMount(task: Task, from: Resolved, to: Resolved): void {
+  const vfs = task.kernel.vfs;
+  if (vfs.entryMount(from) !== vfs.entryMount(to)) throw errno(E.EXDEV);
+  if (vfs.isMountPoint(from) || vfs.isMountPoint(to)) throw errno(E.EBUSY);
 }
 
 function path(task: Task, addr: number): string {
@@ -30,7 +43,9 @@ function path(task: Task, addr: number): string {
 function unlinkat(task: Task, dirfd: number, p: string, flags: number) {
   if ((flags & ~AT_REMOVEDIR) !== 0) throw errno(E.EINVAL);
   const r = resolveAt(task, dirfd, p, false);
-  writableRoot(task);
+  if (r.node) throw errno(E.EACCES);
+  if (task.kernel.vfs.isMountPoint(r)) throw errno(E.EBUSY);
+  writable(r);
   const st = host(() => fs.lstatSync(r.host));
   if ((flags & AT_REMOVEDIR) !== 0) {
     if (!st.isDirectory()) throw errno(E.ENOTDIR);
@@ -44,7 +59,8 @@ function unlinkat(task: Task, dirfd: number, p: string, flags: number) {
 
 function mkdirat(task: Task, dirfd: number, p: string, mode: number) {
   const r = resolveAt(task, dirfd, p, false);
-  writableRoot(task);
+  if (r.node) throw errno(E.EEXIST);
+  writable(r);
   host(() => fs.mkdirSync(r.host, mode & ~task.process.umask & 0o7777));
   return 0;
 }
@@ -70,7 +86,7 @@ function mknodat(task: Task, dirfd: number, p: string, mode: number) {
   }
   const r = resolveAt(task, dirfd, p, false);
   if (r.node) throw errno(E.EEXIST);
-  writableRoot(task);
+  writable(r);
   if (lexists(r.host)) throw errno(E.EEXIST);
   if (type === S_IFCHR || type === S_IFBLK || type === S_IFSOCK) throw errno(E.EPERM);
   if (type === S_IFIFO) {
@@ -91,7 +107,9 @@ function renameat2(task: Task, olddir: number, oldp: string, newdir: number, new
   }
   const from = resolveAt(task, olddir, oldp, false);
   const to = resolveAt(task, newdir, newp, false);
-  writableRoot(task);
+  if (from.node || to.node) throw errno(from.node && to.node ? E.EACCES : E.EXDEV);
+  sameMount(task, from, to);
+  writable(from);
   host(() => fs.lstatSync(from.host));
   if ((flags & RENAME_NOREPLACE) !== 0 && lexists(to.host)) throw errno(E.EEXIST);
   if ((flags & RENAME_EXCHANGE) !== 0) {
@@ -108,7 +126,8 @@ function renameat2(task: Task, olddir: number, oldp: string, newdir: number, new
 
 function symlinkat(task: Task, target: string, dirfd: number, p: string) {
   const r = resolveAt(task, dirfd, p, false);
-  writableRoot(task);
+  if (r.node) throw errno(E.EEXIST);
+  writable(r);
   host(() => fs.symlinkSync(target, r.host));
   return 0;
 }
@@ -116,14 +135,17 @@ function symlinkat(task: Task, target: string, dirfd: number, p: string) {
 function linkat(task: Task, olddir: number, oldp: string, newdir: number, newp: string, flags: number) {
   const from = resolveAt(task, olddir, oldp, (flags & AT_SYMLINK_FOLLOW) !== 0);
   const to = resolveAt(task, newdir, newp, false);
-  writableRoot(task);
+  if (from.node || to.node) throw errno(from.node && to.node ? E.EPERM : E.EXDEV);
+  sameMount(task, from, to);
+  writable(to);
   host(() => fs.linkSync(from.host, to.host));
   return 0;
 }
 
 function fchmodat(task: Task, dirfd: number, p: string, mode: number) {
   const r = resolveAt(task, dirfd, p, true);
-  writableRoot(task);
+  if (r.node) throw errno(E.EPERM);
+  writable(r);
   host(() => fs.chmodSync(r.host, mode & 0o7777));
   return 0;
 }
@@ -155,7 +177,7 @@ function fchownat(task: Task, dirfd: number, p: string, uid: number, gid: number
   const follow = (flags & AT_SYMLINK_NOFOLLOW) === 0;
   const r = resolveAt(task, dirfd, p, follow);
   if (r.node) throw errno(E.EPERM);
-  writableRoot(task);
+  writable(r);
   checkChown(task, host(() => (follow ? fs.statSync(r.host) : fs.lstatSync(r.host))), uid, gid);
   host(() => (follow ? fs.chownSync(r.host, uid, gid) : fs.lchownSync(r.host, uid, gid)));
   return 0;
@@ -163,49 +185,55 @@ function fchownat(task: Task, dirfd: number, p: string, uid: number, gid: number
 
 function fchown(task: Task, fd: number, uid: number, gid: number) {
   const f = hostFile(task, fd);
-  writableRoot(task);
+  writableFile(task, f);
   checkChown(task, host(() => fs.fstatSync(f.fd)), uid, gid);
   host(() => fs.fchownSync(f.fd, uid, gid));
   return 0;
 }
 
 const PROC_SUPER_MAGIC = 0x9fa0;
+const TMPFS_MAGIC = 0x01021994;
 const ST_RDONLY = 1;
 const SIZEOF_STATFS = 120;
 
-/** struct statfs from the host filesystem behind `hostPath` (/proc's own when null). */
-function writeStatfs(task: Task, addr: number, hostPath: string | null) {
+/**
+ * struct statfs of the mount behind a name: /proc's own when `mount` is null;
+ * else the host filesystem's figures, with tmpfs's magic for a tmpfs, the
+ * mount's read-only flag and its device number as f_fsid.
+ */
+function writeStatfs(task: Task, addr: number, mount: Mount | null, hostPath: string) {
   const buf = Buffer.alloc(SIZEOF_STATFS);
-  if (hostPath === null) {
+  if (mount === null) {
     buf.writeBigInt64LE(BigInt(PROC_SUPER_MAGIC), 0);
     buf.writeBigInt64LE(4096n, 8);
     buf.writeBigInt64LE(4096n, 72);
   } else {
     const st = host(() => fs.statfsSync(hostPath, { bigint: true }));
-    buf.writeBigInt64LE(st.type, 0);
+    buf.writeBigInt64LE(mount.kind === 'tmpfs' ? BigInt(TMPFS_MAGIC) : st.type, 0);
     buf.writeBigInt64LE(st.bsize, 8);
     buf.writeBigUInt64LE(st.blocks, 16);
     buf.writeBigUInt64LE(st.bfree, 24);
     buf.writeBigUInt64LE(st.bavail, 32);
     buf.writeBigUInt64LE(st.files, 40);
     buf.writeBigUInt64LE(st.ffree, 48);
+    if (mount.kind !== 'root') buf.writeUInt32LE(mount.devOf(Number(host(() => fs.statSync(hostPath)).dev)), 56); // f_fsid
     buf.writeBigInt64LE(st.bsize, 72); // f_frsize
   }
   buf.writeBigInt64LE(255n, 64); // f_namelen
-  buf.writeBigInt64LE(task.kernel.vfs.readOnly ? BigInt(ST_RDONLY) : 0n, 80);
+  buf.writeBigInt64LE(mount?.readOnly ? BigInt(ST_RDONLY) : 0n, 80);
   task.kernel.mem.copyOut(addr, buf);
   return 0;
 }
 
 function statfs(task: Task, a: SyscallArgs) {
   const r = resolveAt(task, AT_FDCWD, path(task, a.ptr(0)), true);
-  return writeStatfs(task, a.ptr(1), r.node ? null : r.host);
+  return writeStatfs(task, a.ptr(1), r.node ? null : r.mount, r.host);
 }
 
 function fstatfs(task: Task, a: SyscallArgs) {
   const f = task.process.files.get(a.int(0));
-  if (f instanceof HostFile) return writeStatfs(task, a.ptr(1), f.hostPath);
-  if (f.guestPath.startsWith('/proc/')) return writeStatfs(task, a.ptr(1), null);
+  if (f instanceof HostFile) return writeStatfs(task, a.ptr(1), f.mount ?? task.kernel.vfs.mounts[0]!, f.hostPath);
+  if (f.guestPath.startsWith('/proc/')) return writeStatfs(task, a.ptr(1), null, '');
   throw errno(E.ENOSYS);
 }
 
@@ -226,7 +254,8 @@ function ftruncate(task: Task, a: SyscallArgs) {
 
 function truncate(task: Task, a: SyscallArgs) {
   const r = resolveAt(task, AT_FDCWD, path(task, a.ptr(0)), true);
-  writableRoot(task);
+  if (r.node) throw errno(E.EACCES);
+  writable(r);
   const len = a.long(1);
   if (len < 0) throw errno(E.EINVAL);
   host(() => fs.truncateSync(r.host, len));
@@ -262,12 +291,15 @@ function utimensat(task: Task, a: SyscallArgs) {
   if (pathAddr === 0) {
     const f = task.process.files.get(dirfd);
     if (!(f instanceof HostFile)) throw errno(E.EINVAL);
+    writableFile(task, f);
     fd = f.fd;
     target = f.hostPath;
   } else {
-    target = resolveAt(task, dirfd, path(task, pathAddr), (flags & 0x100) === 0).host;
+    const r = resolveAt(task, dirfd, path(task, pathAddr), (flags & 0x100) === 0);
+    if (r.node) throw errno(E.EACCES);
+    writable(r);
+    target = r.host;
   }
-  writableRoot(task);
   const st = target !== '' ? host(() => fs.lstatSync(target, { bigint: true })) : null;
   const now = Number(k.clock.realtime()) / 1e9;
   const pick = (i: number, old: bigint | undefined): number => {
@@ -307,7 +339,7 @@ export const fsOps: Family = {
   fchmodat: supported((t, a) => fchmodat(t, a.int(0), path(t, a.ptr(1)), a.uint(2))),
   fchmod: supported((t, a) => {
     const f = hostFile(t, a.int(0));
-    writableRoot(t);
+    writableFile(t, f);
     host(() => fs.fchmodSync(f.fd, a.uint(1) & 0o7777));
     return 0;
   }),
@@ -315,7 +347,7 @@ export const fsOps: Family = {
   lchown: supported((t, a) => fchownat(t, AT_FDCWD, path(t, a.ptr(0)), id(a.uint(1)), id(a.uint(2)), AT_SYMLINK_NOFOLLOW)),
   fchownat: supported((t, a) => fchownat(t, a.int(0), path(t, a.ptr(1)), id(a.uint(2)), id(a.uint(3)), a.int(4))),
   fchown: supported((t, a) => fchown(t, a.int(0), id(a.uint(1)), id(a.uint(2)))),
-  statfs: partial('host filesystem figures; f_fsid is zero, f_namelen 255, f_flags only ST_RDONLY', statfs),
+  statfs: partial("per mount: the host filesystem's figures (a tmpfs's magic for a tmpfs); f_fsid is the mount's device (zero on the root), f_namelen 255, f_flags only ST_RDONLY", statfs),
   fstatfs: partial('files on host filesystems and /proc; pipes, sockets and devices answer ENOSYS', fstatfs),
   ftruncate: supported(ftruncate),
   truncate: supported(truncate),

@@ -8,6 +8,7 @@ import { fsOps } from './fs_ops.js';
 import { lockFamily } from './locks.js';
 import { memory } from './memory.js';
 import { pollFamily } from './poll.js';
+import { posixTimers } from './posix_timers.js';
 import { processFamily } from './process.js';
 import { readWrite } from './read_write.js';
 import { signalFamily } from './signal.js';
@@ -16,7 +17,7 @@ import { tasks } from './tasks.js';
 import { timeFamily } from './time.js';
 
 /** Every family file; adding a syscall is one entry in one of them. */
-const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, epollFamily, fdEvents, socketFamily, lockFamily];
+const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily];
 
 const NOT_YET: HandlerDef = { handler: null, level: 'unimplemented', note: 'not implemented yet', errno: E.ENOSYS };
 

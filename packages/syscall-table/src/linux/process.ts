@@ -50,6 +50,20 @@ function setTidAddress(task: Task, a: SyscallArgs) {
   return task.tid;
 }
 
+/** sizeof(struct robust_list_head): list.next, futex_offset, list_op_pending. */
+const ROBUST_LIST_HEAD_SIZE = 24;
+
+/** get_robust_list(pid, &head, &len): any thread of the kernel (same user: no ptrace check to fail). */
+function getRobustList(task: Task, a: SyscallArgs) {
+  const k = task.kernel;
+  const tid = a.int(0);
+  const target = tid === 0 ? task : k.tasks.get(tid);
+  if (!target) throw errno(E.ESRCH);
+  k.mem.setU64(a.ptr(1), target.robustList);
+  k.mem.setU64(a.ptr(2), ROBUST_LIST_HEAD_SIZE);
+  return 0;
+}
+
 /** struct utsname: six fields of 65 bytes. */
 function uname(task: Task, a: SyscallArgs) {
   const k = task.kernel;
@@ -191,19 +205,48 @@ function sysinfo(task: Task, a: SyscallArgs) {
 
 const CLK_TCK = 100n;
 
-/** times: clock ticks since boot; per-process CPU time is not accounted yet. */
+const ticks = (ms: number): bigint => BigInt(Math.floor((ms * Number(CLK_TCK)) / 1000));
+
+/** times: clock ticks since boot; struct tms with the CPU times of the process and of the children it waited for. */
 function times(task: Task, a: SyscallArgs) {
-  const ticks = ((process.hrtime.bigint() - task.kernel.bootNs) * CLK_TCK) / 1_000_000_000n;
-  if (a.ptr(0) !== 0) task.kernel.mem.fill(a.ptr(0), 32);
-  return ticks;
+  const now = ((process.hrtime.bigint() - task.kernel.bootNs) * CLK_TCK) / 1_000_000_000n;
+  const buf = a.ptr(0);
+  if (buf !== 0) {
+    const m = task.kernel.mem;
+    const p = task.process;
+    m.offset(buf, 32);
+    m.setI64(buf, ticks(p.utimeMs));
+    m.setI64(buf + 8, ticks(p.stimeMs));
+    m.setI64(buf + 16, ticks(p.childUtimeMs));
+    m.setI64(buf + 24, ticks(p.childStimeMs));
+  }
+  return now;
 }
+
+const RUSAGE_SELF = 0;
+const RUSAGE_CHILDREN = -1;
+const RUSAGE_THREAD = 1;
 
 function getrusage(task: Task, a: SyscallArgs) {
   const who = a.int(0);
-  if (who !== 0 && who !== -1 && who !== 1) throw errno(E.EINVAL);
+  const p = task.process;
+  let user: number;
+  let system: number;
+  if (who === RUSAGE_SELF) [user, system] = [p.utimeMs, p.stimeMs];
+  else if (who === RUSAGE_CHILDREN) [user, system] = [p.childUtimeMs, p.childStimeMs];
+  else if (who === RUSAGE_THREAD) [user, system] = [task.utimeMs, task.stimeMs];
+  else throw errno(E.EINVAL);
   const m = task.kernel.mem;
-  m.fill(a.ptr(1), 144);
-  m.setI64(a.ptr(1) + 32, BigInt(Math.floor(task.process.mm.ownedBytes / 1024))); // ru_maxrss (KiB)
+  const buf = a.ptr(1);
+  m.fill(buf, 144);
+  const timeval = (at: number, ms: number): void => {
+    const us = Math.floor(ms * 1000);
+    m.setI64(at, BigInt(Math.floor(us / 1e6)));
+    m.setI64(at + 8, BigInt(us % 1e6));
+  };
+  timeval(buf, user);
+  timeval(buf + 16, system);
+  if (who !== RUSAGE_CHILDREN) m.setI64(buf + 32, BigInt(Math.floor(p.mm.ownedBytes / 1024))); // ru_maxrss (KiB)
   return 0;
 }
 
@@ -264,8 +307,8 @@ function getgroups(_task: Task, a: SyscallArgs) {
 
 export const processFamily: Family = {
   sysinfo: supported(sysinfo),
-  times: partial('CPU times are zero: guest CPU time is not accounted yet', times),
-  getrusage: partial('times are zero; ru_maxrss is the RAM the process owns', getrusage),
+  times: partial('user time is time in the CPU backend, system time is kernel time for the task (host time, not host CPU time)', times),
+  getrusage: partial('CPU times as times(2); ru_maxrss is the RAM the process owns, the other counters are zero', getrusage),
   getpriority: supported(getpriority),
   setpriority: partial('the nice value is recorded and reported; the scheduler does not weigh it', setpriority),
   getgroups: partial('the guest identity has no supplementary groups: the list is empty', getgroups),
@@ -292,10 +335,12 @@ export const processFamily: Family = {
   }),
   arch_prctl: supported(archPrctl),
   set_tid_address: supported(setTidAddress),
-  set_robust_list: partial('the list is recorded; cleanup on thread death comes with futex', (t, a) => {
-    if (a.ptr(1) !== 24) throw errno(E.EINVAL);
+  set_robust_list: supported((t, a) => {
+    if (a.ptr(1) !== ROBUST_LIST_HEAD_SIZE) throw errno(E.EINVAL);
+    t.robustList = a.ptr(0);
     return 0;
   }),
+  get_robust_list: supported(getRobustList),
   rseq: unimplemented('restartable sequences need per-CPU preemption hooks; libc falls back', E.ENOSYS),
   uname: supported(uname),
   prlimit64: partial('limits are recorded for the whole kernel, not enforced', prlimit64),

@@ -1,4 +1,4 @@
-import { bit, BLOCK, E, errno, SIG, UNBLOCKABLE, writeSiginfo, type Process, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { bit, BLOCK, E, errno, SIG, UNBLOCKABLE, writeSiginfo, type CpuTimer, type Process, type SigInfo, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 import { readTimeout } from './timespec.js';
 
@@ -52,8 +52,8 @@ function rtSigaction(task: Task, a: SyscallArgs) {
 }
 
 function dropPending(p: Process, sig: number): void {
-  const keep = (q: { signo: number }[]): void => {
-    for (let i = q.length - 1; i >= 0; i--) if (q[i]!.signo === sig) q.splice(i, 1);
+  const keep = (q: SigInfo[]): void => {
+    for (let i = q.length - 1; i >= 0; i--) if (q[i]!.signo === sig) q.splice(i, 1)[0]!.onDequeue?.(false);
   };
   keep(p.pending);
   for (const t of p.threads) keep(t.pending);
@@ -157,18 +157,30 @@ function alarm(task: Task, a: SyscallArgs) {
 }
 
 const ITIMER_REAL = 0;
+const ITIMER_VIRTUAL = 1;
+const ITIMER_PROF = 2;
 
 function setitimer(task: Task, a: SyscallArgs) {
-  if (a.int(0) !== ITIMER_REAL) throw errno(E.EINVAL);
+  const which = a.int(0);
+  if (which !== ITIMER_REAL && which !== ITIMER_VIRTUAL && which !== ITIMER_PROF) throw errno(E.EINVAL);
   const mem = task.kernel.mem;
   const v = a.ptr(1);
   const us = (addr: number): number => Number(mem.i64(addr)) * 1000 + Number(mem.i64(addr + 8)) / 1000;
   const interval = v ? us(v) : 0;
   const value = v ? us(v + 16) : 0;
   const p = task.process;
-  const prevInterval = p.alarm?.intervalMs ?? 0;
-  const left = task.kernel.setAlarm(p, value, interval);
-  writeItimer(task, a.ptr(2), prevInterval, left);
+  if (which === ITIMER_REAL) {
+    const prevInterval = p.alarm?.intervalMs ?? 0;
+    const left = task.kernel.setAlarm(p, value, interval);
+    writeItimer(task, a.ptr(2), prevInterval, left);
+    return 0;
+  }
+  // CPU-time timers: the kernel counts them down as it accounts the group's CPU time.
+  const old = which === ITIMER_VIRTUAL ? p.itimerVirtual : p.itimerProf;
+  const next: CpuTimer | null = value > 0 ? { leftMs: value, intervalMs: interval } : null;
+  if (which === ITIMER_VIRTUAL) p.itimerVirtual = next;
+  else p.itimerProf = next;
+  writeItimer(task, a.ptr(2), old?.intervalMs ?? 0, old?.leftMs ?? 0);
   return 0;
 }
 
@@ -185,9 +197,17 @@ function writeItimer(task: Task, addr: number, intervalMs: number, valueMs: numb
 }
 
 function getitimer(task: Task, a: SyscallArgs) {
-  if (a.int(0) !== ITIMER_REAL) throw errno(E.EINVAL);
-  const al = task.process.alarm;
-  writeItimer(task, a.ptr(1), al?.intervalMs ?? 0, al ? Math.max(0, al.due - performance.now()) : 0);
+  const which = a.int(0);
+  const p = task.process;
+  if (which === ITIMER_REAL) {
+    const al = p.alarm;
+    writeItimer(task, a.ptr(1), al?.intervalMs ?? 0, al ? Math.max(0, al.due - performance.now()) : 0);
+  } else if (which === ITIMER_VIRTUAL || which === ITIMER_PROF) {
+    const t = which === ITIMER_VIRTUAL ? p.itimerVirtual : p.itimerProf;
+    writeItimer(task, a.ptr(1), t?.intervalMs ?? 0, t?.leftMs ?? 0);
+  } else {
+    throw errno(E.EINVAL);
+  }
   return 0;
 }
 
@@ -246,6 +266,6 @@ export const signalFamily: Family = {
   tkill: supported((t, a) => tgkill(t, -1, a.int(0), a.int(1))),
   sigaltstack: supported(sigaltstack),
   alarm: supported(alarm),
-  setitimer: partial('ITIMER_REAL only; VIRTUAL and PROF answer EINVAL', setitimer),
-  getitimer: partial('ITIMER_REAL only', getitimer),
+  setitimer: partial('VIRTUAL and PROF count guest CPU time as clock_gettime measures it, checked after each run of the CPU (at most one slice late)', setitimer),
+  getitimer: supported(getitimer),
 };

@@ -1,4 +1,4 @@
-import { CLONE, E, errno, NORETURN, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { CLONE, E, errno, NORETURN, WAIT_CONTINUED, WAIT_EXITED, WAIT_STOPPED, type ChildEvent, type Kernel, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 import { readTimeout, readTimespec } from './timespec.js';
 
@@ -45,6 +45,32 @@ function waitStatus(st: { code: number; signal: number; coreDumped: boolean }): 
   return st.signal !== 0 ? st.signal | (st.coreDumped ? 0x80 : 0) : (st.code & 0xff) << 8;
 }
 
+/** The wait status of an event: exit or death, stopped ((sig << 8) | 0x7f), continued (0xffff). */
+function eventStatus(ev: ChildEvent): number {
+  if (ev.kind === 'exited') return waitStatus(ev.child.exitStatus!);
+  return ev.kind === 'stopped' ? (ev.signo << 8) | 0x7f : 0xffff;
+}
+
+/** Collects an event: a zombie is reaped, a stop or continue is reported once. */
+function consume(k: Kernel, ev: ChildEvent): void {
+  if (ev.kind === 'exited') k.reap(ev.child);
+  else ev.child.jobEvent = null;
+}
+
+/** struct rusage of a child as wait4 reports it: its CPU time and that of the children it waited for. */
+function writeChildRusage(k: Kernel, addr: number, ev: ChildEvent): void {
+  const c = ev.child;
+  k.mem.fill(addr, 144);
+  putTimeval(k, addr, c.utimeMs + c.childUtimeMs);
+  putTimeval(k, addr + 16, c.stimeMs + c.childStimeMs);
+}
+
+function putTimeval(k: Kernel, addr: number, ms: number): void {
+  const us = Math.floor(ms * 1000);
+  k.mem.setI64(addr, BigInt(Math.floor(us / 1e6)));
+  k.mem.setI64(addr + 8, BigInt(us % 1e6));
+}
+
 function wait4(task: Task, a: SyscallArgs): SyscallResult {
   const k = task.kernel;
   const pid = a.int(0);
@@ -52,13 +78,14 @@ function wait4(task: Task, a: SyscallArgs): SyscallResult {
   const options = a.int(2);
   if ((options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD)) !== 0) throw errno(E.EINVAL);
   if (pid === -2147483648) throw errno(E.ESRCH);
-  const { zombie, any } = k.findChild(task, pid);
+  const events = WAIT_EXITED | ((options & WUNTRACED) !== 0 ? WAIT_STOPPED : 0) | ((options & WCONTINUED) !== 0 ? WAIT_CONTINUED : 0);
+  const { found, any } = k.findChild(task, pid, events);
   if (!any) throw errno(E.ECHILD);
-  if (!zombie) return (options & WNOHANG) !== 0 ? 0 : k.waitForChild(task);
-  if (statusAddr !== 0) k.mem.setI32(statusAddr, waitStatus(zombie.exitStatus!));
-  if (a.ptr(3) !== 0) k.mem.fill(a.ptr(3), 144);
-  k.reap(zombie);
-  return zombie.pid;
+  if (!found) return (options & WNOHANG) !== 0 ? 0 : k.waitForChild(task);
+  if (statusAddr !== 0) k.mem.setI32(statusAddr, eventStatus(found));
+  if (a.ptr(3) !== 0) writeChildRusage(k, a.ptr(3), found);
+  consume(k, found);
+  return found.child.pid;
 }
 
 const P_ALL = 0;
@@ -67,6 +94,8 @@ const P_PGID = 2;
 const CLD_EXITED = 1;
 const CLD_KILLED = 2;
 const CLD_DUMPED = 3;
+const CLD_STOPPED = 5;
+const CLD_CONTINUED = 6;
 
 function waitid(task: Task, a: SyscallArgs): SyscallResult {
   const k = task.kernel;
@@ -74,28 +103,41 @@ function waitid(task: Task, a: SyscallArgs): SyscallResult {
   const id = a.int(1);
   const info = a.ptr(2);
   const options = a.int(3);
+  if ((options & ~(WNOHANG | WEXITED | WUNTRACED | WCONTINUED | WNOWAIT | __WALL | __WCLONE | __WNOTHREAD)) !== 0) throw errno(E.EINVAL);
   if ((options & (WEXITED | WUNTRACED | WCONTINUED)) === 0) throw errno(E.EINVAL);
   const pid = idtype === P_ALL ? -1 : idtype === P_PID ? id : idtype === P_PGID ? (id === 0 ? 0 : -id) : NaN;
   if (Number.isNaN(pid)) throw errno(E.EINVAL);
-  const { zombie, any } = k.findChild(task, pid);
+  const events = options & (WEXITED | WUNTRACED | WCONTINUED); // WSTOPPED is WUNTRACED
+  const { found, any } = k.findChild(task, pid, events);
   if (!any) throw errno(E.ECHILD);
-  if (!zombie || (options & WEXITED) === 0) {
+  if (!found) {
     if ((options & WNOHANG) !== 0) {
       if (info !== 0) k.mem.fill(info, 128);
       return 0;
     }
     return k.waitForChild(task);
   }
-  const st = zombie.exitStatus!;
   if (info !== 0) {
+    const c = found.child;
+    let code: number;
+    let status: number;
+    if (found.kind === 'exited') {
+      const st = c.exitStatus!;
+      code = st.signal === 0 ? CLD_EXITED : st.coreDumped ? CLD_DUMPED : CLD_KILLED;
+      status = st.signal === 0 ? st.code : st.signal;
+    } else {
+      code = found.kind === 'stopped' ? CLD_STOPPED : CLD_CONTINUED;
+      status = found.signo;
+    }
     k.mem.fill(info, 128);
     k.mem.setI32(info, SIGCHLD); // si_signo
-    k.mem.setI32(info + 8, st.signal === 0 ? CLD_EXITED : st.coreDumped ? CLD_DUMPED : CLD_KILLED); // si_code
-    k.mem.setI32(info + 16, zombie.pid); // si_pid
+    k.mem.setI32(info + 8, code); // si_code
+    k.mem.setI32(info + 16, c.pid); // si_pid
     k.mem.setI32(info + 20, k.identity.uid); // si_uid
-    k.mem.setI32(info + 24, st.signal === 0 ? st.code : st.signal); // si_status
+    k.mem.setI32(info + 24, status); // si_status
   }
-  if ((options & WNOWAIT) === 0) k.reap(zombie);
+  if (a.ptr(4) !== 0) writeChildRusage(k, a.ptr(4), found);
+  if ((options & WNOWAIT) === 0) consume(k, found);
   return 0;
 }
 
@@ -103,10 +145,54 @@ const FUTEX_WAIT = 0;
 const FUTEX_WAKE = 1;
 const FUTEX_REQUEUE = 3;
 const FUTEX_CMP_REQUEUE = 4;
+const FUTEX_WAKE_OP = 5;
 const FUTEX_WAIT_BITSET = 9;
 const FUTEX_WAKE_BITSET = 10;
 const FUTEX_PRIVATE_FLAG = 128;
 const FUTEX_CLOCK_REALTIME = 256;
+const FUTEX_BITSET_MATCH_ANY = 0xffffffff;
+/** FUTEX_WAKE_OP's encoded operation: shift oparg (1 << oparg) instead of using it. */
+const FUTEX_OP_OPARG_SHIFT = 8;
+
+/** Linux's wake loops count after waking: a count of 0 or less (as a C int) still wakes one waiter. */
+const wakeCount = (n: number): number => (n <= 0 ? 1 : n);
+
+/** A 12-bit field of FUTEX_WAKE_OP's val3, sign-extended. */
+const sext12 = (v: number): number => ((v & 0xfff) << 20) >> 20;
+
+/**
+ * FUTEX_WAKE_OP: *uaddr2 = *uaddr2 OP oparg; wake up to nr_wake on uaddr;
+ * if the old *uaddr2 CMP cmparg, wake up to nr_wake2 on uaddr2. As on Linux,
+ * an unknown comparison answers ENOSYS after the store.
+ */
+function futexWakeOp(task: Task, a: SyscallArgs, shared: boolean): number {
+  const k = task.kernel;
+  const addr2 = a.ptr(4);
+  if (addr2 % 4 !== 0) throw errno(E.EINVAL);
+  const enc = a.uint(5);
+  const op = (enc >>> 28) & 15;
+  const cmp = (enc >>> 24) & 15;
+  let oparg = sext12(enc >>> 12);
+  const cmparg = sext12(enc);
+  if ((op & FUTEX_OP_OPARG_SHIFT) !== 0) oparg = 1 << (oparg & 31);
+  const old = k.mem.i32(addr2);
+  let v: number;
+  switch (op & 7) {
+    case 0: v = oparg; break; // SET
+    case 1: v = (old + oparg) | 0; break; // ADD
+    case 2: v = old | oparg; break; // OR
+    case 3: v = old & ~oparg; break; // ANDN
+    case 4: v = old ^ oparg; break; // XOR
+    default: throw errno(E.ENOSYS);
+  }
+  k.mem.setI32(addr2, v);
+  const conditions = [old === cmparg, old !== cmparg, old < cmparg, old <= cmparg, old > cmparg, old >= cmparg];
+  const wakeSecond = conditions[cmp];
+  if (wakeSecond === undefined) throw errno(E.ENOSYS);
+  let woken = k.futexWake(task.process, a.ptr(0), wakeCount(a.int(2)), FUTEX_BITSET_MATCH_ANY, shared);
+  if (wakeSecond) woken += k.futexWake(task.process, addr2, wakeCount(a.int(3)), FUTEX_BITSET_MATCH_ANY, shared);
+  return woken;
+}
 
 function futex(task: Task, a: SyscallArgs): SyscallResult {
   const k = task.kernel;
@@ -115,17 +201,23 @@ function futex(task: Task, a: SyscallArgs): SyscallResult {
   const cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
   const shared = (op & FUTEX_PRIVATE_FLAG) === 0;
   const val = a.uint(2);
+  if (![FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET].includes(cmd)) {
+    throw errno(E.ENOSYS);
+  }
+  // Only the absolute wait may measure on CLOCK_REALTIME.
+  if ((op & FUTEX_CLOCK_REALTIME) !== 0 && cmd !== FUTEX_WAIT_BITSET) throw errno(E.ENOSYS);
   if (addr % 4 !== 0) throw errno(E.EINVAL);
   switch (cmd) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET: {
-      const bitset = cmd === FUTEX_WAIT ? 0xffffffff : a.uint(5);
+      // The timeout is read (EFAULT, EINVAL) before the futex word.
+      let timeout = readTimeout(task, a.ptr(3));
+      const bitset = cmd === FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : a.uint(5);
       if (bitset === 0) throw errno(E.EINVAL);
       if (k.mem.u32(addr) !== val) throw errno(E.EAGAIN);
-      let timeout = readTimeout(task, a.ptr(3));
       if (timeout !== null) {
         if (cmd === FUTEX_WAIT_BITSET) {
-          // Absolute, on CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME.
+          // Absolute, on CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME; FUTEX_WAIT's is relative.
           const now = (op & FUTEX_CLOCK_REALTIME) !== 0 ? k.clock.realtime() : k.clock.monotonic();
           timeout = timeout > now ? timeout - now : 0n;
         }
@@ -135,18 +227,23 @@ function futex(task: Task, a: SyscallArgs): SyscallResult {
     }
     case FUTEX_WAKE:
     case FUTEX_WAKE_BITSET: {
-      const bitset = cmd === FUTEX_WAKE ? 0xffffffff : a.uint(5);
+      const bitset = cmd === FUTEX_WAKE ? FUTEX_BITSET_MATCH_ANY : a.uint(5);
       if (bitset === 0) throw errno(E.EINVAL);
-      return k.futexWake(task.process, addr, Math.min(val, 0x7fffffff), bitset, shared);
+      return k.futexWake(task.process, addr, wakeCount(a.int(2)), bitset, shared);
     }
     case FUTEX_REQUEUE:
     case FUTEX_CMP_REQUEUE: {
+      // nr_wake in val, nr_requeue in the timeout argument; both C ints.
+      const nrWake = a.int(2);
+      const nrRequeue = a.int(3);
+      if (nrWake < 0 || nrRequeue < 0) throw errno(E.EINVAL);
+      const addr2 = a.ptr(4);
+      if (addr2 % 4 !== 0) throw errno(E.EINVAL);
       if (cmd === FUTEX_CMP_REQUEUE && k.mem.u32(addr) !== a.uint(5)) throw errno(E.EAGAIN);
-      const requeue = Math.min(a.ptr(3), 0x7fffffff);
-      return k.futexRequeue(task.process, addr, a.ptr(4), Math.min(val, 0x7fffffff), requeue, shared);
+      return k.futexRequeue(task.process, addr, addr2, nrWake, nrRequeue, shared);
     }
     default:
-      throw errno(E.ENOSYS);
+      return futexWakeOp(task, a, shared);
   }
 }
 
@@ -204,13 +301,13 @@ export const tasks: Family = {
     t.kernel.clone(t, { flags: SIGCHLD, stack: 0, parentTid: 0, childTid: 0, tls: 0 }),
   ),
   vfork: supported((t) => t.kernel.clone(t, { flags: CLONE.VM | CLONE.VFORK | SIGCHLD, stack: 0, parentTid: 0, childTid: 0, tls: 0 })),
-  wait4: partial('WUNTRACED/WCONTINUED report nothing until job control arrives; rusage is zero', wait4),
-  waitid: partial('exited children only; stops and continues arrive with job control', waitid),
+  wait4: supported(wait4),
+  waitid: partial('P_PIDFD answers EINVAL', waitid),
   exit: supported((t, a) => {
     t.kernel.exitThread(t, a.int(0));
     return NORETURN;
   }),
-  futex: partial('WAIT, WAKE, REQUEUE, CMP_REQUEUE and the BITSET forms; WAKE_OP and PI futexes answer ENOSYS', futex),
+  futex: partial('WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP and the BITSET forms, private and shared; PI futexes answer ENOSYS', futex),
   nanosleep: supported((t, a) => {
     const ns = readTimespec(t, a.ptr(0));
     const rem = a.ptr(1);

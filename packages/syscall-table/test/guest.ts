@@ -1,0 +1,49 @@
+/** Runs busybox on a real kernel with the Linux table, and natively as the reference. */
+import { spawnSync } from 'node:child_process';
+import { Kernel, type Identity } from '@nommu/kernel';
+import { createUnicornBackend } from '@nommu/x86-cpu';
+import { createLinuxSyscallTable } from '../src/linux/index.js';
+
+const BUSYBOX = '/bin/busybox';
+const ENV = ['PATH=/usr/bin:/bin', 'LANG=C'];
+
+export interface Run {
+  out: string;
+  err: string;
+  /** Exit code, or 128 + the signal that killed it. */
+  code: number;
+}
+
+export interface GuestOptions {
+  identity?: Partial<Identity>;
+  cwd?: string;
+  readOnly?: boolean;
+}
+
+export async function guest(args: string[], opts: GuestOptions = {}): Promise<Run> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const kernel = new Kernel({
+    cpu: createUnicornBackend({ ramSize: 256 << 20 }),
+    syscalls: createLinuxSyscallTable(),
+    identity: opts.identity ?? {},
+    readOnly: opts.readOnly ?? false,
+    stdin: { read: () => 0 },
+    stdout: { write: (d) => void out.push(Buffer.from(d)) },
+    stderr: { write: (d) => void err.push(Buffer.from(d)) },
+  });
+  try {
+    kernel.spawn({ path: BUSYBOX, argv: [BUSYBOX, ...args], envp: ENV, cwd: opts.cwd ?? '/' });
+    const status = await kernel.run();
+    return { out: Buffer.concat(out).toString(), err: Buffer.concat(err).toString(), code: status.signal ? 128 + status.signal : status.code };
+  } finally {
+    kernel.dispose();
+  }
+}
+
+export function native(args: string[], cwd = '/'): Run {
+  const r = spawnSync(BUSYBOX, args, { env: Object.fromEntries(ENV.map((e) => e.split('='))), cwd, encoding: 'utf8' });
+  return { out: r.stdout, err: r.stderr, code: r.status ?? 128 };
+}
+
+export const sh = (script: string): string[] => ['sh', '-c', script];
