@@ -4,7 +4,9 @@
  * WNOWAIT report each change once; SIGCHLD carries CLD_STOPPED /
  * CLD_CONTINUED / CLD_KILLED (none for stops with SA_NOCLDSTOP); a stop
  * signal discards a pending SIGCONT and SIGCONT discards pending stops;
- * SIGKILL ends a stopped child, a default SIGTERM waits for SIGCONT.
+ * SIGKILL ends a stopped child, a default SIGTERM waits for SIGCONT; the
+ * terminal stop signals do nothing to an orphaned process group, and a group
+ * an exit leaves orphaned with a stopped member gets SIGHUP and SIGCONT.
  *
  * Every child runs in its own process group, so the terminal stop signals
  * act on a group that is not orphaned. Children report through exit
@@ -55,6 +57,24 @@ static pid_t spawn(void (*body)(void))
 		_exit(0);
 	}
 	setpgid(pid, pid);
+	return pid;
+}
+
+/* fork() for a child that starts a session of its own (a group leader could not). */
+static pid_t spawn_session(void (*body)(void))
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0) {
+		printf("FAIL fork: %s\n", errname(errno));
+		exit(1);
+	}
+	if (pid == 0) {
+		if (setsid() < 0)
+			_exit(9);
+		body();
+		_exit(0);
+	}
 	return pid;
 }
 
@@ -439,6 +459,77 @@ static void test_discard(void)
 	close(to_parent[1]);
 }
 
+/* ---- orphaned process groups ---- */
+
+/* In a new session the child's group is orphaned (its parent is in another session): SIGTSTP does nothing. */
+static void orphan_tstp_child(void)
+{
+	raise(SIGTSTP);
+	raise(SIGTTOU);
+	_exit(6);
+}
+
+static int hup_pipe[2];
+static volatile sig_atomic_t got_hup;
+
+static void note_signal(int sig)
+{
+	char c = sig == SIGHUP ? 'H' : 'C';
+	if (sig == SIGHUP)
+		got_hup = 1;
+	if (write(hup_pipe[1], &c, 1) != 1)
+		_exit(2);
+}
+
+/* Stops in a group of its own, inside the session its parent leads. */
+static void stopped_grandchild(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = note_signal;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCONT, &sa, NULL);
+	raise(SIGTSTP);
+	while (!got_hup)
+		pause();
+	_exit(0);
+}
+
+/* A session leader whose stopped child's group becomes orphaned when it exits. */
+static void session_leader(void)
+{
+	pid_t gc = spawn(stopped_grandchild);
+	int st = 0;
+	pid_t r = wait_for(gc, &st, WUNTRACED);
+	_exit(r == gc && WIFSTOPPED(st) && WSTOPSIG(st) == SIGTSTP ? 0 : 1);
+}
+
+static void test_orphaned(void)
+{
+	int st = 0;
+	pid_t pid = spawn_session(orphan_tstp_child);
+	describe("SIGTSTP and SIGTTOU in an orphaned group", wait_for(pid, &st, WUNTRACED), pid, &st);
+
+	if (pipe(hup_pipe)) {
+		printf("FAIL pipe: %s\n", errname(errno));
+		failures++;
+		return;
+	}
+	pid = spawn_session(session_leader);
+	describe("the session leader saw its child stop, and exited", wait_for(pid, &st, 0), pid, &st);
+	close(hup_pipe[1]);
+	char buf[8];
+	int hup = 0, cont = 0;
+	ssize_t n;
+	while ((n = read(hup_pipe[0], buf, sizeof buf)) > 0)
+		for (ssize_t i = 0; i < n; i++) {
+			hup += buf[i] == 'H';
+			cont += buf[i] == 'C';
+		}
+	printf("the stopped group left orphaned got SIGHUP %d, SIGCONT %d\n", hup, cont);
+	close(hup_pipe[0]);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -450,6 +541,7 @@ int main(void)
 	test_raise();
 	test_cont_handler();
 	test_discard();
+	test_orphaned();
 	if (failures) {
 		printf("job_control: %d failures\n", failures);
 		return 1;

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
   CPU_BACKEND_INTERFACE_VERSION,
@@ -310,6 +311,8 @@ export class Kernel {
     proc.cwd = this.vfs.resolve('/', cwd).guest;
     this.processes.set(pid, proc);
     const task = this.#newTask(proc, pid);
+    // The first process inherits nommu's own nice value, as a native child would.
+    task.nice = hostNice();
     this.#startImage(task, loaded, opts.path);
     this.#init = proc;
     this.#runQueue.push(task);
@@ -1541,4 +1544,12 @@ function dequeued(info: SigInfo): SigInfo {
 
 function isHostError(e: unknown): boolean {
   return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+}
+
+function hostNice(): number {
+  try {
+    return os.getPriority();
+  } catch {
+    return 0;
+  }
 }

@@ -356,4 +356,31 @@ describe('MemoryMap', () => {
     phys.free(other, PAGE_SIZE);
     expect(phys.alloc(cpu.ramSize)).toBe(BASE);
   });
+
+  it('fork() keeps MAP_SHARED pages the same pages, freed when the last holder lets go', () => {
+    const parent = new MemoryMap(phys);
+    const shared = mapped(parent, 2, { shared: true });
+    const priv = mapped(parent, 1);
+    fillRam(shared, 2 * PAGE_SIZE, 0x11);
+    fillRam(priv, PAGE_SIZE, 0x22);
+    const child = parent.fork();
+    // A write to the shared pages while the child's memory is resident is the parent's too.
+    phys.overlays.activate(child);
+    fillRam(shared, PAGE_SIZE, 0x33);
+    fillRam(priv, PAGE_SIZE, 0x44);
+    phys.overlays.activate(parent);
+    expect(bytes(shared, PAGE_SIZE).every((x) => x === 0x33)).toBe(true);
+    expect(bytes(priv, PAGE_SIZE).every((x) => x === 0x22)).toBe(true);
+    // The parent goes first (munmap of one shared page, then exit): the child keeps its pages and bytes.
+    parent.unmap(shared, shared + PAGE_SIZE);
+    parent.release();
+    phys.overlays.activate(child);
+    expect(phys.usedBytes).toBe(3 * PAGE_SIZE);
+    expect(bytes(shared, PAGE_SIZE).every((x) => x === 0x33)).toBe(true);
+    expect(bytes(shared + PAGE_SIZE, PAGE_SIZE).every((x) => x === 0x11)).toBe(true);
+    expect(bytes(priv, PAGE_SIZE).every((x) => x === 0x44)).toBe(true);
+    child.release();
+    expect(phys.usedBytes).toBe(0);
+    expect(allZero(shared, 2 * PAGE_SIZE)).toBe(true);
+  });
 });
