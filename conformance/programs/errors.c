@@ -1,7 +1,8 @@
 /* The errno of common failures, printed by name: EBADF, ENOENT, EEXIST,
- * ENOTDIR, EISDIR, ENAMETOOLONG, EFAULT (bad and just-past-a-mapping
- * pointers), EINVAL, ESPIPE and EMFILE. Scratch files live in
- * $NOMMU_TEST_TMPDIR (default /tmp). Exit 1 if any check fails. */
+ * ENOTDIR, EISDIR, ENAMETOOLONG, EFAULT, EINVAL, ESPIPE and EMFILE. Scratch
+ * files live in $NOMMU_TEST_TMPDIR (default /tmp). Exit 1 if any check fails.
+ * Pointers into unmapped or read-only pages that are still guest RAM are left
+ * out: nommu checks user copies against RAM bounds, not page permissions. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -168,24 +169,6 @@ static void efault(void)
 	EXPECT_ERR(syscall(SYS_unlink, bad), EFAULT, "unlink path (void*)1");
 	EXPECT_ERR(syscall(SYS_pipe, bad), EFAULT, "pipe into (void*)1");
 
-	/* Two pages; the second is unmapped, so `end` is just past a mapping. */
-	long pg = sysconf(_SC_PAGESIZE);
-	char *map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	check(map != MAP_FAILED && munmap(map + pg, pg) == 0, "map two pages, unmap the second");
-	char *volatile end = map + pg;
-	EXPECT_ERR(read(fd, end, 16), EFAULT, "read into just past a mapping");
-	EXPECT_ERR(write(fd, end, 16), EFAULT, "write from just past a mapping");
-	EXPECT_ERR(syscall(SYS_fstat, fd, end), EFAULT, "fstat into just past a mapping");
-	EXPECT_ERR(syscall(SYS_open, end, O_RDONLY), EFAULT, "open path just past a mapping");
-	EXPECT_ERR(syscall(SYS_stat, end, &st), EFAULT, "stat path just past a mapping");
-	/* a path whose bytes run off the end of the mapping without a NUL */
-	memset(end - 8, 'a', 8);
-	EXPECT_ERR(syscall(SYS_open, end - 8, O_RDONLY), EFAULT, "open path running off a mapping");
-	EXPECT_ERR(syscall(SYS_stat, end - 8, &st), EFAULT, "stat path running off a mapping");
-	/* a read-only page cannot receive data */
-	check(mprotect(map, pg, PROT_READ) == 0, "mprotect the first page read-only");
-	EXPECT_ERR(read(fd, map, 16), EFAULT, "read into a read-only page");
-	munmap(map, pg);
 	close(fd);
 }
 
@@ -198,7 +181,8 @@ static void einval_espipe(void)
 	EXPECT_ERR(lseek(fd, -100, SEEK_CUR), EINVAL, "lseek before the start with SEEK_CUR");
 	EXPECT_ERR(fcntl(fd, 9999), EINVAL, "fcntl command 9999");
 	EXPECT_ERR(dup3(fd, fd, 0), EINVAL, "dup3 onto itself");
-	EXPECT_ERR(dup3(fd, 100, 0x4), EINVAL, "dup3 with flag 0x4");
+	/* musl's dup3() drops flags other than O_CLOEXEC before the kernel sees them */
+	EXPECT_ERR(syscall(SYS_dup3, fd, 100, 0x4), EINVAL, "dup3 with flag 0x4");
 	int p[2];
 	EXPECT_ERR(pipe2(p, 0x4), EINVAL, "pipe2 with flag 0x4");
 	EXPECT_ERR(access(file, 0x10), EINVAL, "access mode 0x10");
@@ -249,8 +233,16 @@ static void emfile(void)
 		close(i);
 }
 
+/* Descriptors a test runner may leak into the native run would shift the fd numbers printed here. */
+static void close_inherited(void)
+{
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
+}
+
 int main(void)
 {
+	close_inherited();
 	const char *base = getenv("NOMMU_TEST_TMPDIR");
 	if (!base || !*base)
 		base = "/tmp";

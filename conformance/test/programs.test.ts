@@ -77,6 +77,11 @@ const CASES: Case[] = [
   { program: 'timers' },
   { program: 'cputime' },
   { program: 'procfs', args: ['one', 'two words'] },
+  { program: 'errors', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
+  { program: 'directories', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
+  { program: 'fcntl', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
+  { program: 'limits' },
+  { program: 'identity' },
 ];
 
 /** A nommu exit status of 128+N stands for "killed by signal N", which spawnSync reports apart. */

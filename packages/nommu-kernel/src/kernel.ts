@@ -172,7 +172,7 @@ export class Kernel {
   readonly net = new NetStack((delta) => (this.#hostWaiters += delta));
   readonly #stdio: { stdin: StreamSource; stdout: StreamSink; stderr: StreamSink };
   readonly #stackSize: number;
-  /** The host terminal, when nommu's stdin is one. */
+  /** The host terminal, when nommu's stdin, stdout or stderr is one. */
   readonly terminal: Terminal | null;
   readonly #brkSize: number;
 
@@ -209,9 +209,10 @@ export class Kernel {
       stderr: opts.stderr ?? hostSink(2),
     };
     this.#args = new SyscallArgs(this.mem.words);
-    const inFd = this.#stdio.stdin.hostFd;
-    this.terminal = inFd !== undefined && Terminal.isTerminal(inFd) ? new Terminal(inFd, (signo) => this.signalForeground(signo)) : null;
-    if (this.terminal) this.#stdio.stdin.filter = (d) => this.terminal!.input(d);
+    const { stdin, stdout, stderr } = this.#stdio;
+    const ttyFd = [stdin.hostFd, stdout.hostFd, stderr.hostFd].find((fd) => fd !== undefined && Terminal.isTerminal(fd));
+    this.terminal = ttyFd !== undefined ? new Terminal(ttyFd, (signo) => this.signalForeground(signo)) : null;
+    if (this.terminal && stdin.hostFd !== undefined && Terminal.isTerminal(stdin.hostFd)) stdin.filter = (d) => this.terminal!.input(d);
 
     // The vDSO: mapped once at the top of RAM, shared by every process.
     const image = vdsoImage();
@@ -315,6 +316,11 @@ export class Kernel {
     task.nice = hostNice();
     this.#startImage(task, loaded, opts.path);
     this.#init = proc;
+    if (this.terminal) {
+      proc.ctty = true;
+      this.terminal.session = proc.sid;
+      this.terminal.foreground = proc.pgid;
+    }
     this.#runQueue.push(task);
     return proc;
   }
@@ -498,8 +504,10 @@ export class Kernel {
       proc.parent.children.push(proc);
       proc.pgid = parent.pgid;
       proc.sid = parent.sid;
+      proc.ctty = parent.ctty;
       proc.cwd = parent.cwd;
       proc.umask = parent.umask;
+      for (const [r, lim] of parent.rlimits) proc.rlimits.set(r, lim);
       proc.exe = parent.exe;
       proc.argv = parent.argv;
       proc.envp = parent.envp;
@@ -831,12 +839,15 @@ export class Kernel {
     while (this.#result === null) {
       const task = this.#pickNext();
       if (!task) {
-        if (this.#hostWaiters === 0) {
+        if (this.#hostWaiters === 0 && !this.#terminalMayWake()) {
           const waits = [...this.tasks.values()].map((t) => `${t.tid}: ${t.process.stopped ? 'stopped' : t.waitReason}`).join(', ');
           throw new KernelError('NOMMU_DEADLOCK', `deadlock: every guest task is blocked (${waits})`);
         }
         this.#chargeSystem(performance.now());
+        // Waiting for the terminal alone: nothing else keeps Node's event loop alive meanwhile.
+        const keepAlive = this.#hostWaiters === 0 ? setInterval(() => {}, 1 << 30) : null;
         await new Promise<void>((r) => (this.#wake = r));
+        if (keepAlive) clearInterval(keepAlive);
         continue;
       }
       this.#switchTo(task);
@@ -1161,8 +1172,9 @@ export class Kernel {
    * scheduled until SIGCONT. The parent hears of it (wait WUNTRACED, SIGCHLD).
    */
   #stopGroup(proc: Process, sig: number): void {
-    // The terminal's stop signals do nothing to an orphaned process group: no one is left to continue it.
-    if (proc.stopped || (sig !== SIG.STOP && this.#orphanedPgrp(proc.pgid))) return;
+    // The first process is the guest's init: as for a PID namespace's init, a default stop does nothing to it
+    // (nothing outside could continue it). The terminal's stop signals do nothing to an orphaned process group.
+    if (proc.stopped || proc === this.#init || (sig !== SIG.STOP && this.#orphanedPgrp(proc.pgid))) return;
     proc.stopped = true;
     proc.jobEvent = { kind: 'stopped', signo: sig };
     this.#notifyParentJob(proc, CLD_STOPPED, sig);
@@ -1509,6 +1521,55 @@ export class Kernel {
     if (this.#runQueue.length === 0 || this.#yieldCpu) return;
     this.#runQueue.push(task);
     this.#yieldCpu = true;
+  }
+
+  /**
+   * Job control at the terminal (Linux's __tty_check_change): a process of the
+   * terminal's session outside its foreground group that reads (SIGTTIN) or
+   * writes with TOSTOP / changes settings (SIGTTOU) stops its group with that
+   * signal and retries the call when continued. A blocked or ignored SIGTTOU
+   * lets it through, SIGTTIN then gives EIO, and so does an orphaned group.
+   */
+  terminalCheck(task: Task, signo: number): 0 | Errno {
+    const term = this.terminal;
+    const proc = task.process;
+    if (!term?.controls(proc) || term.foreground === 0 || proc.pgid === term.foreground) return 0;
+    if ((task.sigmask & bit(signo)) !== 0n || this.sigaction(proc, signo).handler === SIG_IGN) {
+      return signo === SIG.TTIN ? errno(E.EIO) : 0;
+    }
+    if (this.#orphanedPgrp(proc.pgid)) return errno(E.EIO);
+    for (const p of this.processes.values()) {
+      if (p.pgid === proc.pgid && p.exitStatus === null) this.sendSignal(p, { signo, code: SI_KERNEL });
+    }
+    return errno(E.ERESTARTSYS);
+  }
+
+  /** A new open of `task`'s controlling terminal (/dev/tty); null when it has none. */
+  openTerminal(task: Task, flags: number): StreamFile | null {
+    if (!this.terminal?.controls(task.process)) return null;
+    const { stdin, stdout, stderr } = this.#stdio;
+    const isTty = (fd: number | undefined): boolean => fd !== undefined && Terminal.isTerminal(fd);
+    const sink = isTty(stdout.hostFd) ? stdout : isTty(stderr.hostFd) ? stderr : null;
+    const source = isTty(stdin.hostFd) ? stdin : null;
+    const acc = flags & 3;
+    return new StreamFile(flags, '/dev/tty', acc === O_RDONLY ? null : sink, acc === O_WRONLY ? null : source);
+  }
+
+  /**
+   * Can the terminal still end a wait where every task is blocked? Yes when its
+   * foreground group catches a signal that a key or a window resize raises.
+   */
+  #terminalMayWake(): boolean {
+    const fg = this.terminal?.foreground || 0;
+    if (fg === 0) return false;
+    for (const p of this.processes.values()) {
+      if (p.pgid !== fg || p.exitStatus !== null) continue;
+      for (const sig of [SIG.INT, SIG.QUIT, SIG.TSTP, SIG.WINCH]) {
+        const h = this.sigaction(p, sig).handler;
+        if (h !== SIG_DFL && h !== SIG_IGN) return true;
+      }
+    }
+    return false;
   }
 
   /** A terminal signal key, or a host signal meant for the guest (nommu's Ctrl-C, SIGTERM, SIGHUP): to the foreground group. */

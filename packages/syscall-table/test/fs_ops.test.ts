@@ -1,5 +1,5 @@
 /**
- * chown family and statfs on a real kernel: busybox under the Linux table
+ * chown family, statfs and rmdir on a real kernel: busybox under the Linux table
  * against the same busybox natively, in a scratch directory. The permission
  * rules for an unprivileged guest need a root host to set ownership up.
  */
@@ -55,6 +55,16 @@ describe('statfs', () => {
     const args = sh("stat -f -c '%T %l %s %S' .; stat -f -c %T /proc/self /proc/self/status; stat -f nofile");
     const ref = native(args, dir);
     expect(ref.out).toMatch(/ 255 \d+ \d+\nproc\nproc\n$/);
+    expect(await guest(args, { cwd: dir })).toEqual(ref);
+  });
+});
+
+describe('rmdir', () => {
+  it('refuses a path ending in "." (EINVAL) or ".." (ENOTEMPTY) and keeps the directory', async () => {
+    const args = sh('mkdir -p a/b; rmdir a/b/.; echo rc=$?; rmdir a/b/..; echo rc=$?; ls a');
+    const ref = native(args, dir);
+    expect(ref.out).toBe('rc=1\nrc=1\nb\n');
+    reset();
     expect(await guest(args, { cwd: dir })).toEqual(ref);
   });
 });

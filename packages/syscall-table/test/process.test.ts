@@ -4,7 +4,7 @@
  * natively and must print the same. Covers getpriority/setpriority (the nice
  * value, inherited by fork and exec), getgroups, thread names (exec, fork,
  * PR_SET_NAME, /proc/PID/comm and stat), process states and /proc directory
- * listings.
+ * listings, and resource limits.
  */
 import { describe, expect, it } from 'vitest';
 import { guest, native, sh } from './guest.js';
@@ -69,6 +69,16 @@ describe('/proc directories', () => {
     const args = sh("ls /proc/self/fd | grep -x '[0-9]'; find /proc/self/fd/ -type l -name 0; find /proc/self/ -maxdepth 1 -type d -name fd");
     const ref = native(args);
     expect(ref.out).toBe('0\n1\n2\n3\n/proc/self/fd/0\n/proc/self/fd\n');
+    expect(await guest(args)).toEqual(ref);
+  });
+});
+
+describe('resource limits', () => {
+  it('are per process, inherited by fork and exec, and NOFILE is enforced (EMFILE)', async () => {
+    // Only limits the script sets are printed: the native host's defaults may differ.
+    const args = sh('ulimit -n 50; (ulimit -n 20; ulimit -n); ulimit -n; sh -c "ulimit -n"; ulimit -n 3; cat /dev/null; echo rc=$?');
+    const ref = native(args);
+    expect(ref.out).toBe('20\n50\n50\nrc=1\n');
     expect(await guest(args)).toEqual(ref);
   });
 });

@@ -4,7 +4,7 @@ import { E, errno, hostErrno, type Errno } from '../errno.js';
 import { BLOCK } from '../syscalls.js';
 import type { Task } from '../task/task.js';
 import { S_IFCHR, statFromHost, syntheticStat, type KStat } from './stat.js';
-import { SIZEOF_TERMIOS } from './tty.js';
+import { FIONREAD } from './tty.js';
 import { anyLocks, inodeKey, releaseDescription, releasePosix } from './locks.js';
 import { WaitQueue } from './wait.js';
 import type { Mount } from './vfs.js';
@@ -245,6 +245,8 @@ export interface StreamSource {
   read(buf: Uint8Array): number | null;
   /** Would a read return without waiting? */
   ready?(): boolean;
+  /** Bytes a read would return now (FIONREAD). */
+  queued?(): number;
   /** After a null read: calls `ready` once when a read may succeed. */
   wait?(ready: () => void): void;
   /** Lets go of host resources (the kernel is done). */
@@ -276,9 +278,19 @@ export class StreamFile extends OpenFile {
     }
     return syntheticStat(S_IFCHR | 0o620, 0x8800);
   }
+  /** Is this the terminal nommu runs on (so terminal rules and ioctls apply)? */
+  #terminal(task: Task): boolean {
+    const fd = this.sink?.hostFd ?? this.source?.hostFd;
+    return fd !== undefined && task.kernel.terminal !== null && tty.isatty(fd);
+  }
+
   override read(task: Task, buf: Uint8Array): IoResult {
     const src = this.source;
     if (!src) return errno(E.EBADF);
+    if (this.#terminal(task)) {
+      const stop = task.kernel.terminalCheck(task, 21); // SIGTTIN
+      if (stop !== 0) return stop;
+    }
     const n = src.read(buf);
     if (n !== null) return n;
     if ((this.flags & O_NONBLOCK) !== 0 || !src.wait) return errno(E.EAGAIN);
@@ -287,8 +299,12 @@ export class StreamFile extends OpenFile {
     this.watch(task);
     return BLOCK;
   }
-  override write(_task: Task, data: Uint8Array): IoResult {
+  override write(task: Task, data: Uint8Array): IoResult {
     if (!this.sink) return errno(E.EBADF);
+    if (task.kernel.terminal?.stopsBackgroundWrites && this.#terminal(task)) {
+      const stop = task.kernel.terminalCheck(task, 22); // SIGTTOU
+      if (stop !== 0) return stop;
+    }
     this.sink.write(data);
     return data.length;
   }
@@ -315,47 +331,15 @@ export class StreamFile extends OpenFile {
     src.wait(() => q.wake());
   }
 
-  /** Terminal requests, answered only when the host descriptor is the terminal nommu runs on. */
+  /** Terminal requests, answered only when the host descriptor is the terminal nommu runs on; FIONREAD on a host pipe too. */
   override ioctl(task: Task, request: number, argp: number): number | Errno {
-    const fd = this.sink?.hostFd ?? this.source?.hostFd;
-    const term = task.kernel.terminal;
-    if (fd === undefined || !term || !tty.isatty(fd)) return errno(E.ENOTTY);
-    const mem = task.kernel.mem;
-    switch (request) {
-      case TCGETS:
-        mem.copyOut(argp, term.termios);
-        return 0;
-      case TCSETS:
-      case TCSETSW:
-      case TCSETSF:
-        term.set(mem.copyIn(argp, SIZEOF_TERMIOS));
-        return 0;
-      case TIOCGWINSZ: {
-        const stream = fd === 1 ? process.stdout : fd === 2 ? process.stderr : process.stdout.isTTY ? process.stdout : null;
-        mem.setU16(argp, stream?.rows || 24);
-        mem.setU16(argp + 2, stream?.columns || 80);
-        mem.setU32(argp + 4, 0);
-        return 0;
-      }
-      case TIOCSWINSZ:
-        return 0;
-      case TIOCGPGRP:
-        mem.setI32(argp, term.foreground || task.process.pgid);
-        return 0;
-      case TIOCSPGRP:
-        term.foreground = mem.i32(argp);
-        return 0;
-      case TIOCSCTTY:
-        return 0;
-      case TIOCGSID:
-        mem.setI32(argp, task.process.sid);
-        return 0;
-      case FIONREAD:
-        mem.setI32(argp, 0);
-        return 0;
-      default:
-        return errno(E.ENOTTY);
+    const queued = this.source?.queued?.() ?? 0;
+    if (this.#terminal(task)) return task.kernel.terminal!.ioctl(task, request, argp, queued);
+    if (request === FIONREAD && this.source?.queued) {
+      task.kernel.mem.setI32(argp, queued);
+      return 0;
     }
+    return errno(E.ENOTTY);
   }
 }
 
@@ -369,18 +353,6 @@ function sourceQueue(src: StreamSource): WaitQueue {
   }
   return q;
 }
-
-const TCGETS = 0x5401;
-const TCSETS = 0x5402;
-const TCSETSW = 0x5403;
-const TCSETSF = 0x5404;
-const TIOCSCTTY = 0x540e;
-const TIOCGPGRP = 0x540f;
-const TIOCSPGRP = 0x5410;
-const TIOCGWINSZ = 0x5413;
-const TIOCSWINSZ = 0x5414;
-const FIONREAD = 0x541b;
-const TIOCGSID = 0x5429;
 
 /** Host descriptor sinks/sources for the CLI: synchronous, retrying on EAGAIN. */
 export function hostSink(fd: number): StreamSink {
@@ -462,6 +434,9 @@ function streamSource(stream: NodeJS.ReadStream, fd: number): StreamSource {
     },
     ready(): boolean {
       return chunks.length > 0 || ended;
+    },
+    queued(): number {
+      return chunks.reduce((n, c) => n + c.length, 0);
     },
     wait(ready: () => void): void {
       waiter = ready;

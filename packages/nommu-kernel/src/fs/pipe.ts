@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
-import { E, errno } from '../errno.js';
+import { E, errno, type Errno } from '../errno.js';
 import { BLOCK } from '../syscalls.js';
 import type { Task } from '../task/task.js';
 import { O_NONBLOCK, OpenFile, POLL, type IoResult } from './file.js';
 import { S_IFIFO, statFromHost, syntheticStat, type KStat } from './stat.js';
+import { FIONREAD } from './tty.js';
 import { WaitQueue } from './wait.js';
 
 export const PIPE_BUF = 4096;
@@ -141,6 +142,13 @@ export class PipeEnd extends OpenFile {
     p.write(data.subarray(0, n));
     p.readQueue.wake();
     return n;
+  }
+
+  /** FIONREAD: the bytes in the pipe, asked at either end (as Linux's pipe_ioctl). */
+  override ioctl(task: Task, request: number, argp: number): number | Errno {
+    if (request !== FIONREAD) return errno(E.ENOTTY);
+    task.kernel.mem.setI32(argp, this.pipe.size);
+    return 0;
   }
 
   override release(): void {

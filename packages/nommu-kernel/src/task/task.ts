@@ -54,8 +54,12 @@ export class Process {
   parent: Process | null = null;
   pgid: number;
   sid: number;
+  /** The kernel's terminal is its controlling terminal (inherited by fork; setsid and TIOCNOTTY drop it). */
+  ctty = false;
   cwd = '/';
   umask = 0o022;
+  /** Resource limits the process set (prlimit64), [soft, hard] by resource; the others have their defaults. Kept across fork and exec. */
+  readonly rlimits = new Map<number, readonly [bigint, bigint]>();
   /** Guest path of the running executable (/proc/self/exe). */
   exe = '';
   argv: string[] = [];

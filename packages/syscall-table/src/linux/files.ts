@@ -46,6 +46,12 @@ function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode
   const r = resolveAt(task, dirfd, path, follow);
   const acc = flags & fcntl.O_ACCMODE;
   if (r.node) return openSynthetic(task, r, flags);
+  // The caller's controlling terminal, never the host's: ENXIO without one.
+  if (r.guest === '/dev/tty' && (flags & fcntl.O_PATH) === 0) {
+    const tty = k.openTerminal(task, flags & ~fcntl.O_CLOEXEC);
+    if (!tty) throw errno(E.ENXIO);
+    return task.process.files.install(tty, (flags & fcntl.O_CLOEXEC) !== 0);
+  }
   const fifo = fifoAt(r.host);
   if (fifo && (flags & fcntl.O_PATH) === 0) {
     if ((flags & (fcntl.O_CREAT | fcntl.O_EXCL)) === (fcntl.O_CREAT | fcntl.O_EXCL)) throw errno(E.EEXIST);
@@ -154,6 +160,28 @@ function openSynthetic(task: Task, r: Resolved, flags: number): number {
 
 function close(task: Task, a: SyscallArgs) {
   task.process.files.close(a.int(0));
+  return 0;
+}
+
+const CLOSE_RANGE_UNSHARE = 2;
+const CLOSE_RANGE_CLOEXEC = 4;
+
+/** close_range: closes (or marks close-on-exec) the open descriptors in [first, last]. */
+function closeRange(task: Task, a: SyscallArgs) {
+  const first = a.uint(0);
+  const last = a.uint(1);
+  const flags = a.uint(2);
+  if ((flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) !== 0 || first > last) throw errno(E.EINVAL);
+  const p = task.process;
+  if ((flags & CLOSE_RANGE_UNSHARE) !== 0 && p.files.users > 1) {
+    p.files.users--;
+    p.files = p.files.clone();
+  }
+  for (const fd of p.files.list()) {
+    if (fd < first || fd > last) continue;
+    if ((flags & CLOSE_RANGE_CLOEXEC) !== 0) p.files.setCloexec(fd, true);
+    else p.files.close(fd);
+  }
   return 0;
 }
 
@@ -457,6 +485,7 @@ export const files: Family = {
   openat: supported((t, a) => openat(t, a.int(0), a.ptr(1), a.int(2), a.uint(3))),
   creat: supported((t, a) => openat(t, AT_FDCWD, a.ptr(0), fcntl.O_CREAT | fcntl.O_WRONLY | fcntl.O_TRUNC, a.uint(1))),
   close: supported(close),
+  close_range: supported(closeRange),
   newfstatat: supported(newfstatat),
   statx: partial('basic stats only (no birth time, attributes or mount id)', statx),
   fstat: supported(fstat),
@@ -469,7 +498,7 @@ export const files: Family = {
   faccessat2: partial('AT_EACCESS checks the real identity, which equals the effective one here', (t, a) =>
     faccessat(t, a.int(0), a.ptr(1), a.int(2), a.int(3) & ~AT_EACCESS),
   ),
-  ioctl: partial('terminal requests only where the file is a terminal', ioctl),
+  ioctl: partial('terminals (TCGETS/TCSETS*, window size, foreground group, TIOCSCTTY/TIOCNOTTY, TIOCGSID, FIONREAD) on the host terminal nommu runs on, FIONREAD on pipes and sockets; other requests ENOTTY', ioctl),
   fcntl: partial('no leases, notifications or seals (F_SETLEASE, F_NOTIFY, F_ADD_SEALS answer EINVAL); F_SETLKW does not detect deadlocks', fcntlSyscall),
   dup: supported(dup),
   dup2: supported((t, a) => (a.int(0) === a.int(1) ? (t.process.files.get(a.int(0)), a.int(0)) : dup3(t, a.int(0), a.int(1), 0))),

@@ -42,6 +42,9 @@ function path(task: Task, addr: number): string {
 
 function unlinkat(task: Task, dirfd: number, p: string, flags: number) {
   if ((flags & ~AT_REMOVEDIR) !== 0) throw errno(E.EINVAL);
+  // Linux refuses to remove a directory named by its own "." or "..", before looking anything up.
+  const last = p.replace(/\/+$/, '').split('/').pop();
+  if ((flags & AT_REMOVEDIR) !== 0 && (last === '.' || last === '..')) throw errno(last === '.' ? E.EINVAL : E.ENOTEMPTY);
   const r = resolveAt(task, dirfd, p, false);
   if (r.node) throw errno(E.EACCES);
   if (task.kernel.vfs.isMountPoint(r)) throw errno(E.EBUSY);

@@ -84,8 +84,11 @@ function execve(task: Task, a: SyscallArgs): SyscallResult {
 }
 
 const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+const RLIMIT_NOFILE = 7;
+/** Linux's fs.nr_open default: no NOFILE limit goes above it, even for root. */
+const NR_OPEN = 1n << 20n;
 /** Limits as a fresh Linux login has them: [soft, hard]. */
-const DEFAULT_RLIMITS: Record<number, [bigint, bigint]> = {
+const DEFAULT_RLIMITS: Readonly<Record<number, readonly [bigint, bigint]>> = {
   0: [RLIM_INFINITY, RLIM_INFINITY], // CPU
   1: [RLIM_INFINITY, RLIM_INFINITY], // FSIZE
   2: [RLIM_INFINITY, RLIM_INFINITY], // DATA
@@ -104,33 +107,39 @@ const DEFAULT_RLIMITS: Record<number, [bigint, bigint]> = {
   15: [RLIM_INFINITY, RLIM_INFINITY], // RTTIME
 };
 
+function rlimit(task: Task, resource: number): readonly [bigint, bigint] {
+  const lim = task.process.rlimits.get(resource) ?? DEFAULT_RLIMITS[resource];
+  if (!lim) throw errno(E.EINVAL);
+  return lim;
+}
+
 function prlimit64(task: Task, a: SyscallArgs) {
   const pid = a.int(0);
   if (pid !== 0 && pid !== task.process.pid) throw errno(E.ESRCH);
   const resource = a.uint(1);
-  const lim = DEFAULT_RLIMITS[resource];
-  if (!lim) throw errno(E.EINVAL);
+  const old = rlimit(task, resource);
   const mem = task.kernel.mem;
   const oldAddr = a.ptr(3);
   const newAddr = a.ptr(2);
-  if (oldAddr !== 0) {
-    mem.setU64(oldAddr, lim[0]);
-    mem.setU64(oldAddr + 8, lim[1]);
-  }
   if (newAddr !== 0) {
     const soft = mem.u64(newAddr);
     const hard = mem.u64(newAddr + 8);
     if (soft > hard) throw errno(E.EINVAL);
-    if (hard > lim[1] && task.kernel.identity.euid !== 0) throw errno(E.EPERM);
-    lim[0] = soft;
-    lim[1] = hard;
+    if (resource === RLIMIT_NOFILE && hard > NR_OPEN) throw errno(E.EPERM);
+    if (hard > old[1] && task.kernel.identity.euid !== 0) throw errno(E.EPERM);
+    task.process.rlimits.set(resource, [soft, hard]);
+    // The descriptor table is where NOFILE is enforced: open, dup, pipe... answer EMFILE at it.
+    if (resource === RLIMIT_NOFILE) task.process.files.limit = Number(soft);
+  }
+  if (oldAddr !== 0) {
+    mem.setU64(oldAddr, old[0]);
+    mem.setU64(oldAddr + 8, old[1]);
   }
   return 0;
 }
 
 function getrlimit(task: Task, a: SyscallArgs) {
-  const lim = DEFAULT_RLIMITS[a.uint(0)];
-  if (!lim) throw errno(E.EINVAL);
+  const lim = rlimit(task, a.uint(0));
   task.kernel.mem.setU64(a.ptr(1), lim[0]);
   task.kernel.mem.setU64(a.ptr(1) + 8, lim[1]);
   return 0;
@@ -305,7 +314,44 @@ function getgroups(_task: Task, a: SyscallArgs) {
   return 0;
 }
 
+/** getresuid/getresgid: the kernel has one identity, whose saved id is its effective id. */
+function getres(task: Task, a: SyscallArgs, ids: readonly [number, number]) {
+  const mem = task.kernel.mem;
+  for (let i = 0; i < 3; i++) mem.offset(a.ptr(i), 4);
+  mem.setU32(a.ptr(0), ids[0]);
+  mem.setU32(a.ptr(1), ids[1]);
+  mem.setU32(a.ptr(2), ids[1]);
+  return 0;
+}
+
+/**
+ * The set*id family: the identity is the whole kernel's, so only calls that
+ * change nothing (each id -1 or already its value) succeed; any real change is EPERM.
+ */
+function setIds(wanted: readonly number[], current: readonly [number, number]) {
+  const [real, eff] = current;
+  const now = [real, eff, eff];
+  for (let i = 0; i < wanted.length; i++) {
+    const id = wanted[i]!;
+    if (id !== -1 && id !== now[i]) throw errno(E.EPERM);
+  }
+  return 0;
+}
+
+const uids = (t: Task): [number, number] => [t.kernel.identity.uid, t.kernel.identity.euid];
+const gids = (t: Task): [number, number] => [t.kernel.identity.gid, t.kernel.identity.egid];
+const NO_CHANGE = 'one identity for the whole kernel: calls that change nothing succeed, real changes answer EPERM';
+
 export const processFamily: Family = {
+  getresuid: supported((t, a) => getres(t, a, uids(t))),
+  getresgid: supported((t, a) => getres(t, a, gids(t))),
+  // setuid(id) sets every id for root, only the effective one otherwise: with one identity both mean "all equal id".
+  setuid: partial(NO_CHANGE, (t, a) => setIds(uids(t)[0] === uids(t)[1] ? [a.int(0), a.int(0), a.int(0)] : [-1, a.int(0)], uids(t))),
+  setgid: partial(NO_CHANGE, (t, a) => setIds(gids(t)[0] === gids(t)[1] ? [a.int(0), a.int(0), a.int(0)] : [-1, a.int(0)], gids(t))),
+  setreuid: partial(NO_CHANGE, (t, a) => setIds([a.int(0), a.int(1)], uids(t))),
+  setregid: partial(NO_CHANGE, (t, a) => setIds([a.int(0), a.int(1)], gids(t))),
+  setresuid: partial(NO_CHANGE, (t, a) => setIds([a.int(0), a.int(1), a.int(2)], uids(t))),
+  setresgid: partial(NO_CHANGE, (t, a) => setIds([a.int(0), a.int(1), a.int(2)], gids(t))),
   sysinfo: supported(sysinfo),
   times: partial('user time is time in the CPU backend, system time is kernel time for the task (host time, not host CPU time)', times),
   getrusage: partial('CPU times as times(2); ru_maxrss is the RAM the process owns, the other counters are zero', getrusage),
@@ -343,7 +389,7 @@ export const processFamily: Family = {
   get_robust_list: supported(getRobustList),
   rseq: unimplemented('restartable sequences need per-CPU preemption hooks; libc falls back', E.ENOSYS),
   uname: supported(uname),
-  prlimit64: partial('limits are recorded for the whole kernel, not enforced', prlimit64),
+  prlimit64: partial('limits are kept per process; only NOFILE is enforced', prlimit64),
   getrlimit: supported(getrlimit),
   getrandom: supported(getrandom),
 };

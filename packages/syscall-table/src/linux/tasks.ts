@@ -278,7 +278,8 @@ function setpgid(task: Task, a: SyscallArgs) {
   if (pgid < 0) throw errno(E.EINVAL);
   const p = k.processes.get(pid);
   if (!p || (p !== task.process && p.parent !== task.process)) throw errno(E.ESRCH);
-  if (p.sid !== task.process.sid) throw errno(E.EPERM);
+  // A session leader cannot move, not even into the group it already leads.
+  if (p.sid === p.pid || p.sid !== task.process.sid) throw errno(E.EPERM);
   p.pgid = pgid;
   return 0;
 }
@@ -289,6 +290,7 @@ function setsid(task: Task) {
   for (const q of task.kernel.processes.values()) if (q.pgid === p.pid) throw errno(E.EPERM);
   p.sid = p.pid;
   p.pgid = p.pid;
+  p.ctty = false;
   return p.sid;
 }
 
