@@ -23,16 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errname.h"
-
-static int failures;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", what);
-	if (!ok)
-		failures++;
-}
+#include "check.h"
 
 /* "-1 EINVAL" or the result, for a call expected to fail. */
 static void expect_err(int r, int want, const char *what)

@@ -15,38 +15,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "errname.h"
-
-static int failures;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", what);
-	if (!ok)
-		failures++;
-}
+#include "expect.h"
 
 /* r is the call's result, e the errno right after it. */
-static void expect_err(long r, int e, int want, const char *what)
-{
-	if (r == -1 && e == want) {
-		printf("ok %s -> %s\n", what, errname(e));
-	} else {
-		if (r == -1)
-			printf("FAIL %s -> %s (want %s)\n", what, errname(e), errname(want));
-		else
-			printf("FAIL %s -> returned %ld (want %s)\n", what, r, errname(want));
-		failures++;
-	}
-}
-
-#define EXPECT_ERR(call, want, what)               \
-	do {                                       \
-		errno = 0;                         \
-		long r_ = (long)(call);            \
-		expect_err(r_, errno, want, what); \
-	} while (0)
-
 static char dir[4096], file[4200], sub[4300], newdir[4200], missing[4200];
 
 static void ebadf(void)

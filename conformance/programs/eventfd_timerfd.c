@@ -18,16 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errname.h"
-
-static int failures;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", what);
-	if (!ok)
-		failures++;
-}
+#include "check.h"
 
 static void expect_err(long r, int want, const char *what)
 {

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errname.h"
+#include "check.h"
 
 /* <linux/futex.h>, which musl's toolchain does not ship. */
 #define FUTEX_WAIT 0
@@ -62,15 +62,6 @@ struct robust_list_head {
 	long futex_offset;
 	struct robust_list *list_op_pending;
 };
-
-static int failures;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", what);
-	if (!ok)
-		failures++;
-}
 
 static const char *ename(int e)
 {

@@ -12,18 +12,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "errname.h"
+#include "check.h"
 
 #define PAGE 4096ul
-
-static int failures;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", what);
-	if (!ok)
-		failures++;
-}
 
 static void expect_errno(long r, int want, const char *what)
 {

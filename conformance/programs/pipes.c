@@ -18,18 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "errname.h"
+#include "check.h"
 
 extern char **environ;
-
-static int failures;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", what);
-	if (!ok)
-		failures++;
-}
 
 static const char *accmode(int fl)
 {

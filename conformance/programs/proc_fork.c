@@ -15,16 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errname.h"
-
-static int failures;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", what);
-	if (!ok)
-		failures++;
-}
+#include "check.h"
 
 int global_counter = 1000;
 static char global_buf[8192] = "parent data";

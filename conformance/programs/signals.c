@@ -26,16 +26,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "errname.h"
-
-static int failures;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", what);
-	if (!ok)
-		failures++;
-}
+#include "check.h"
 
 static const char *yesno(int b)
 {
