@@ -82,6 +82,7 @@ const CASES: Case[] = [
   { program: 'fcntl', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
   { program: 'limits' },
   { program: 'identity' },
+  { program: 'file_copy', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
 ];
 
 /** A nommu exit status of 128+N stands for "killed by signal N", which spawnSync reports apart. */

@@ -22,7 +22,7 @@ export type { ElfImage, ProgramHeader } from './loader/elf.js';
 export { AT } from './loader/exec.js';
 export type { LoadedProgram } from './loader/exec.js';
 export { Mount, Vfs } from './fs/vfs.js';
-export type { MountSpec, Resolved } from './fs/vfs.js';
+export type { MountSpec, Resolved, ResolveScope } from './fs/vfs.js';
 export * as fcntl from './fs/file.js';
 export { FdTable, HostFile, OpenFile, POLL, StreamFile, SyntheticFile, hostSink, hostSource } from './fs/file.js';
 export { ProcFs } from './fs/procfs.js';

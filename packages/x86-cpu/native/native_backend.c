@@ -34,7 +34,7 @@ typedef struct {
   uint64_t ram_base, ram_size;
   uint64_t vsyscall, trap;
   pid_t pid;
-  int spin; /* current spin length before the futex (see spin_adapt) */
+  uint32_t spin_us; /* how long to spin before the futex (see spin_next) */
   int closed;
   int dead;
   int status;
@@ -96,31 +96,37 @@ static void native_finalize(napi_env env, void *data, void *hint) {
 
 /* Waits for the runner to finish the posted command; 0 when it did, -1 when it died. */
 static int wait_done(Native *n, uint32_t seq) {
-  uint32_t *done = &n->ctl->done;
-  for (int i = 0; i < n->spin; i++) {
-    if (__atomic_load_n(done, __ATOMIC_ACQUIRE) == seq) {
-      n->spin = spin_adapt(n->spin, 1);
-      return 0;
-    }
+  Control *c = n->ctl;
+  uint64_t per_us = tsc_per_us(), t0 = __rdtsc(), limit = t0 + n->spin_us * per_us;
+  while (__rdtsc() < limit) {
+    if (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE) == seq) return 0;
     _mm_pause();
   }
-  n->spin = spin_adapt(n->spin, 0);
+  int rc = 0;
   for (;;) {
-    uint32_t v = __atomic_load_n(done, __ATOMIC_ACQUIRE);
-    if (v == seq) return 0;
+    __atomic_store_n(&c->node_sleeping, 1, __ATOMIC_SEQ_CST);
+    uint32_t v = __atomic_load_n(&c->done, __ATOMIC_SEQ_CST);
+    if (v == seq) break;
     struct timespec ts = {0, 50 * 1000 * 1000};
-    syscall(SYS_futex, done, FUTEX_WAIT, v, &ts, NULL, 0);
-    if (__atomic_load_n(done, __ATOMIC_ACQUIRE) == seq) return 0;
+    syscall(SYS_futex, &c->done, FUTEX_WAIT, v, &ts, NULL, 0);
+    if (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE) == seq) break;
     reap(n, WNOHANG);
-    if (n->dead) return -1;
+    if (n->dead) {
+      rc = -1;
+      break;
+    }
   }
+  __atomic_store_n(&c->node_sleeping, 0, __ATOMIC_RELAXED);
+  n->spin_us = spin_next(n->spin_us, (__rdtsc() - t0) / per_us);
+  return rc;
 }
 
 static int post(Native *n, uint32_t cmd) {
   if (n->dead) return -1;
-  n->ctl->cmd = cmd;
-  uint32_t seq = __atomic_add_fetch(&n->ctl->req, 1, __ATOMIC_RELEASE);
-  syscall(SYS_futex, &n->ctl->req, FUTEX_WAKE, 1, NULL, NULL, 0);
+  Control *c = n->ctl;
+  c->cmd = cmd;
+  uint32_t seq = __atomic_add_fetch(&c->req, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&c->runner_sleeping, __ATOMIC_SEQ_CST)) syscall(SYS_futex, &c->req, FUTEX_WAKE, 1, NULL, NULL, 0);
   return wait_done(n, seq);
 }
 
@@ -162,7 +168,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   Native *n = calloc(1, sizeof *n);
   if (!n) return throw_native(env, "NOMMU_NOMEM", "out of memory");
   n->ram_fd = n->ctl_fd = -1;
-  n->spin = SPIN_MIN;
+  n->spin_us = SPIN_START_US;
   n->ram_base = base;
   n->ram_size = size;
   char msg[256];

@@ -198,23 +198,25 @@ static const char *probe_cpu(void) {
   return NULL;
 }
 
-/* Waits until *word != seen: an adaptive spin (see spin_adapt), then a futex. */
-static uint32_t wait_change(uint32_t *word, uint32_t seen) {
-  static int spin = SPIN_MIN;
-  for (int i = 0; i < spin; i++) {
-    uint32_t v = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-    if (v != seen) {
-      spin = spin_adapt(spin, 1);
-      return v;
-    }
+/* Waits for the next command: an adaptive spin (see spin_next), then the futex. */
+static uint32_t wait_request(uint32_t seen) {
+  static uint32_t spin_us = SPIN_START_US;
+  uint64_t per_us = tsc_per_us(), t0 = __rdtsc(), limit = t0 + spin_us * per_us;
+  while (__rdtsc() < limit) {
+    uint32_t v = __atomic_load_n(&ctl->req, __ATOMIC_ACQUIRE);
+    if (v != seen) return v;
     _mm_pause();
   }
-  spin = spin_adapt(spin, 0);
+  uint32_t v;
   for (;;) {
-    uint32_t v = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-    if (v != seen) return v;
-    syscall(SYS_futex, word, FUTEX_WAIT, seen, NULL, NULL, 0);
+    __atomic_store_n(&ctl->runner_sleeping, 1, __ATOMIC_SEQ_CST);
+    v = __atomic_load_n(&ctl->req, __ATOMIC_SEQ_CST);
+    if (v != seen) break;
+    syscall(SYS_futex, &ctl->req, FUTEX_WAIT, seen, NULL, NULL, 0);
   }
+  __atomic_store_n(&ctl->runner_sleeping, 0, __ATOMIC_RELAXED);
+  spin_us = spin_next(spin_us, (__rdtsc() - t0) / per_us);
+  return v;
 }
 
 static uint64_t run_guest(uint64_t slice, timer_t timer, uint64_t *armed) {
@@ -295,7 +297,7 @@ int main(int argc, char **argv) {
 
   uint32_t seen = 0;
   for (;;) {
-    seen = wait_change(&ctl->req, seen);
+    seen = wait_request(seen);
     int32_t result = 0;
     switch (ctl->cmd) {
       case CMD_RUN:
@@ -314,7 +316,7 @@ int main(int argc, char **argv) {
         result = -EINVAL;
     }
     ctl->result = result;
-    __atomic_store_n(&ctl->done, seen, __ATOMIC_RELEASE);
-    syscall(SYS_futex, &ctl->done, FUTEX_WAKE, 1, NULL, NULL, 0);
+    __atomic_store_n(&ctl->done, seen, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&ctl->node_sleeping, __ATOMIC_SEQ_CST)) syscall(SYS_futex, &ctl->done, FUTEX_WAKE, 1, NULL, NULL, 0);
   }
 }

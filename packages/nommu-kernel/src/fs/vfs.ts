@@ -19,6 +19,23 @@ export interface Resolved {
   node?: SyntheticNode;
 }
 
+/** Limits on a path walk: openat2's RESOLVE_* flags. */
+export interface ResolveScope {
+  /** RESOLVE_NO_SYMLINKS: any symlink to follow is ELOOP. */
+  readonly noSymlinks?: boolean;
+  /** RESOLVE_NO_MAGICLINKS: /proc/PID/{fd/N,exe,cwd,root} to follow are ELOOP. */
+  readonly noMagicLinks?: boolean;
+  /** RESOLVE_BENEATH: absolute names, escaping '..' and magic links are EXDEV. */
+  readonly beneath?: boolean;
+  /** RESOLVE_IN_ROOT: the start directory acts as '/' (absolute names, '..' and symlinks stay inside it). */
+  readonly inRoot?: boolean;
+  /** RESOLVE_NO_XDEV: crossing a mount point (either way) is EXDEV. */
+  readonly noXdev?: boolean;
+}
+
+/** Magic links of /proc/PID besides fd/N: they jump to a file, not to a name. */
+const MAGIC_LINKS = new Set(['exe', 'cwd', 'root']);
+
 /** What to mount, as KernelOptions.mounts and `nommu run --mount/--tmpfs` give it. */
 export type MountSpec =
   /** A host directory seen at `target` (a guest directory). */
@@ -174,11 +191,26 @@ export class Vfs {
   /**
    * Resolves `p` relative to the guest directory `cwd`. With follow=false a
    * final symlink is not followed (lstat, readlink, O_NOFOLLOW, unlink).
+   * `scope` restricts the walk as openat2's RESOLVE_* flags do; `cwd` is
+   * then the directory a scoped walk stays beneath.
    */
-  resolve(cwd: string, p: string, follow = true, self: Process | null = null): Resolved {
+  resolve(cwd: string, p: string, follow = true, self: Process | null = null, scope: ResolveScope = {}): Resolved {
     if (p.length === 0) throw errno(E.ENOENT);
     if (Buffer.byteLength(p) >= PATH_MAX) throw errno(E.ENAMETOOLONG);
-    const stack: string[] = p.startsWith('/') ? [] : splitPath(cwd);
+    const rootParts = scope.inRoot || scope.beneath ? splitPath(cwd) : [];
+    // Where an absolute name or symlink target starts: the scope's root, or EXDEV beneath it.
+    const jumpRoot = (stack: string[]): void => {
+      if (scope.beneath) throw errno(E.EXDEV);
+      stack.splice(0, stack.length, ...rootParts);
+    };
+    const stack: string[] = splitPath(cwd);
+    if (p.startsWith('/')) jumpRoot(stack);
+    const mountKey = (): Mount | ProcFs | null => (stack[0] === 'proc' && this.procfs ? this.procfs : this.mountOf(stack));
+    const startMount = mountKey();
+    const sameMount = (): void => {
+      if (scope.noXdev && mountKey() !== startMount) throw errno(E.EXDEV);
+    };
+    sameMount();
     let pending = splitPath(p);
     const trailingSlash = p.endsWith('/');
     let links = 0;
@@ -187,21 +219,32 @@ export class Vfs {
       pending = pending.slice(1);
       if (name === '.') continue;
       if (name === '..') {
+        if (stack.length <= rootParts.length && (scope.inRoot || scope.beneath)) {
+          if (scope.beneath) throw errno(E.EXDEV);
+          continue;
+        }
         stack.pop();
+        sameMount();
         continue;
       }
       if (Buffer.byteLength(name) > 255) throw errno(E.ENAMETOOLONG);
       stack.push(name);
+      sameMount();
       const last = pending.length === 0;
       if (stack[0] === 'proc' && this.procfs) {
         const node = this.procfs.lookup(stack.slice(1), self);
         if (!node) throw errno(E.ENOENT);
+        const magic = node.kind === 'symlink' && (node.file !== undefined || (MAGIC_LINKS.has(name) && /^\d+$/.test(stack[stack.length - 2] ?? '')));
+        const jumps = node.kind === 'symlink' && (!last || follow || trailingSlash);
+        if (jumps && (scope.noSymlinks || (magic && scope.noMagicLinks))) throw errno(E.ELOOP);
+        if (jumps && magic && (scope.beneath || scope.inRoot)) throw errno(E.EXDEV);
         if (node.kind === 'symlink' && node.file && last && follow) return { guest: '/' + stack.join('/'), host: '', mount: null, node };
         if (node.kind === 'symlink' && (!last || follow || trailingSlash)) {
           if (++links > MAX_SYMLINKS) throw errno(E.ELOOP);
           stack.pop();
-          if (node.target.startsWith('/')) stack.length = 0;
+          if (node.target.startsWith('/')) jumpRoot(stack);
           pending = [...splitPath(node.target), ...pending];
+          sameMount();
           continue;
         }
         if (!last && node.kind !== 'dir') throw errno(E.ENOTDIR);
@@ -218,11 +261,12 @@ export class Vfs {
         throw e;
       }
       if (st.isSymbolicLink()) {
-        if (++links > MAX_SYMLINKS) throw errno(E.ELOOP);
+        if (scope.noSymlinks || ++links > MAX_SYMLINKS) throw errno(E.ELOOP);
         const target = fs.readlinkSync(this.hostPath(stack));
         stack.pop();
-        if (target.startsWith('/')) stack.length = 0;
+        if (target.startsWith('/')) jumpRoot(stack);
         pending = [...splitPath(target), ...pending];
+        sameMount();
         continue;
       }
       // A trailing slash, like any non-final component, must name a directory.

@@ -9,6 +9,7 @@ import {
   stat,
   type KStat,
   type Resolved,
+  type ResolveScope,
   type SyntheticNode,
   SyntheticFile,
   Pipe,
@@ -20,6 +21,7 @@ import {
 } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 import { F_GETLK, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLK, F_SETLKW, fcntlLock } from './locks.js';
+import { addSeals, getSeals, MemFd } from './memfd.js';
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -39,11 +41,15 @@ export function resolveAt(task: Task, dirfd: number, path: string, follow: boole
   return task.kernel.vfs.resolve(dirOf(task, dirfd, path), path, follow, task.process);
 }
 
-function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode: number): SyscallResult {
+function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode: number, scope?: ResolveScope): SyscallResult {
   const k = task.kernel;
   const path = k.mem.cstring(pathAddr);
   const follow = (flags & fcntl.O_NOFOLLOW) === 0;
-  const r = resolveAt(task, dirfd, path, follow);
+  const scoped = scope?.beneath || scope?.inRoot;
+  // A scoped walk starts at dirfd even for an absolute name.
+  const r = scope
+    ? k.vfs.resolve(scoped ? dirOf(task, dirfd, '.') : dirOf(task, dirfd, path), path, follow, task.process, scope)
+    : resolveAt(task, dirfd, path, follow);
   const acc = flags & fcntl.O_ACCMODE;
   if (r.node) return openSynthetic(task, r, flags);
   // The caller's controlling terminal, never the host's: ENXIO without one.
@@ -81,6 +87,48 @@ function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode
   return task.process.files.install(file, (flags & fcntl.O_CLOEXEC) !== 0);
 }
 
+const OPEN_HOW_SIZE = 24;
+/** Every O_* flag open knows (VALID_OPEN_FLAGS): openat2 refuses the rest. */
+const VALID_OPEN_FLAGS = 0o37777703;
+const O_TMPFILE = 0o20000000;
+const RESOLVE_NO_XDEV = 0x1;
+const RESOLVE_NO_MAGICLINKS = 0x2;
+const RESOLVE_NO_SYMLINKS = 0x4;
+const RESOLVE_BENEATH = 0x8;
+const RESOLVE_IN_ROOT = 0x10;
+const RESOLVE_CACHED = 0x20;
+
+/** openat2: struct open_how { u64 flags, mode, resolve }, checked strictly, then open with a scoped walk. */
+function openat2(task: Task, a: SyscallArgs): SyscallResult {
+  const mem = task.kernel.mem;
+  const how = a.ptr(2);
+  const size = a.ptr(3);
+  if (size < OPEN_HOW_SIZE) throw errno(E.EINVAL);
+  if (size > 4096) throw errno(E.E2BIG);
+  // A larger struct from a newer ABI is fine as long as what we do not know is zero.
+  if (mem.copyIn(how, size).subarray(OPEN_HOW_SIZE).some((b) => b !== 0)) throw errno(E.E2BIG);
+  const flags = mem.u64(how);
+  const mode = mem.u64(how + 8);
+  const resolve = mem.u64(how + 16);
+  if ((flags & ~BigInt(VALID_OPEN_FLAGS)) !== 0n) throw errno(E.EINVAL);
+  const f = Number(flags);
+  if ((f & (fcntl.O_CREAT | O_TMPFILE)) !== 0 ? (mode & ~0o7777n) !== 0n : mode !== 0n) throw errno(E.EINVAL);
+  if ((resolve & ~0x3fn) !== 0n) throw errno(E.EINVAL);
+  const res = Number(resolve);
+  if ((res & RESOLVE_BENEATH) !== 0 && (res & RESOLVE_IN_ROOT) !== 0) throw errno(E.EINVAL);
+  const allowedWithPath = fcntl.O_PATH | fcntl.O_DIRECTORY | fcntl.O_NOFOLLOW | fcntl.O_CLOEXEC | 0o100000; /* O_LARGEFILE */
+  if ((f & fcntl.O_PATH) !== 0 && (f & ~allowedWithPath) !== 0) throw errno(E.EINVAL);
+  // Nothing is looked up from a cache here: the caller retries without RESOLVE_CACHED, as Linux asks.
+  if ((res & RESOLVE_CACHED) !== 0) throw errno(E.EAGAIN);
+  return openat(task, a.int(0), a.ptr(1), f, Number(mode), {
+    noXdev: (res & RESOLVE_NO_XDEV) !== 0,
+    noMagicLinks: (res & (RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS)) !== 0,
+    noSymlinks: (res & RESOLVE_NO_SYMLINKS) !== 0,
+    beneath: (res & RESOLVE_BENEATH) !== 0,
+    inRoot: (res & RESOLVE_IN_ROOT) !== 0,
+  });
+}
+
 /** The host node at `p` when it is a FIFO (never opened on the host: a kernel pipe stands in). */
 function fifoAt(p: string): fs.BigIntStats | null {
   try {
@@ -101,6 +149,7 @@ function reopen(task: Task, file: OpenFile, flags: number): number {
   const acc = flags & fcntl.O_ACCMODE;
   const cloexec = (flags & fcntl.O_CLOEXEC) !== 0;
   const files = task.process.files;
+  if (file instanceof MemFd) return files.install(file.reopen(flags), cloexec);
   if (file instanceof HostFile) {
     const readOnly = file.mount?.readOnly ?? task.kernel.vfs.readOnly;
     if (readOnly && (acc !== fcntl.O_RDONLY || (flags & fcntl.O_TRUNC) !== 0)) throw errno(E.EROFS);
@@ -333,6 +382,8 @@ const F_SETFD = 2;
 const F_GETFL = 3;
 const F_SETFL = 4;
 const F_DUPFD_CLOEXEC = 1030;
+const F_ADD_SEALS = 1033;
+const F_GET_SEALS = 1034;
 const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
 const FD_CLOEXEC = 1;
@@ -366,6 +417,10 @@ function fcntlSyscall(task: Task, a: SyscallArgs): SyscallResult {
     case F_OFD_SETLK:
     case F_OFD_SETLKW:
       return fcntlLock(task, fd, file, a.int(1), a.ptr(2));
+    case F_ADD_SEALS:
+      return addSeals(file, arg);
+    case F_GET_SEALS:
+      return getSeals(file);
     case F_GETPIPE_SZ:
       if (!(file instanceof PipeEnd)) throw errno(E.EBADF);
       return file.pipe.capacity;
@@ -483,6 +538,7 @@ function umask(task: Task, a: SyscallArgs) {
 export const files: Family = {
   open: supported((t, a) => openat(t, AT_FDCWD, a.ptr(0), a.int(1), a.uint(2))),
   openat: supported((t, a) => openat(t, a.int(0), a.ptr(1), a.int(2), a.uint(3))),
+  openat2: partial('RESOLVE_CACHED always answers EAGAIN (no lookup cache); the other RESOLVE_* flags are honoured', openat2),
   creat: supported((t, a) => openat(t, AT_FDCWD, a.ptr(0), fcntl.O_CREAT | fcntl.O_WRONLY | fcntl.O_TRUNC, a.uint(1))),
   close: supported(close),
   close_range: supported(closeRange),
@@ -499,7 +555,7 @@ export const files: Family = {
     faccessat(t, a.int(0), a.ptr(1), a.int(2), a.int(3) & ~AT_EACCESS),
   ),
   ioctl: partial('terminals (TCGETS/TCSETS*, window size, foreground group, TIOCSCTTY/TIOCNOTTY, TIOCGSID, FIONREAD) on the host terminal nommu runs on, FIONREAD on pipes and sockets; other requests ENOTTY', ioctl),
-  fcntl: partial('no leases, notifications or seals (F_SETLEASE, F_NOTIFY, F_ADD_SEALS answer EINVAL); F_SETLKW does not detect deadlocks', fcntlSyscall),
+  fcntl: partial('no leases or notifications (F_SETLEASE, F_NOTIFY answer EINVAL); seals only on memfds; F_SETLKW does not detect deadlocks', fcntlSyscall),
   dup: supported(dup),
   dup2: supported((t, a) => (a.int(0) === a.int(1) ? (t.process.files.get(a.int(0)), a.int(0)) : dup3(t, a.int(0), a.int(1), 0))),
   dup3: supported((t, a) => dup3(t, a.int(0), a.int(1), a.int(2))),

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { E, errno, hostErrno, HostFile, type Mount, type Resolved, type SyscallArgs, type Task } from '@nommu/kernel';
 import { lexists, resolveAt } from './files.js';
 import { partial, supported, unimplemented, type Family } from './define.js';
+import { MemFd } from './memfd.js';
 
 const AT_FDCWD = -100;
 const AT_REMOVEDIR = 0x200;
@@ -251,6 +252,7 @@ function ftruncate(task: Task, a: SyscallArgs) {
   if (!f.writable) throw errno(E.EINVAL);
   const len = a.long(1);
   if (len < 0) throw errno(E.EINVAL);
+  if (f instanceof MemFd) f.checkResize(len);
   host(() => fs.ftruncateSync(f.fd, len));
   return 0;
 }

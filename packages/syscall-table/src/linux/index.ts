@@ -3,9 +3,11 @@ import { SYSCALLS, syscallByName } from '../table/index.js';
 import type { Family, HandlerDef } from './define.js';
 import { epollFamily } from './epoll.js';
 import { fdEvents } from './fd_events.js';
+import { fileData } from './file_data.js';
 import { files } from './files.js';
 import { fsOps } from './fs_ops.js';
 import { lockFamily } from './locks.js';
+import { memfdFamily } from './memfd.js';
 import { memory } from './memory.js';
 import { pollFamily } from './poll.js';
 import { posixTimers } from './posix_timers.js';
@@ -17,7 +19,7 @@ import { tasks } from './tasks.js';
 import { timeFamily } from './time.js';
 
 /** Every family file; adding a syscall is one entry in one of them. */
-const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily];
+const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily, fileData, memfdFamily];
 
 const NOT_YET: HandlerDef = { handler: null, level: 'unimplemented', note: 'not implemented yet', errno: E.ENOSYS };
 
