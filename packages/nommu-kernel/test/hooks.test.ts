@@ -43,7 +43,9 @@ describe('beforeSyscall', () => {
     const r = await runGuest({ path: BUSYBOX, argv: ['cat', '/etc/hostname'], envp: [] }, { hooks });
     expect(r.status.code).toBe(0);
     expect(opened).toEqual(['/etc/hostname']);
-    expect([...names]).toEqual(expect.arrayContaining(['openat', 'read', 'write', 'exit_group']));
+    expect([...names]).toEqual(expect.arrayContaining(['openat', 'exit_group']));
+    // busybox cat copies with sendfile where the kernel has it, else with read and write.
+    expect(names.has('sendfile') || (names.has('read') && names.has('write'))).toBe(true);
   });
 
   it('changes an argument: write(1, ...) becomes write(2, ...)', async () => {
