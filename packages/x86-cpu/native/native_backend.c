@@ -62,22 +62,26 @@ static void reap(Native *n, int options) {
   }
 }
 
-static void destroy(Native *n) {
-  if (n->pid > 0 && !n->dead) {
-    if (n->ctl && !n->dead) {
-      n->ctl->cmd = CMD_EXIT;
-      __atomic_add_fetch(&n->ctl->req, 1, __ATOMIC_RELEASE);
-      syscall(SYS_futex, &n->ctl->req, FUTEX_WAKE, 1, NULL, NULL, 0);
-    }
-    for (int i = 0; i < 100 && !n->dead; i++) {
-      reap(n, WNOHANG);
-      if (!n->dead) usleep(1000);
-    }
-    if (!n->dead) {
-      kill(n->pid, SIGKILL);
-      reap(n, 0);
-    }
+/* Asks the runner to exit, waits up to ~100 ms for it, then kills it; always reaps it. */
+static void stop_runner(Native *n) {
+  if (n->pid <= 0 || n->dead) return;
+  if (n->ctl) {
+    n->ctl->cmd = CMD_EXIT;
+    __atomic_add_fetch(&n->ctl->req, 1, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, &n->ctl->req, FUTEX_WAKE, 1, NULL, NULL, 0);
   }
+  for (int i = 0; i < 100 && !n->dead; i++) {
+    reap(n, WNOHANG);
+    if (!n->dead) usleep(1000);
+  }
+  if (!n->dead) {
+    kill(n->pid, SIGKILL);
+    reap(n, 0);
+  }
+}
+
+static void destroy(Native *n) {
+  stop_runner(n);
   if (n->ram) munmap(n->ram, n->ram_size);
   if (n->ctl) munmap(n->ctl, CONTROL_SIZE);
   if (n->ram_fd >= 0) close(n->ram_fd);
@@ -378,19 +382,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
     return NULL;
   Native *n = data;
   /* Stop the runner now; the mappings go with the handle (JavaScript may still hold views). */
-  if (n->pid > 0 && !n->dead && n->ctl) {
-    n->ctl->cmd = CMD_EXIT;
-    __atomic_add_fetch(&n->ctl->req, 1, __ATOMIC_RELEASE);
-    syscall(SYS_futex, &n->ctl->req, FUTEX_WAKE, 1, NULL, NULL, 0);
-    for (int i = 0; i < 200 && !n->dead; i++) {
-      reap(n, WNOHANG);
-      if (!n->dead) usleep(500);
-    }
-    if (!n->dead) {
-      kill(n->pid, SIGKILL);
-      reap(n, 0);
-    }
-  }
+  stop_runner(n);
   n->dead = 1;
   n->closed = 1;
   return NULL;

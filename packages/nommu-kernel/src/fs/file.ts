@@ -7,6 +7,7 @@ import { S_IFCHR, statFromHost, syntheticStat, type KStat } from './stat.js';
 import { FIONREAD } from './tty.js';
 import { anyLocks, inodeKey, releaseDescription, releasePosix } from './locks.js';
 import { WaitQueue } from './wait.js';
+import { readableSource } from './stdio.js';
 import type { Mount } from './vfs.js';
 
 export const O_ACCMODE = 0o3;
@@ -390,62 +391,12 @@ export function hostSource(fd: number): StreamSource {
 }
 
 function streamSource(stream: NodeJS.ReadStream, fd: number): StreamSource {
-  const chunks: Buffer[] = [];
-  const source: StreamSource = { hostFd: fd, read: () => null };
-  let ended = false;
-  let waiter: (() => void) | null = null;
-  const wake = (): void => {
-    const w = waiter;
-    waiter = null;
-    w?.();
-  };
-  stream.on('data', (d: Buffer) => {
-    const data = source.filter ? source.filter(d) : d;
-    if (data.length > 0) chunks.push(data);
-    stream.pause();
-    wake();
-  });
-  stream.on('end', () => {
-    ended = true;
-    wake();
-  });
-  stream.on('error', () => {
-    ended = true;
-    wake();
-  });
-  stream.pause();
+  const source = readableSource(stream);
+  const pause = source.close!;
   return Object.assign(source, {
-    read(buf: Uint8Array): number | null {
-      if (chunks.length === 0) {
-        if (ended) return 0;
-        stream.resume();
-        return null;
-      }
-      let n = 0;
-      while (n < buf.length && chunks.length > 0) {
-        const c = chunks[0]!;
-        const take = Math.min(c.length, buf.length - n);
-        buf.set(c.subarray(0, take), n);
-        n += take;
-        if (take === c.length) chunks.shift();
-        else chunks[0] = c.subarray(take);
-      }
-      return n;
-    },
-    ready(): boolean {
-      return chunks.length > 0 || ended;
-    },
-    queued(): number {
-      return chunks.reduce((n, c) => n + c.length, 0);
-    },
-    wait(ready: () => void): void {
-      waiter = ready;
-      if (chunks.length > 0 || ended) wake();
-      else stream.resume();
-    },
+    hostFd: fd,
     close(): void {
-      waiter = null;
-      stream.pause();
+      pause();
       if (!tty.isatty(fd)) stream.destroy();
       else (stream as unknown as { unref?: () => void }).unref?.();
     },

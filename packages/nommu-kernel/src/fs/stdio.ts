@@ -18,6 +18,7 @@ export function bufferSource(data: string | Uint8Array): StreamSource {
 /**
  * A guest stdin fed by a Node stream: a guest read with nothing buffered parks
  * the task (Node's event loop keeps running) until the stream gives data or ends.
+ * Data passes through the source's `filter` (the terminal's line discipline) if set.
  */
 export function readableSource(stream: Readable): StreamSource {
   const chunks: Uint8Array[] = [];
@@ -28,19 +29,7 @@ export function readableSource(stream: Readable): StreamSource {
     waiter = null;
     w?.();
   };
-  stream.on('data', (d: Buffer | string) => {
-    chunks.push(typeof d === 'string' ? Buffer.from(d, 'utf8') : d);
-    stream.pause();
-    wake();
-  });
-  const end = (): void => {
-    ended = true;
-    wake();
-  };
-  stream.on('end', end);
-  stream.on('error', end);
-  stream.pause();
-  return {
+  const source: StreamSource = {
     read(buf: Uint8Array): number | null {
       if (chunks.length === 0) {
         if (ended) return 0;
@@ -59,6 +48,7 @@ export function readableSource(stream: Readable): StreamSource {
       return n;
     },
     ready: () => chunks.length > 0 || ended,
+    queued: () => chunks.reduce((n, c) => n + c.length, 0),
     wait(ready: () => void): void {
       waiter = ready;
       if (chunks.length > 0 || ended) wake();
@@ -69,6 +59,21 @@ export function readableSource(stream: Readable): StreamSource {
       stream.pause();
     },
   };
+  stream.on('data', (d: Buffer | string) => {
+    const raw = typeof d === 'string' ? Buffer.from(d, 'utf8') : d;
+    const data = source.filter ? source.filter(raw) : raw;
+    if (data.length > 0) chunks.push(data);
+    stream.pause();
+    wake();
+  });
+  const end = (): void => {
+    ended = true;
+    wake();
+  };
+  stream.on('end', end);
+  stream.on('error', end);
+  stream.pause();
+  return source;
 }
 
 /** A guest stdout/stderr written into a Node stream (its own buffering applies). */
