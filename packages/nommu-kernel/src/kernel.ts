@@ -127,6 +127,8 @@ export interface SpawnOptions {
   argv: string[];
   envp: string[];
   cwd?: string;
+  /** The first process's nice value (-20..19). Default: nommu's own, as a native child would inherit. */
+  nice?: number;
 }
 
 export { ExecFailure };
@@ -312,8 +314,7 @@ export class Kernel {
     proc.cwd = this.vfs.resolve('/', cwd).guest;
     this.processes.set(pid, proc);
     const task = this.#newTask(proc, pid);
-    // The first process inherits nommu's own nice value, as a native child would.
-    task.nice = hostNice();
+    task.nice = Math.max(-20, Math.min(19, Math.trunc(opts.nice ?? hostNice())));
     this.#startImage(task, loaded, opts.path);
     this.#init = proc;
     if (this.terminal) {

@@ -1,5 +1,6 @@
 /** Runs busybox on a real kernel with the Linux table, and natively as the reference. */
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { Kernel, type Identity } from '@nommu/kernel';
 import { createUnicornBackend } from '@nommu/x86-cpu';
 import { createLinuxSyscallTable } from '../src/linux/index.js';
@@ -33,7 +34,8 @@ export async function guest(args: string[], opts: GuestOptions = {}): Promise<Ru
     stderr: { write: (d) => void err.push(Buffer.from(d)) },
   });
   try {
-    kernel.spawn({ path: BUSYBOX, argv: [BUSYBOX, ...args], envp: ENV, cwd: opts.cwd ?? '/' });
+    // Nice 0, whatever the test runner's: expected values in the tests start from 0.
+    kernel.spawn({ path: BUSYBOX, argv: [BUSYBOX, ...args], envp: ENV, cwd: opts.cwd ?? '/', nice: 0 });
     const status = await kernel.run();
     return { out: Buffer.concat(out).toString(), err: Buffer.concat(err).toString(), code: status.signal ? 128 + status.signal : status.code };
   } finally {
@@ -41,8 +43,10 @@ export async function guest(args: string[], opts: GuestOptions = {}): Promise<Ru
   }
 }
 
+/** Runs busybox natively at nice 0 (raising a negative nice needs no privilege; lowering a positive one needs root). */
 export function native(args: string[], cwd = '/'): Run {
-  const r = spawnSync(BUSYBOX, args, { env: Object.fromEntries(ENV.map((e) => e.split('='))), cwd, encoding: 'utf8' });
+  const delta = -os.getPriority();
+  const r = spawnSync(delta === 0 ? BUSYBOX : 'nice', delta === 0 ? args : ['-n', String(delta), BUSYBOX, ...args], { env: Object.fromEntries(ENV.map((e) => e.split('='))), cwd, encoding: 'utf8' });
   return { out: r.stdout, err: r.stderr, code: r.status ?? 128 };
 }
 
