@@ -338,8 +338,11 @@ static napi_value js_protect(napi_env env, napi_callback_info info) {
   n->ctl->args[1] = len;
   n->ctl->args[2] = prot & 7;
   if (post(n, CMD_PROTECT) != 0) return runner_died(env, n);
-  if (n->ctl->result != 0) return throw_native(env, "NOMMU_PROTECT", strerror(-n->ctl->result));
-  return NULL;
+  /* ENOMEM: the host's limit on mappings (vm.max_map_count); the kernel answers the guest with it. */
+  if (n->ctl->result != 0 && n->ctl->result != -ENOMEM) return throw_native(env, "NOMMU_PROTECT", strerror(-n->ctl->result));
+  napi_value ok;
+  napi_get_boolean(env, n->ctl->result == 0, &ok);
+  return ok;
 }
 
 static napi_value js_zero(napi_env env, napi_callback_info info) {

@@ -34,6 +34,15 @@ enum {
 
 /* Guest RAM is mapped into the engine in pieces of this size (see js_new). */
 #define RAM_CHUNK (16ull << 20)
+#define PAGE 4096ull
+/*
+ * Engine regions allowed at once. Each map or unmap makes QEMU rebuild its
+ * memory map and flush the whole TLB, in time that grows with the regions
+ * (measured: 1.9 ms per protect at 250 regions, 9 ms at 500, 50 ms at 1000),
+ * and it aborts the process at 4096 sections. Past this, a chunk whose
+ * protections would split it further gives up enforcing them (every right).
+ */
+#define MAX_REGIONS 512
 
 /* Access kinds for STOP_FAULT: keep in sync with FaultAccess in src/backend.ts. */
 enum { ACCESS_READ = 1, ACCESS_WRITE = 2, ACCESS_FETCH = 3 };
@@ -89,6 +98,9 @@ typedef struct {
   /* Where uc_context keeps QEMU's env->old_exception (-1 if not found); see reset_exception_state. */
   long old_exception_offset;
   uc_context *scratch;
+  /* Protection of each page of RAM; engine regions are exactly its runs of equal bytes within a chunk. */
+  uint8_t *perms;
+  uint32_t nregions;
 } Backend;
 
 static uint64_t now_ns(void) {
@@ -332,7 +344,10 @@ static void backend_release(Backend *b) {
 }
 
 static void backend_unref(Backend *b) {
-  if (--b->owners == 0) free(b);
+  if (--b->owners == 0) {
+    free(b->perms);
+    free(b);
+  }
 }
 
 static void ram_finalize(napi_env env, void *data, void *hint) {
@@ -396,8 +411,16 @@ static napi_value js_new(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "NOMMU_NOMEM", "cannot reserve guest RAM");
     return NULL;
   }
+  b->perms = malloc(size / PAGE);
+  if (!b->perms) {
+    munmap(b->ram, size);
+    free(b);
+    napi_throw_error(env, "NOMMU_NOMEM", "out of memory");
+    return NULL;
+  }
+  memset(b->perms, UC_PROT_ALL, size / PAGE);
   uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &b->uc);
-  if (err) { munmap(b->ram, size); free(b); return throw_uc(env, "uc_open", err); }
+  if (err) { munmap(b->ram, size); free(b->perms); free(b); return throw_uc(env, "uc_open", err); }
   /*
    * In chunks: uc_mem_protect splits the region it falls in and, in 2.0.1,
    * copies all of it while doing so (measured: 50-100 ms per guard page with one
@@ -406,7 +429,8 @@ static napi_value js_new(napi_env env, napi_callback_info info) {
   for (uint64_t off = 0; off < size; off += RAM_CHUNK) {
     uint64_t len = size - off < RAM_CHUNK ? size - off : RAM_CHUNK;
     err = uc_mem_map_ptr(b->uc, base + off, len, UC_PROT_ALL, b->ram + off);
-    if (err) { uc_close(b->uc); munmap(b->ram, size); free(b); return throw_uc(env, "uc_mem_map_ptr", err); }
+    if (err) { uc_close(b->uc); munmap(b->ram, size); free(b->perms); free(b); return throw_uc(env, "uc_mem_map_ptr", err); }
+    b->nregions++;
   }
 
   uc_hook_add(b->uc, &b->h_syscall, UC_HOOK_INSN, (void *)hook_syscall, b, 1, 0, UC_X86_INS_SYSCALL);
@@ -436,6 +460,7 @@ static napi_value js_new(napi_env env, napi_callback_info info) {
   if (napi_create_external_arraybuffer(env, b->ram, size, ram_finalize, b, &ram) != napi_ok) {
     backend_release(b);
     munmap(b->ram, size);
+    free(b->perms);
     free(b);
     napi_throw_error(env, "NOMMU_ADDON", "cannot expose guest RAM");
     return NULL;
@@ -458,6 +483,125 @@ static napi_value js_set_kernel_entry(napi_env env, napi_callback_info info) {
     return NULL;
   }
   return NULL;
+}
+
+/*
+ * Unicorn 2.0.1 checks a page's protection only when it fills the softmmu TLB
+ * entry, and it fills entries with full rights: before the check of an access
+ * that then faults, and whenever it looks a page's code up (uc_ctl_remove_cache
+ * does). Once filled, loads and stores through the entry are never checked
+ * again (measured: a second write to a read-only page succeeds, and a read of a
+ * PROT_NONE page succeeds after its code was invalidated). Unmapping a range
+ * drops its entries, so the protected parts of [start, end) are unmapped and
+ * mapped back at once: same host memory, same protection. Pages with every
+ * right need nothing: a full-rights entry is right for them.
+ */
+static uint64_t chunk_lo(uint64_t page) {
+  return page / (RAM_CHUNK / PAGE) * (RAM_CHUNK / PAGE);
+}
+
+static uint64_t chunk_hi(Backend *b, uint64_t page) {
+  uint64_t hi = chunk_lo(page) + RAM_CHUNK / PAGE, end = b->ram_size / PAGE;
+  return hi < end ? hi : end;
+}
+
+/* The run of pages with the protection of `page`, within its chunk: [*lo, *hi). */
+static void run_of(Backend *b, uint64_t page, uint64_t *lo, uint64_t *hi) {
+  uint64_t cl = chunk_lo(page), ch = chunk_hi(b, page);
+  uint8_t p = b->perms[page];
+  uint64_t l = page, h = page + 1;
+  while (l > cl && b->perms[l - 1] == p) l--;
+  while (h < ch && b->perms[h] == p) h++;
+  *lo = l;
+  *hi = h;
+}
+
+static uint32_t count_runs(Backend *b, uint64_t lo, uint64_t hi) {
+  uint32_t n = 0;
+  for (uint64_t i = lo; i < hi; i++)
+    if (i == lo || b->perms[i] != b->perms[i - 1]) n++;
+  return n;
+}
+
+/* Maps [lo, hi) (page numbers) as one region per run of equal protection. */
+static void map_runs(Backend *b, uint64_t lo, uint64_t hi) {
+  for (uint64_t i = lo; i < hi;) {
+    uint64_t j = i + 1;
+    while (j < hi && b->perms[j] == b->perms[i]) j++;
+    uc_mem_map_ptr(b->uc, b->ram_base + i * PAGE, (j - i) * PAGE, b->perms[i], b->ram + i * PAGE);
+    i = j;
+  }
+}
+
+/*
+ * Sets the protection of pages [first, end) within one chunk, keeping one
+ * region per run: the runs the change touches, and their neighbours that may
+ * merge with it, are unmapped and mapped again. Unmapping drops their TLB
+ * entries (see forget_rights). If the engine would hold too many regions, the
+ * whole chunk gets every right instead, as one region, and 0 is returned: the
+ * protections of that chunk are no longer enforced (as on nommu Linux).
+ */
+static int protect_pages(Backend *b, uint64_t first, uint64_t end, uint8_t prot) {
+  uint64_t cl = chunk_lo(first), ch = chunk_hi(b, first), lo, hi, tmp;
+  run_of(b, first > cl ? first - 1 : first, &lo, &tmp);
+  run_of(b, end < ch ? end : end - 1, &tmp, &hi);
+  uint32_t before = count_runs(b, lo, hi);
+  int exec_lost = 0, ok = 1;
+  for (uint64_t i = first; i < end; i++) {
+    if ((b->perms[i] & UC_PROT_EXEC) && !(prot & UC_PROT_EXEC)) exec_lost = 1;
+    b->perms[i] = prot;
+  }
+  uint32_t after = count_runs(b, lo, hi);
+  if (b->nregions - before + after > MAX_REGIONS) {
+    before = count_runs(b, cl, ch) - after + before;
+    lo = cl;
+    hi = ch;
+    memset(b->perms + cl, UC_PROT_ALL, ch - cl);
+    after = 1;
+    exec_lost = 0;
+    ok = 0;
+  }
+  /* Code translated while the pages could run must go; this refills TLB entries that the unmap then drops. */
+  if (exec_lost) uc_ctl_remove_cache(b->uc, b->ram_base + first * PAGE, b->ram_base + end * PAGE);
+  uc_mem_unmap(b->uc, b->ram_base + lo * PAGE, (hi - lo) * PAGE);
+  map_runs(b, lo, hi);
+  b->nregions = b->nregions - before + after;
+  return ok;
+}
+
+static void forget_rights(Backend *b, uint64_t start, uint64_t end) {
+  if (start < b->ram_base) start = b->ram_base;
+  if (end > b->ram_base + b->ram_size) end = b->ram_base + b->ram_size;
+  for (uint64_t page = (start - b->ram_base) / PAGE; b->ram_base + page * PAGE < end;) {
+    uint64_t lo, hi;
+    run_of(b, page, &lo, &hi);
+    if (b->perms[page] != UC_PROT_ALL) {
+      uc_mem_unmap(b->uc, b->ram_base + lo * PAGE, (hi - lo) * PAGE);
+      map_runs(b, lo, hi);
+    }
+    page = hi;
+  }
+}
+
+/*
+ * Drops translated code of [start, end). Only executable pages can have any
+ * (protect_pages drops a page's code when it stops being executable), so the
+ * others are skipped: looking code up refills TLB entries with full rights,
+ * which forget_rights must then drop again, and fork swaps pages of writable
+ * data here all the time.
+ */
+static void drop_code(Backend *b, uint64_t start, uint64_t end) {
+  for (uint64_t page = (start - b->ram_base) / PAGE; b->ram_base + page * PAGE < end;) {
+    uint64_t lo, hi;
+    run_of(b, page, &lo, &hi);
+    if (b->perms[page] & UC_PROT_EXEC) {
+      uint64_t a = b->ram_base + lo * PAGE > start ? b->ram_base + lo * PAGE : start;
+      uint64_t z = b->ram_base + hi * PAGE < end ? b->ram_base + hi * PAGE : end;
+      uc_ctl_remove_cache(b->uc, a, z);
+      if (b->perms[page] != UC_PROT_ALL) forget_rights(b, a, z);
+    }
+    page = hi;
+  }
 }
 
 /* run(sliceMicros) -> stop reason; details in stopInfo */
@@ -517,6 +661,10 @@ static napi_value js_run(napi_env env, napi_callback_info info) {
   if (b->stop_reason == STOP_FAULT) {
     /* The engine's rip after a failed access is its block start; the hook saw the instruction. */
     uc_reg_write(b->uc, UC_X86_REG_RIP, &b->fault_rip);
+    if (b->stop_info[SI_DETAIL] & 0x100) {
+      uint64_t page = b->stop_info[SI_ADDRESS] & ~(uint64_t)0xfff;
+      forget_rights(b, page, page + 4096);
+    }
   }
   uc_reg_read(b->uc, UC_X86_REG_RIP, &b->stop_info[SI_RIP]);
   b->stop_info[SI_REASON] = (uint64_t)reason;
@@ -689,9 +837,23 @@ static napi_value js_protect(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (len == 0) return NULL;
-  uc_err err = uc_mem_protect(b->uc, addr, len, (uint32_t)prot & UC_PROT_ALL);
-  if (err) return throw_uc(env, "uc_mem_protect", err);
-  return NULL;
+  /*
+   * Not uc_mem_protect: in 2.0.1 it leaves the TLB alone when the range is a
+   * region of its own already, so accesses through cached entries keep the old
+   * rights, and taking PROT_EXEC away makes it request a stop that can
+   * outlive the call.
+   */
+  uint8_t p = (uint8_t)(prot & UC_PROT_ALL);
+  uint64_t first = (addr - b->ram_base) / PAGE, end = first + len / PAGE;
+  int ok = 1;
+  for (uint64_t at = first; at < end;) {
+    uint64_t stop = chunk_hi(b, at) < end ? chunk_hi(b, at) : end;
+    ok &= protect_pages(b, at, stop, p);
+    at = stop;
+  }
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
 }
 
 /* invalidateCode(addr, len): drop translated code for a range the host rewrote. */
@@ -706,8 +868,7 @@ static napi_value js_invalidate(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (len == 0) return NULL;
-  uc_err err = uc_ctl_remove_cache(b->uc, addr, addr + len);
-  if (err) return throw_uc(env, "uc_ctl_remove_cache", err);
+  drop_code(b, addr, addr + len);
   return NULL;
 }
 

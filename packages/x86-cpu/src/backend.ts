@@ -117,8 +117,15 @@ export interface CpuBackend {
   getFpState(out: Uint8Array): void;
   setFpState(state: Uint8Array): void;
 
-  /** Page-aligned range inside RAM; prot is a Prot bit set. */
-  protect(addr: number, len: number, prot: number): void;
+  /**
+   * Guest code's rights on a page-aligned range inside RAM (prot is a Prot bit
+   * set); the host's own accesses are not checked. Code translated while the
+   * range was executable is dropped. Returns false when the backend could not
+   * enforce it, having too many distinct protection ranges: the range (and
+   * possibly memory around it) is then left more permissive than asked,
+   * never less — on a CPU without an MMU, protections are advisory.
+   */
+  protect(addr: number, len: number, prot: number): boolean;
   /** Forget translated code for a range the host rewrote (a no-op for real CPUs). */
   invalidateCode(addr: number, len: number): void;
   /** Zero a range, returning whole pages to the host. */

@@ -30,7 +30,7 @@ interface Addon {
   close(h: Handle): void;
   run(h: Handle, sliceMicros: number): number;
   setKernelEntry(h: Handle, vsyscall: number, trap: number): void;
-  protect(h: Handle, addr: number, len: number, prot: number): void;
+  protect(h: Handle, addr: number, len: number, prot: number): boolean;
   zero(h: Handle, addr: number, len: number): void;
   residentBytes(h: Handle): number;
   readTsc(): bigint;
@@ -202,8 +202,8 @@ class NativeBackend implements CpuBackend {
   }
 
   /** Enforced in the runner's mapping only: the kernel's own accesses go through Node's. */
-  protect(addr: number, len: number, prot: number): void {
-    this.#addon.protect(this.#h, addr, len, prot);
+  protect(addr: number, len: number, prot: number): boolean {
+    return this.#addon.protect(this.#h, addr, len, prot);
   }
   /** The real CPU keeps its instruction cache coherent with stores. */
   invalidateCode(_addr: number, _len: number): void {}

@@ -79,6 +79,67 @@ describe('Unicorn backend', () => {
     expect(cpu.lastStop()).toMatchObject({ access: FaultAccess.Fetch, address: 0x1000n });
   });
 
+  describe('page protections', () => {
+    const DATA = CODE + 0x10000;
+    // mov al, [rbx]; hlt   and   mov [rbx], al; hlt
+    const READ = [0x8a, 0x03, 0xf4];
+    const WRITE = [0x88, 0x03, 0xf4];
+    function access(code: number[], at = DATA): StopReason {
+      cpu.setReg(Reg.RBX, BigInt(at));
+      return runCode(code);
+    }
+    afterAll(() => expect(cpu.protect(cpu.ramBase, cpu.ramSize, 7)).toBe(true));
+
+    it('hold after the engine cached the page, fault after fault, and across code invalidation', () => {
+      expect(access(WRITE)).toBe(StopReason.Halt);
+      expect(access(READ)).toBe(StopReason.Halt);
+      expect(cpu.protect(DATA, 4096, 1)).toBe(true);
+      for (let i = 0; i < 2; i++) {
+        // Unicorn 2.0.1 grants the page's entry full rights before its check: a second write must fault too.
+        expect(access(WRITE)).toBe(StopReason.Fault);
+        expect(cpu.lastStop()).toMatchObject({ address: BigInt(DATA), access: FaultAccess.Write, protection: true });
+      }
+      expect(access(READ)).toBe(StopReason.Halt);
+      expect(cpu.protect(DATA, 4096, 0)).toBe(true);
+      expect(access(READ)).toBe(StopReason.Fault);
+      expect(cpu.lastStop()).toMatchObject({ access: FaultAccess.Read, protection: true });
+      // Looking up the page's code refills its entry; the rights must survive that.
+      cpu.invalidateCode(DATA, 4096);
+      expect(access(READ)).toBe(StopReason.Fault);
+      expect(cpu.protect(DATA, 4096, 3)).toBe(true);
+      expect(access(WRITE)).toBe(StopReason.Halt);
+      // The page after it never changed.
+      expect(access(WRITE, DATA + 4096)).toBe(StopReason.Halt);
+    });
+
+    it('stop code that ran before from running once PROT_EXEC is gone', () => {
+      expect(runCode([0xb8, 1, 0, 0, 0, 0xf4])).toBe(StopReason.Halt);
+      expect(cpu.protect(CODE, 4096, 3)).toBe(true);
+      cpu.setReg(Reg.RIP, BigInt(CODE));
+      expect(cpu.run(0)).toBe(StopReason.Fault);
+      expect(cpu.lastStop()).toMatchObject({ address: BigInt(CODE), access: FaultAccess.Fetch, protection: true });
+      expect(cpu.protect(CODE, 4096, 5)).toBe(true);
+      cpu.setReg(Reg.RIP, BigInt(CODE));
+      expect(cpu.run(0)).toBe(StopReason.Halt);
+      expect(cpu.protect(CODE, 4096, 7)).toBe(true);
+    });
+
+    it('give up enforcing, never crash, past the ranges the engine can hold, and enforce again after', () => {
+      const base = cpu.ramBase + (8 << 20);
+      let refusedAt = -1;
+      // Every other page read-only: one engine region per page.
+      for (let i = 0; i < 1024 && refusedAt < 0; i++) {
+        if (!cpu.protect(base + i * 2 * 4096, 4096, 1)) refusedAt = i;
+      }
+      expect(refusedAt).toBeGreaterThan(100);
+      // The chunk lost its protections: more permissive than asked, never less.
+      expect(access(WRITE, base)).toBe(StopReason.Halt);
+      expect(access(WRITE, base + refusedAt * 2 * 4096)).toBe(StopReason.Halt);
+      expect(cpu.protect(base, 4096, 1)).toBe(true);
+      expect(access(WRITE, base)).toBe(StopReason.Fault);
+    });
+  });
+
   it('reports CPU exceptions with fault and trap semantics', () => {
     // xor ecx, ecx; xor edx, edx; mov eax, 1; div ecx
     expect(runCode([0x31, 0xc9, 0x31, 0xd2, 0xb8, 1, 0, 0, 0, 0xf7, 0xf1])).toBe(StopReason.Exception);

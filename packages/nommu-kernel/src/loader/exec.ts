@@ -145,8 +145,7 @@ export function loadProgram(env: ExecEnv, cwd: string, path: string, argv: strin
     // A guard page below the stack: an overflow faults instead of running into other memory.
     const guard = mm.reserve(stackSize + PAGE_SIZE);
     const stackBase = guard + PAGE_SIZE;
-    mm.insert({ ...vma(guard, stackBase, 0, '', true), guard: true });
-    env.cpu.protect(guard, PAGE_SIZE, 0);
+    mm.insert(vma(guard, stackBase, 0, '', true));
     mm.insert(vma(stackBase, stackBase + stackSize, PROT_READ | PROT_WRITE, '[stack]', true));
     mm.insert(vma(env.vdso.base, env.vdso.base + env.vdso.size, PROT_READ | PROT_EXEC, '[vdso]', false));
 

@@ -25,16 +25,20 @@ export interface Vma {
   fileOffset: number;
   dev: number;
   inode: number;
-  /** The process owns the RAM under this mapping and frees it on unmap and exit. */
+  /**
+   * The process owns the RAM under this mapping and frees it on unmap and
+   * exit; the CPU enforces `prot` on owned mappings only (the vDSO is the
+   * kernel's, and its shim must keep running whatever the guest asks).
+   */
   owned: boolean;
-  /** A stack guard page the CPU faults on; its protection is lifted when it is unmapped. */
-  guard?: boolean;
 }
 
 /**
  * A process's view of the flat RAM: which ranges it mapped, with which
  * attributes. Nothing here translates addresses: without an MMU a mapping is
- * a reservation of physical RAM at its own address.
+ * a reservation of physical RAM at its own address. Protections are per page
+ * of RAM in the CPU, applied when a mapping is made or changed; pages several
+ * processes hold at one address (fork overlays) get the resident holder's.
  */
 let nextId = 1;
 
@@ -54,6 +58,12 @@ export class MemoryMap {
     return this.vmas.find((v) => v.start <= addr && addr < v.end);
   }
 
+  /** The protection the CPU must enforce at `addr` while this process's bytes are there. */
+  protAt(addr: number): number {
+    const v = this.find(addr);
+    return v?.owned ? v.prot : PROT_READ | PROT_WRITE | PROT_EXEC;
+  }
+
   /** Is [start, end) entirely covered by this process's mappings? */
   covers(start: number, end: number): boolean {
     let at = start;
@@ -70,6 +80,7 @@ export class MemoryMap {
     let i = 0;
     while (i < this.vmas.length && this.vmas[i]!.start < vma.start) i++;
     this.vmas.splice(i, 0, vma);
+    if (vma.owned) this.phys.setProt(vma.start, vma.end - vma.start, vma.prot);
   }
 
   /**
@@ -108,7 +119,6 @@ export class MemoryMap {
       }
       const cutStart = Math.max(v.start, start);
       const cutEnd = Math.min(v.end, end);
-      if (v.guard) this.phys.unguard(cutStart, cutEnd - cutStart);
       if (v.owned && free) this.phys.release(this, cutStart, cutEnd - cutStart);
       if (v.start < cutStart) keep.push({ ...v, end: cutStart });
       if (cutEnd < v.end) keep.push({ ...v, start: cutEnd, fileOffset: v.fileOffset + (cutEnd - v.start) });
@@ -116,11 +126,7 @@ export class MemoryMap {
     this.vmas.splice(0, this.vmas.length, ...keep.sort((a, b) => a.start - b.start));
   }
 
-  /**
-   * Sets the protection attribute of [start, end), kept for /proc/maps. Not
-   * enforced, as on nommu Linux (enforcing it through the Unicorn backend broke
-   * exec'd images: see the note in the signals issue).
-   */
+  /** Sets the protection of [start, end) (mprotect): recorded for /proc/maps and enforced by the CPU where it can. */
   protect(start: number, end: number, prot: number): void {
     if (!this.covers(start, end)) throw errno(E.ENOMEM);
     const out: Vma[] = [];
@@ -134,6 +140,7 @@ export class MemoryMap {
       if (v.start < a) out.push({ ...v, end: a });
       out.push({ ...v, start: a, end: b, prot, fileOffset: v.fileOffset + (a - v.start) });
       if (b < v.end) out.push({ ...v, start: b, fileOffset: v.fileOffset + (b - v.start) });
+      if (v.owned) this.phys.setProt(a, b - a, prot);
     }
     this.vmas.splice(0, this.vmas.length, ...out);
   }
@@ -141,7 +148,6 @@ export class MemoryMap {
   /** Frees everything the process owns (exit, execve). */
   release(): void {
     for (const v of this.vmas) {
-      if (v.guard) this.phys.unguard(v.start, v.end - v.start);
       if (v.owned) this.phys.release(this, v.start, v.end - v.start);
     }
     this.vmas.length = 0;

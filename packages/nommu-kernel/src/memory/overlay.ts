@@ -29,6 +29,8 @@ export class Overlays {
     private readonly base: number,
     /** Tells the CPU that the bytes of a page changed under it (its translated code is stale). */
     private readonly changed: (addr: number, len: number) => void,
+    /** A holder's bytes became the page's bytes in RAM: the CPU must now enforce that holder's protection there. */
+    private readonly resident: (holder: Holder, page: number) => void,
   ) {}
 
   get size(): number {
@@ -107,6 +109,7 @@ export class Overlays {
       else ram.set(mine);
       this.changed(page * PAGE_SIZE, PAGE_SIZE);
       p.resident = holder;
+      this.resident(holder, page);
       this.swaps++;
     }
   }
@@ -147,6 +150,7 @@ export class Overlays {
         else ram.set(mine);
         this.changed(page * PAGE_SIZE, PAGE_SIZE);
       }
+      this.resident(last, page);
       this.#pages.delete(page);
       this.#byHolder.get(last)?.delete(page);
     }

@@ -5,6 +5,15 @@ import { PAGE_SIZE, pageDown, pageUp } from './page.js';
 
 export { PAGE_SIZE, pageDown, pageUp };
 
+const PROT_ALL = 7;
+/** A page whose protection the backend could not set as asked. */
+const PROT_UNKNOWN = 0xff;
+
+/** An address space whose mappings say which protection a page of it has (a MemoryMap). */
+export interface ProtHolder {
+  protAt(addr: number): number;
+}
+
 interface Extent {
   start: number;
   end: number;
@@ -29,12 +38,39 @@ export class PhysicalMemory {
     this.base = cpu.ramBase;
     this.size = cpu.ramSize;
     this.#free = [{ start: this.base, end: this.base + this.size }];
-    this.overlays = new Overlays(cpu.ram, cpu.ramBase, (addr, len) => cpu.invalidateCode(addr, len));
+    this.#prot = new Uint8Array(this.size / PAGE_SIZE).fill(PROT_ALL);
+    this.overlays = new Overlays(
+      cpu.ram,
+      cpu.ramBase,
+      (addr, len) => cpu.invalidateCode(addr, len),
+      (holder, page) => this.setProt(page * PAGE_SIZE, PAGE_SIZE, (holder as ProtHolder).protAt(page * PAGE_SIZE)),
+    );
   }
 
-  /** Lifts a guard page's protection before its RAM goes back to the pool. */
-  unguard(addr: number, len: number): void {
-    this.cpu.protect(pageDown(addr), pageUp(addr + len) - pageDown(addr), 7);
+  /** The protection the CPU enforces on each page now (free RAM: PROT_ALL). */
+  readonly #prot: Uint8Array;
+
+  /**
+   * Makes the CPU enforce `prot` on [addr, addr+len) for guest code (the
+   * kernel's view of RAM stays writable). Only pages whose protection changes
+   * reach the backend, which drops code translated under the old protection.
+   * A backend out of protection ranges leaves pages more permissive than asked
+   * (advisory, as without an MMU); their protection is then unknown here, so
+   * the next change always reaches the backend.
+   */
+  setProt(addr: number, len: number, prot: number): void {
+    const first = (pageDown(addr) - this.base) / PAGE_SIZE;
+    const end = (pageUp(addr + len) - this.base) / PAGE_SIZE;
+    let run = -1;
+    for (let i = first; i <= end; i++) {
+      const differs = i < end && this.#prot[i] !== prot;
+      if (differs && run < 0) run = i;
+      if (!differs && run >= 0) {
+        const enforced = this.cpu.protect(this.base + run * PAGE_SIZE, (i - run) * PAGE_SIZE, prot);
+        this.#prot.fill(enforced ? prot : PROT_UNKNOWN, run, i);
+        run = -1;
+      }
+    }
   }
 
   /** Holders beyond the first of MAP_SHARED pages that fork gave to more address spaces, by page number. */
@@ -128,6 +164,8 @@ export class PhysicalMemory {
     if (prev && prev.end > start) throw new RangeError(`double free at 0x${start.toString(16)}`);
     if (next && next.start < end) throw new RangeError(`double free at 0x${next.start.toString(16)}`);
     this.cpu.zero(start, end - start);
+    // The next owner gets RAM the CPU lets it use fully until it maps it with its own protection.
+    this.setProt(start, end - start, PROT_ALL);
     this.#used -= end - start;
     if (prev && prev.end === start && next && next.start === end) {
       prev.end = next.end;

@@ -134,6 +134,7 @@ function mremap(task: Task, a: SyscallArgs) {
   if (end === v.end && k.phys.isFree(end, newLen - oldLen)) {
     mm.reserve(newLen - oldLen, end);
     v.end = old + newLen;
+    if (v.owned) k.phys.setProt(end, newLen - oldLen, v.prot);
     return old;
   }
   if ((flags & MREMAP_MAYMOVE) === 0) throw errno(E.ENOMEM);
@@ -166,6 +167,6 @@ export const memory: Family = {
   mmap: partial('file mappings are private copies; writable shared file mappings answer ENODEV as on nommu Linux', mmap),
   munmap: supported(munmap),
   mremap: partial('MREMAP_FIXED and MREMAP_DONTUNMAP need page tables: EINVAL', mremap),
-  mprotect: partial('protections are recorded, not enforced (no MMU)', mprotect),
+  mprotect: partial('enforced per page by the CPU backend (SIGSEGV with SEGV_ACCERR), but not on the kernel\'s own copies (a read-only buffer gives no EFAULT); MAP_SHARED pages shared across fork share one protection; past the ranges a backend can hold (Unicorn: 512) some pages stay more permissive; on Unicorn a handler that fixes the page and returns re-runs its translation block from the start', mprotect),
   madvise: partial('advice is accepted; MADV_DONTNEED zeroes private anonymous memory', madvise),
 };
