@@ -10,6 +10,8 @@
  *
  * Benchmarks:
  *   null        syscall(SYS_getpid)      (libc's getpid() could be cached)
+ *   getppid     getppid(), lmbench's null syscall: libc's wrapper, a fixed
+ *               `mov $nr, %eax; syscall` site (the native backend rewrites it)
  *   read        read 1 byte from /dev/zero
  *   write       write 1 byte to /dev/null
  *   stat        stat() of a file
@@ -77,6 +79,8 @@ static const void *g_vsyscall;
 /* ---- one operation each ---------------------------------------------- */
 
 static void op_null(void) { syscall(SYS_getpid); }
+
+static void op_getppid(void) { getppid(); }
 
 static void op_read(void) {
   char c;
@@ -304,7 +308,8 @@ struct bench {
 };
 
 static const struct bench benches[] = {
-    {"null", op_null},           {"read", op_read},
+    {"null", op_null},           {"getppid", op_getppid},
+    {"read", op_read},
     {"write", op_write},         {"stat", op_stat},
     {"openclose", op_openclose}, {"select10", op_select},
     {"select100", op_select},    {"pipe", op_pipe},

@@ -23,6 +23,8 @@ export interface RunOptions {
   argv0: string | null;
   strace: null | { file: string | null; summary: boolean };
   backend: string;
+  /** Native backend: rewrite trapped `mov $nr, %eax; syscall` sites into direct calls of the shim. */
+  rewriteSyscalls: boolean;
   strictNommu: boolean;
   uid: number;
   gid: number;
@@ -56,6 +58,7 @@ export function parseRunArgs(argv: string[]): RunOptions {
     argv0: null,
     strace: null,
     backend: 'unicorn',
+    rewriteSyscalls: true,
     strictNommu: false,
     uid: 0,
     gid: 0,
@@ -107,6 +110,7 @@ export function parseRunArgs(argv: string[]): RunOptions {
         else o.strace = { file: inline, summary: false };
         break;
       case '--backend': o.backend = value(name, inline); break;
+      case '--no-syscall-rewrite': o.rewriteSyscalls = false; break;
       case '--strict-nommu': o.strictNommu = true; break;
       case '--uid': o.uid = parseId(name, value(name, inline)); break;
       case '--gid': o.gid = parseId(name, value(name, inline)); break;

@@ -34,7 +34,7 @@ export async function run(o: RunOptions): Promise<number> {
     const fd = straceFd ?? 2;
     tracer = new StraceTracer({ write: (line) => fs.writeSync(fd, line + '\n'), summary: o.strace.summary });
   }
-  const cpu = createBackend(o.backend, o.mem);
+  const cpu = createBackend(o.backend, o.mem, { rewriteSyscalls: o.rewriteSyscalls });
   let kernel: Kernel;
   try {
     kernel = new Kernel({

@@ -109,4 +109,23 @@ describe.skipIf(why !== null)('nommu run --backend native', () => {
     const r = await nommu(['run', '--backend', 'native', prog]);
     expect(r).toMatchObject({ status: 0, stdout: 'caught 20000\n', stderr: '' });
   });
+
+  it.skipIf(!HAVE_MUSL_GCC)('rewrites a trapped getppid site into a direct call, and --no-syscall-rewrite keeps it', async () => {
+    // musl's getppid is `mov $110, %eax; syscall`: after its first trap the mov is a jump (e9) to a stub.
+    const prog = compileMusl(tmp.dir, 'own_code', `
+#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+  const unsigned char *code = (const unsigned char *)(void *)getppid;
+  printf("before %02x\\n", code[0]);
+  pid_t a = getppid(), b = getppid();
+  printf("after %02x same %d\\n", code[0], a == b && a >= 0);
+  return 0;
+}
+`);
+    const fast = await nommu(['run', '--backend', 'native', prog]);
+    expect(fast).toMatchObject({ status: 0, stdout: 'before b8\nafter e9 same 1\n', stderr: '' });
+    const trapped = await nommu(['run', '--backend', 'native', '--no-syscall-rewrite', prog]);
+    expect(trapped).toMatchObject({ status: 0, stdout: 'before b8\nafter b8 same 1\n', stderr: '' });
+  });
 });

@@ -27,6 +27,8 @@ typedef struct {
 } GuestState;
 
 enum { CMD_RUN = 1, CMD_PROTECT = 2, CMD_EXIT = 3 };
+/* Runner flags (its third argument). */
+#define RUNNER_REWRITE_SYSCALLS 1
 
 /*
  * Each side spins for the other's answer before sleeping on the futex, for a

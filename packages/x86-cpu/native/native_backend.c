@@ -157,10 +157,10 @@ static Native *unwrap(napi_env env, napi_value v) {
   return n;
 }
 
-/* open(runnerPath, ramBase, ramSize) -> { handle, ram, state, xsaveSize, xsaveMask, mxcsrMask } */
+/* open(runnerPath, ramBase, ramSize, flags?) -> { handle, ram, state, xsaveSize, xsaveMask, mxcsrMask } */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   char path[4096];
   size_t plen;
@@ -168,6 +168,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (argc < 3 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok ||
       !arg_u64(env, argv[1], &base) || !arg_u64(env, argv[2], &size) || (base | size) & 0xfff || !size || base < 0x10000)
     return throw_native(env, "NOMMU_BAD_ARGUMENT", "open(runnerPath, ramBase, ramSize): page-aligned numbers");
+  uint64_t flags = 0;
+  if (argc > 3 && !arg_u64(env, argv[3], &flags)) return throw_native(env, "NOMMU_BAD_ARGUMENT", "open: flags must be a number");
 
   Native *n = calloc(1, sizeof *n);
   if (!n) return throw_native(env, "NOMMU_NOMEM", "out of memory");
@@ -195,10 +197,11 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, n->ram_fd, 3);
   posix_spawn_file_actions_adddup2(&fa, n->ctl_fd, 4);
-  char b1[32], b2[32];
+  char b1[32], b2[32], b3[32];
   snprintf(b1, sizeof b1, "0x%llx", (unsigned long long)base);
   snprintf(b2, sizeof b2, "0x%llx", (unsigned long long)size);
-  char *args[] = {path, b1, b2, NULL};
+  snprintf(b3, sizeof b3, "%llu", (unsigned long long)flags);
+  char *args[] = {path, b1, b2, b3, NULL};
   char *envp[] = {NULL};
   int rc = posix_spawn(&n->pid, path, &fa, NULL, args, envp);
   posix_spawn_file_actions_destroy(&fa);

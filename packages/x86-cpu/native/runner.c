@@ -61,6 +61,8 @@ extern uint64_t nommu_native_enter(void);
 extern char nommu_native_kcall[], nommu_native_leave[], nommu_native_restorer[], nommu_native_restorer_end[];
 
 static uint64_t nn_ram_base, nn_ram_size, nn_vsyscall, nn_trap;
+/* A second, writable view of guest RAM: how syscall sites are rewritten whatever the guest's protections. */
+static uint8_t *nn_ram_rw;
 static volatile int nn_preempt_enabled;
 static Control *ctl;
 static uint32_t nn_xsave_size;
@@ -100,6 +102,74 @@ static void die_of(int sig) {
   syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
 }
 
+/*
+ * Syscall sites rewritten to call __kernel_vsyscall directly, avoiding the
+ * SIGSYS (~3 us on a VM) on their next runs: the option-6 fast path of the
+ * native backend. Only `mov $imm32, %eax; syscall` (b8 imm32 0f 05) is
+ * rewritten, lazily, when it traps and rax equals the immediate: the mov
+ * becomes `jmp stub`, the syscall stays (a jump straight to it, or a
+ * restarted syscall, still traps). The stub does what the mov and the
+ * instruction did: eax = imm, r11 = rflags, rcx = the next instruction, and
+ * jumps to the shim, without touching the red zone under rsp.
+ */
+#define STUB_AREA (1u << 20)
+#define STUB_SIZE 48
+#define SITE_SLOTS 8192
+/* The area starts with the shim's address (one slot, kept current by run_guest), then the stubs. */
+static uint8_t *nn_stubs;
+static uint32_t nn_stubs_used = 64;
+static struct { uint64_t next; uint32_t imm; uint32_t stub; } nn_sites[SITE_SLOTS];
+HIDDEN uint64_t nn_rewritten;
+
+static int fits_rel32(int64_t d) { return d >= INT32_MIN && d <= INT32_MAX; }
+
+static uint8_t *stub_for(uint64_t next, uint32_t imm) {
+  uint32_t h = (uint32_t)((next * 0x9e3779b97f4a7c15ull) >> 51) & (SITE_SLOTS - 1);
+  for (uint32_t n = 0; n < SITE_SLOTS; n++, h = (h + 1) & (SITE_SLOTS - 1)) {
+    if (nn_sites[h].next == next && nn_sites[h].imm == imm) return nn_stubs + nn_sites[h].stub;
+    if (nn_sites[h].next == 0) {
+      if (nn_stubs_used + STUB_SIZE > STUB_AREA) return NULL;
+      uint8_t *st = nn_stubs + nn_stubs_used, *p = st;
+      *p++ = 0xb8; memcpy(p, &imm, 4); p += 4;                    /* mov $imm, %eax */
+      memcpy(p, "\x48\x8d\x64\x24\x80", 5); p += 5;              /* lea -128(%rsp), %rsp */
+      *p++ = 0x9c;                                                /* pushfq */
+      *p++ = 0x41; *p++ = 0x5b;                                   /* pop %r11 */
+      memcpy(p, "\x48\x8d\xa4\x24\x80\x00\x00\x00", 8); p += 8; /* lea 128(%rsp), %rsp */
+      *p++ = 0x48; *p++ = 0x8d; *p++ = 0x0d;                      /* lea next(%rip), %rcx */
+      int32_t rel = (int32_t)((int64_t)next - (int64_t)(uintptr_t)(p + 4)); memcpy(p, &rel, 4); p += 4;
+      *p++ = 0xff; *p++ = 0x25;                                   /* jmp *slot(%rip): the shim */
+      rel = (int32_t)((int64_t)(uintptr_t)nn_stubs - (int64_t)(uintptr_t)(p + 4)); memcpy(p, &rel, 4);
+      nn_sites[h].next = next;
+      nn_sites[h].imm = imm;
+      nn_sites[h].stub = nn_stubs_used;
+      nn_stubs_used += STUB_SIZE;
+      return st;
+    }
+  }
+  return NULL;
+}
+
+static void rewrite_site(uint64_t next, uint64_t rax) {
+  uint64_t site = next - 7;
+  if (!nn_stubs || !in_ram(site) || !in_ram(next - 1) || site == nn_ram_base) return;
+  const uint8_t *p = (const uint8_t *)(uintptr_t)site;
+  uint32_t imm;
+  memcpy(&imm, p + 1, 4);
+  if (p[0] != 0xb8 || imm != rax) return;
+  /* A prefix would make the b8 some other instruction (REX.B: mov to r8d), or be part of one. */
+  uint8_t pre = p[-1];
+  if ((pre & 0xf0) == 0x40 || pre == 0x66 || pre == 0x67 || pre == 0xf2 || pre == 0xf3) return;
+  if (!fits_rel32((int64_t)(uintptr_t)nn_stubs - (int64_t)next) ||
+      !fits_rel32((int64_t)(uintptr_t)nn_stubs + STUB_AREA - (int64_t)site)) return;
+  uint8_t *st = stub_for(next, imm);
+  if (!st) return;
+  uint8_t jmp[5] = {0xe9};
+  int32_t rel = (int32_t)((int64_t)(uintptr_t)st - (int64_t)(site + 5));
+  memcpy(jmp + 1, &rel, 4);
+  memcpy(nn_ram_rw + (site - nn_ram_base), jmp, 5);
+  nn_rewritten++;
+}
+
 static void on_sigsys(int sig, siginfo_t *si, void *ctx) {
   if (nn_selector != FILTER_BLOCK || si->si_code != SYS_USER_DISPATCH) {
     die_of(sig);
@@ -115,6 +185,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx) {
   g[REG_RCX] = (greg_t)next;
   g[REG_R11] = g[REG_EFL];
   g[REG_RIP] = (greg_t)nn_vsyscall;
+  if (nn_stubs && nn_vsyscall) rewrite_site(next, (uint64_t)g[REG_RAX]);
 }
 
 static void on_fault(int sig, siginfo_t *si, void *ctx) {
@@ -228,6 +299,7 @@ static uint64_t run_guest(uint64_t slice, timer_t timer, uint64_t *armed) {
   }
   nn_preempt_enabled = slice != 0;
   nn_trap_resume = nn_trap + 2;
+  if (nn_stubs) memcpy(nn_stubs, &nn_vsyscall, 8);
   memcpy(nn_guest.regs, ctl->guest.regs, sizeof nn_guest.regs);
   memcpy(nn_guest.xsave, ctl->guest.xsave, nn_xsave_size);
   nn_guest.stop[1] = nn_guest.stop[2] = 0;
@@ -260,6 +332,13 @@ int main(int argc, char **argv) {
   void *ram = mmap((void *)(uintptr_t)nn_ram_base, nn_ram_size, PROT_READ | PROT_WRITE | PROT_EXEC,
                    MAP_SHARED | MAP_FIXED_NOREPLACE, 3, 0);
   if (ram != (void *)(uintptr_t)nn_ram_base) return fail("cannot map guest RAM at its guest address in the runner");
+  if (argc > 3 && (strtoull(argv[3], NULL, 0) & RUNNER_REWRITE_SYSCALLS)) {
+    nn_ram_rw = mmap(NULL, nn_ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, 3, 0);
+    /* Stubs right after RAM, so a rel32 jump reaches them from guest code. */
+    void *stubs = mmap((void *)(uintptr_t)(nn_ram_base + nn_ram_size), STUB_AREA, PROT_READ | PROT_WRITE | PROT_EXEC,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (nn_ram_rw != MAP_FAILED && stubs == (void *)(uintptr_t)(nn_ram_base + nn_ram_size)) nn_stubs = stubs;
+  }
   close(3);
 
   size_t alt = 256 * 1024;

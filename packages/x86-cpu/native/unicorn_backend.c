@@ -591,7 +591,11 @@ static void forget_rights(Backend *b, uint64_t start, uint64_t end) {
  * data here all the time.
  */
 static void drop_code(Backend *b, uint64_t start, uint64_t end) {
-  for (uint64_t page = (start - b->ram_base) / PAGE; b->ram_base + page * PAGE < end;) {
+  uint64_t first = (start - b->ram_base) / PAGE, last = (end - b->ram_base + PAGE - 1) / PAGE;
+  int any = 0;
+  for (uint64_t i = first; i < last && !any; i++) any = b->perms[i] & UC_PROT_EXEC;
+  if (!any) return;
+  for (uint64_t page = first; b->ram_base + page * PAGE < end;) {
     uint64_t lo, hi;
     run_of(b, page, &lo, &hi);
     if (b->perms[page] & UC_PROT_EXEC) {

@@ -26,7 +26,7 @@ interface Opened {
   mxcsrMask: number;
 }
 interface Addon {
-  open(runnerPath: string, ramBase: number, ramSize: number): Opened;
+  open(runnerPath: string, ramBase: number, ramSize: number, flags: number): Opened;
   close(h: Handle): void;
   run(h: Handle, sliceMicros: number): number;
   setKernelEntry(h: Handle, vsyscall: number, trap: number): void;
@@ -70,7 +70,16 @@ export interface NativeBackendOptions {
   /** Guest address of the first RAM byte (mapped there in the runner process). */
   ramBase?: number;
   ramSize: number;
+  /**
+   * Rewrite `mov $nr, %eax; syscall` sites, the first time each traps, into a
+   * jump to a stub that calls __kernel_vsyscall directly: later runs skip the
+   * SIGSYS. The guest sees the jump if it reads its own code. Default true.
+   */
+  rewriteSyscalls?: boolean;
 }
+
+/** Runner flags (native_abi.h). */
+const RUNNER_REWRITE_SYSCALLS = 1;
 
 /**
  * Guest code on the real CPU at native speed, in a companion process
@@ -103,7 +112,7 @@ class NativeBackend implements CpuBackend {
     const ramBase = opts.ramBase ?? 0x10000;
     let opened: Opened;
     try {
-      opened = a.open(RUNNER, ramBase, opts.ramSize);
+      opened = a.open(RUNNER, ramBase, opts.ramSize, opts.rewriteSyscalls === false ? 0 : RUNNER_REWRITE_SYSCALLS);
     } catch (cause) {
       const code = (cause as { code?: string }).code ?? 'NOMMU_BACKEND_INIT';
       throw new CpuBackendError(code, `native backend: ${(cause as Error).message}`, { cause });

@@ -90,6 +90,93 @@ describe.skipIf(why !== null)('native backend', () => {
     cpu.setKernelEntry(0, 0);
   });
 
+  describe('syscall sites rewritten into direct calls of the shim', () => {
+    const vsyscall = CODE + 0xa00;
+    const trap = CODE + 0xa10;
+    const SITE = CODE + 0x40;
+    // mov eax, 60; syscall; mov ebx, eax; hlt
+    const CALL = [0xb8, 60, 0, 0, 0, 0x0f, 0x05, 0x89, 0xc3, HLT];
+    function enterAt(at: number): StopReason {
+      cpu.setReg(Reg.RIP, BigInt(at));
+      cpu.setReg(Reg.RSP, BigInt(CODE + 0x8000));
+      cpu.setReg(Reg.RFLAGS, 0x202n);
+      return cpu.run(0);
+    }
+    function expectKernelCall(at: number): void {
+      // A red zone the stub must not touch.
+      cpu.ram.fill(0x5a, CODE + 0x8000 - 128 - cpu.ramBase, CODE + 0x8000 - cpu.ramBase);
+      expect(enterAt(at)).toBe(StopReason.KernelCall);
+      expect(cpu.getReg(Reg.RAX)).toBe(60n);
+      expect(cpu.getReg(Reg.RCX)).toBe(BigInt(at + 7));
+      expect(cpu.getReg(Reg.R11) & 0xfffn).toBe(0x202n);
+      expect(cpu.ram.subarray(CODE + 0x8000 - 128 - cpu.ramBase, CODE + 0x8000 - cpu.ramBase).every((b) => b === 0x5a)).toBe(true);
+      cpu.setReg(Reg.RAX, 9n);
+      cpu.setReg(Reg.RIP, cpu.getReg(Reg.RCX));
+      expect(cpu.run(0)).toBe(StopReason.Halt);
+      expect(cpu.getReg(Reg.RBX)).toBe(9n);
+    }
+    beforeAll(() => {
+      if (why) return;
+      cpu.ram.set([0xeb, 0x0e], vsyscall - cpu.ramBase);
+      cpu.ram.set([0x0f, 0x05, 0xc3, ...new Array<number>(14).fill(0xcc)], trap - cpu.ramBase);
+      cpu.setKernelEntry(vsyscall, trap);
+    });
+    afterAll(() => cpu?.setKernelEntry(0, 0));
+
+    it('rewrite mov $nr, %eax into a jump the first time the site traps, with the same semantics after', () => {
+      cpu.ram.set(CALL, SITE - cpu.ramBase);
+      expectKernelCall(SITE);
+      const bytes = [...cpu.ram.subarray(SITE - cpu.ramBase, SITE + 7 - cpu.ramBase)];
+      expect(bytes[0]).toBe(0xe9);
+      expect(bytes.slice(5)).toEqual([0x0f, 0x05]); // the syscall stays: a jump to it or a restart still traps
+      expectKernelCall(SITE); // through the stub
+      expect([...cpu.ram.subarray(SITE - cpu.ramBase, SITE + 7 - cpu.ramBase)]).toEqual(bytes);
+      // Straight to the kept syscall instruction, rax set by someone else: trapped as before.
+      cpu.setReg(Reg.RAX, 60n);
+      cpu.setReg(Reg.RIP, BigInt(SITE + 5));
+      cpu.setReg(Reg.RFLAGS, 0x202n);
+      expect(cpu.run(0)).toBe(StopReason.KernelCall);
+      expect(cpu.getReg(Reg.RCX)).toBe(BigInt(SITE + 7));
+    });
+
+    it('leave other instructions alone: a REX prefix, or an immediate that is not the syscall number', () => {
+      // mov r8d, 60; syscall, with rax = 60 from before: the b8 belongs to the REX-prefixed mov.
+      const rex = [0x41, 0xb8, 60, 0, 0, 0, 0x0f, 0x05, HLT];
+      cpu.ram.set(rex, SITE + 0x100 - cpu.ramBase);
+      cpu.setReg(Reg.RAX, 60n);
+      expect(enterAt(SITE + 0x100)).toBe(StopReason.KernelCall);
+      expect(cpu.getReg(Reg.R8)).toBe(60n);
+      expect([...cpu.ram.subarray(SITE + 0x100 - cpu.ramBase, SITE + 0x100 + rex.length - cpu.ramBase)]).toEqual(rex);
+      // b8 imm32 right before the syscall, but entered at the syscall with another rax: not that mov's call.
+      const other = [0xb8, 61, 0, 0, 0, 0x0f, 0x05, HLT];
+      cpu.ram.set(other, SITE + 0x200 - cpu.ramBase);
+      cpu.setReg(Reg.RAX, 60n);
+      cpu.setReg(Reg.RIP, BigInt(SITE + 0x205));
+      cpu.setReg(Reg.RFLAGS, 0x202n);
+      expect(cpu.run(0)).toBe(StopReason.KernelCall);
+      expect([...cpu.ram.subarray(SITE + 0x200 - cpu.ramBase, SITE + 0x200 + other.length - cpu.ramBase)]).toEqual(other);
+    });
+
+    it('can be turned off', () => {
+      const off = createNativeBackend({ ramSize: 16 << 20, rewriteSyscalls: false });
+      try {
+        off.ram.set([0xeb, 0x0e], vsyscall - off.ramBase);
+        off.ram.set([0x0f, 0x05, 0xc3, ...new Array<number>(14).fill(0xcc)], trap - off.ramBase);
+        off.setKernelEntry(vsyscall, trap);
+        off.ram.set(CALL, SITE - off.ramBase);
+        for (let i = 0; i < 2; i++) {
+          off.setReg(Reg.RIP, BigInt(SITE));
+          off.setReg(Reg.RSP, BigInt(CODE + 0x8000));
+          expect(off.run(0)).toBe(StopReason.KernelCall);
+          expect(off.getReg(Reg.RCX)).toBe(BigInt(SITE + 7));
+        }
+        expect([...off.ram.subarray(SITE - off.ramBase, SITE + CALL.length - off.ramBase)]).toEqual(CALL);
+      } finally {
+        off.dispose();
+      }
+    });
+  });
+
   it('reports memory faults with address, access kind and protection', () => {
     expect(runCode([0x48, 0xc7, 0xc0, 0x20, 0, 0, 0, 0x89, 0x00])).toBe(StopReason.Fault);
     expect(cpu.lastStop()).toMatchObject({ address: 0x20n, access: FaultAccess.Write, protection: false, rip: BigInt(CODE + 7) });

@@ -104,10 +104,13 @@ export class Overlays {
       this.#evict(page, p);
       const mine = p.saved.get(holder) ?? null;
       p.saved.delete(holder);
-      const ram = this.#bytes(page);
-      if (mine === null) ram.fill(0);
-      else ram.set(mine);
-      this.changed(page * PAGE_SIZE, PAGE_SIZE);
+      // Text and untouched data are the same in every holder: leaving equal bytes alone keeps the CPU's translated code.
+      if (!sameBytes(this.#bytes(page), mine)) {
+        const ram = this.#bytes(page);
+        if (mine === null) ram.fill(0);
+        else ram.set(mine);
+        this.changed(page * PAGE_SIZE, PAGE_SIZE);
+      }
       p.resident = holder;
       this.resident(holder, page);
       this.swaps++;
@@ -145,10 +148,12 @@ export class Overlays {
       const last = p.resident ?? left[0]!;
       if (p.resident === null) {
         const mine = p.saved.get(last) ?? null;
-        const ram = this.#bytes(page);
-        if (mine === null) ram.fill(0);
-        else ram.set(mine);
-        this.changed(page * PAGE_SIZE, PAGE_SIZE);
+        if (!sameBytes(this.#bytes(page), mine)) {
+          const ram = this.#bytes(page);
+          if (mine === null) ram.fill(0);
+          else ram.set(mine);
+          this.changed(page * PAGE_SIZE, PAGE_SIZE);
+        }
       }
       this.resident(last, page);
       this.#pages.delete(page);
@@ -163,4 +168,9 @@ const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
 /** A copy of a page, or null when it is all zeros (most of a stack or a heap). */
 function snapshot(bytes: Uint8Array): Uint8Array | null {
   return Buffer.compare(bytes, ZERO_PAGE) === 0 ? null : bytes.slice();
+}
+
+/** Are the page's bytes in RAM those a holder saved (null: a zero page)? */
+function sameBytes(ram: Uint8Array, saved: Uint8Array | null): boolean {
+  return Buffer.compare(ram, saved ?? ZERO_PAGE) === 0;
 }
