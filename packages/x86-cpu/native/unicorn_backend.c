@@ -542,6 +542,9 @@ static void map_runs(Backend *b, uint64_t lo, uint64_t hi) {
  * protections of that chunk are no longer enforced (as on nommu Linux).
  */
 static int protect_pages(Backend *b, uint64_t first, uint64_t end, uint8_t prot) {
+  uint64_t same = first;
+  while (same < end && b->perms[same] == prot) same++;
+  if (same == end) return 1;
   uint64_t cl = chunk_lo(first), ch = chunk_hi(b, first), lo, hi, tmp;
   run_of(b, first > cl ? first - 1 : first, &lo, &tmp);
   run_of(b, end < ch ? end : end - 1, &tmp, &hi);

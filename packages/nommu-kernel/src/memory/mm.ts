@@ -147,9 +147,11 @@ export class MemoryMap {
 
   /** Frees everything the process owns (exit, execve). */
   release(): void {
-    for (const v of this.vmas) {
-      if (v.owned) this.phys.release(this, v.start, v.end - v.start);
-    }
+    this.phys.overlays.batch(() => {
+      for (const v of this.vmas) {
+        if (v.owned) this.phys.release(this, v.start, v.end - v.start);
+      }
+    });
     this.vmas.length = 0;
     this.brkStart = this.brk = this.brkLimit = 0;
   }

@@ -29,8 +29,8 @@ export class Overlays {
     private readonly base: number,
     /** Tells the CPU that the bytes of a page changed under it (its translated code is stale). */
     private readonly changed: (addr: number, len: number) => void,
-    /** A holder's bytes became the page's bytes in RAM: the CPU must now enforce that holder's protection there. */
-    private readonly resident: (holder: Holder, page: number) => void,
+    /** A holder's bytes became the bytes of these pages (ascending) in RAM: the CPU must now enforce that holder's protection there. */
+    private readonly resident: (holder: Holder, pages: readonly number[]) => void,
   ) {}
 
   get size(): number {
@@ -94,10 +94,38 @@ export class Overlays {
     }
   }
 
+  /** While batching (see `batch`), pages that became resident, by holder. */
+  #pending: Map<Holder, number[]> | null = null;
+
+  /** Runs `fn` and reports the pages it made resident once per holder, in runs, at the end. */
+  batch<T>(fn: () => T): T {
+    if (this.#pending) return fn();
+    this.#pending = new Map();
+    try {
+      return fn();
+    } finally {
+      const pending = this.#pending;
+      this.#pending = null;
+      for (const [holder, pages] of pending) this.resident(holder, pages.sort((a, b) => a - b));
+    }
+  }
+
+  #madeResident(holder: Holder, pages: number[]): void {
+    if (pages.length === 0) return;
+    if (!this.#pending) {
+      this.resident(holder, pages.sort((a, b) => a - b));
+      return;
+    }
+    const list = this.#pending.get(holder);
+    if (list) list.push(...pages);
+    else this.#pending.set(holder, pages);
+  }
+
   /** Puts `holder`'s bytes in RAM for every page it shares. */
   activate(holder: Holder): void {
     const pages = this.#byHolder.get(holder);
     if (!pages) return;
+    const moved: number[] = [];
     for (const page of pages) {
       const p = this.#pages.get(page)!;
       if (p.resident === holder) continue;
@@ -112,9 +140,11 @@ export class Overlays {
         this.changed(page * PAGE_SIZE, PAGE_SIZE);
       }
       p.resident = holder;
-      this.resident(holder, page);
+      moved.push(page);
       this.swaps++;
     }
+    // One protection change per run of pages, not per page: each costs the Unicorn backend a remap.
+    this.#madeResident(holder, moved);
   }
 
   /** Saves the resident holder's bytes out of RAM. */
@@ -155,7 +185,7 @@ export class Overlays {
           this.changed(page * PAGE_SIZE, PAGE_SIZE);
         }
       }
-      this.resident(last, page);
+      this.#madeResident(last, [page]);
       this.#pages.delete(page);
       this.#byHolder.get(last)?.delete(page);
     }

@@ -43,7 +43,16 @@ export class PhysicalMemory {
       cpu.ram,
       cpu.ramBase,
       (addr, len) => cpu.invalidateCode(addr, len),
-      (holder, page) => this.setProt(page * PAGE_SIZE, PAGE_SIZE, (holder as ProtHolder).protAt(page * PAGE_SIZE)),
+      (holder, pages) => {
+        // Runs of consecutive pages with one protection: one backend call each.
+        for (let i = 0; i < pages.length; ) {
+          const prot = (holder as ProtHolder).protAt(pages[i]! * PAGE_SIZE);
+          let j = i + 1;
+          while (j < pages.length && pages[j] === pages[j - 1]! + 1 && (holder as ProtHolder).protAt(pages[j]! * PAGE_SIZE) === prot) j++;
+          this.setProt(pages[i]! * PAGE_SIZE, (j - i) * PAGE_SIZE, prot);
+          i = j;
+        }
+      },
     );
   }
 
@@ -101,16 +110,18 @@ export class PhysicalMemory {
       this.free(start, end - start);
       return;
     }
-    let run = -1;
-    for (let a = start; a < end; a += PAGE_SIZE) {
-      const gone = !this.#unshare(a / PAGE_SIZE) && this.overlays.release(holder, a / PAGE_SIZE);
-      if (gone && run < 0) run = a;
-      if (!gone && run >= 0) {
-        this.free(run, a - run);
-        run = -1;
+    this.overlays.batch(() => {
+      let run = -1;
+      for (let a = start; a < end; a += PAGE_SIZE) {
+        const gone = !this.#unshare(a / PAGE_SIZE) && this.overlays.release(holder, a / PAGE_SIZE);
+        if (gone && run < 0) run = a;
+        if (!gone && run >= 0) {
+          this.free(run, a - run);
+          run = -1;
+        }
       }
-    }
-    if (run >= 0) this.free(run, end - run);
+      if (run >= 0) this.free(run, end - run);
+    });
   }
 
   get usedBytes(): number {
