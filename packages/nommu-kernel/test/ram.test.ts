@@ -384,3 +384,36 @@ describe('MemoryMap', () => {
     expect(allZero(shared, 2 * PAGE_SIZE)).toBe(true);
   });
 });
+
+describe('fork overlays and the CPU', () => {
+  it('rewrite and invalidate only pages whose bytes differ, and change protections once per run of pages', () => {
+    // The real backend, its calls counted: which pages the CPU is told about.
+    const invalidated: number[] = [];
+    const protects: [number, number, number][] = [];
+    const counted: CpuBackend = Object.create(cpu, {
+      invalidateCode: { value: (addr: number, len: number) => { invalidated.push((addr - BASE) / PAGE_SIZE); cpu.invalidateCode(addr, len); } },
+      protect: { value: (addr: number, len: number, prot: number) => { protects.push([(addr - BASE) / PAGE_SIZE, len / PAGE_SIZE, prot]); return cpu.protect(addr, len, prot); } },
+    });
+    const ram = new PhysicalMemory(counted);
+    const parent = new MemoryMap(ram);
+    const child = new MemoryMap(ram);
+    const first = BASE / PAGE_SIZE + 8;
+    fillRam(page(8), 4 * PAGE_SIZE, 1);
+    // Both hold pages 8..11; the parent's mapping there is read-execute, the child's read-write.
+    parent.insert({ start: page(8), end: page(12), prot: mman.PROT_READ | mman.PROT_EXEC, flags: 0, name: '', fileOffset: 0, dev: 0, inode: 0, owned: true } as Vma);
+    child.insert({ start: page(8), end: page(12), prot: mman.PROT_READ | mman.PROT_WRITE, flags: 0, name: '', fileOffset: 0, dev: 0, inode: 0, owned: true } as Vma);
+    ram.overlays.duplicate(parent, child, first, 4);
+    ram.overlays.activate(child);
+    bytes(page(9), 1)[0] = 2; // the child writes one page
+    invalidated.length = 0;
+    protects.length = 0;
+    ram.overlays.activate(parent);
+    expect(invalidated).toEqual([9]);
+    expect(Array.from(bytes(page(9), 1))).toEqual([1]);
+    // Four pages back to the parent's protection: one change for the run.
+    expect(protects).toEqual([[8, 4, mman.PROT_READ | mman.PROT_EXEC]]);
+    ram.overlays.activate(child);
+    expect(Array.from(bytes(page(9), 1))).toEqual([2]);
+    cpu.protect(BASE, cpu.ramSize, 7);
+  });
+});
