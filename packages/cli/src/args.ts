@@ -26,6 +26,8 @@ export interface RunOptions {
   /** Native backend: rewrite trapped `mov $nr, %eax; syscall` sites into direct calls of the shim. */
   rewriteSyscalls: boolean;
   strictNommu: boolean;
+  /** Page protections enforced for guest code (--no-protections: only PROT_NONE guard pages). */
+  protections: boolean;
   uid: number;
   gid: number;
   program: string;
@@ -60,6 +62,7 @@ export function parseRunArgs(argv: string[]): RunOptions {
     backend: 'unicorn',
     rewriteSyscalls: true,
     strictNommu: false,
+    protections: true,
     uid: 0,
     gid: 0,
     program: '',
@@ -112,6 +115,7 @@ export function parseRunArgs(argv: string[]): RunOptions {
       case '--backend': o.backend = value(name, inline); break;
       case '--no-syscall-rewrite': o.rewriteSyscalls = false; break;
       case '--strict-nommu': o.strictNommu = true; break;
+      case '--no-protections': o.protections = false; break;
       case '--uid': o.uid = parseId(name, value(name, inline)); break;
       case '--gid': o.gid = parseId(name, value(name, inline)); break;
       default:

@@ -57,6 +57,8 @@ export interface NommuOptions {
   strace?: (line: string) => void;
   /** Refuse what a kernel without an MMU refuses (fork: EINVAL); see `Nommu.kernel.nommuViolations`. */
   strictNommu?: boolean;
+  /** Page protections enforced for guest code (default true; false: only PROT_NONE guard pages, as nommu Linux). */
+  enforceProtections?: boolean;
   stdin?: StdinOption;
   stdout?: OutputOption;
   stderr?: OutputOption;
@@ -162,6 +164,7 @@ export class Nommu {
         ...(opts.hooks !== undefined ? { hooks: opts.hooks } : {}),
         ...(opts.hostname !== undefined ? { hostname: opts.hostname } : {}),
         strictNommu: opts.strictNommu ?? false,
+        enforceProtections: opts.enforceProtections ?? true,
       });
     } catch (e) {
       cpu.dispose();

@@ -46,6 +46,7 @@ export async function run(o: RunOptions): Promise<number> {
       identity: { uid: o.uid, gid: o.gid, euid: o.uid, egid: o.gid },
       tracer,
       strictNommu: o.strictNommu,
+      enforceProtections: o.protections,
     });
   } catch (e) {
     cpu.dispose();

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BASE_ENV, expectOneLine, lines, NOMMU_BIN, nommu, REPO, tempDir } from './helpers.js';
+import { BASE_ENV, compileMusl, expectOneLine, HAVE_MUSL_GCC, lines, NOMMU_BIN, nommu, REPO, tempDir } from './helpers.js';
 
 const tmp = tempDir('options');
 afterAll(tmp.cleanup);
@@ -148,5 +148,36 @@ describe('colour', () => {
   it("an empty NO_COLOR does not count (no-color.org); the guest's own output is never touched", () => {
     expect(inTerminal(['run', '/nonexistent'], { NO_COLOR: '' })).toContain(RED);
     expect(inTerminal(['run', '/bin/busybox', 'echo', 'plain'])).toBe('plain\r\n');
+  });
+});
+
+describe('--no-protections', () => {
+  const dir = tempDir('protections');
+  afterAll(dir.cleanup);
+  // A write to a read-only page and a read of a PROT_NONE page, each caught or not.
+  const PROBE = `
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mman.h>
+static sigjmp_buf env;
+static void on_segv(int sig) { (void)sig; siglongjmp(env, 1); }
+int main(void) {
+  signal(SIGSEGV, on_segv);
+  volatile char *p = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  mprotect((void *)p, 4096, PROT_READ);
+  mprotect((void *)(p + 4096), 4096, PROT_NONE);
+  if (!sigsetjmp(env, 1)) { p[1] = 1; puts("write to read-only: no fault"); } else puts("write to read-only: SIGSEGV");
+  if (!sigsetjmp(env, 1)) { (void)p[4097]; puts("read of PROT_NONE: no fault"); } else puts("read of PROT_NONE: SIGSEGV");
+  return 0;
+}
+`;
+  it.skipIf(!HAVE_MUSL_GCC)('leaves protections advisory, as nommu Linux does, except PROT_NONE pages', async () => {
+    const prog = compileMusl(dir.dir, 'probe', PROBE);
+    expect(await nommu(['run', prog])).toMatchObject({ status: 0, stdout: 'write to read-only: SIGSEGV\nread of PROT_NONE: SIGSEGV\n' });
+    expect(await nommu(['run', '--no-protections', prog])).toMatchObject({
+      status: 0,
+      stdout: 'write to read-only: no fault\nread of PROT_NONE: SIGSEGV\n',
+    });
   });
 });

@@ -95,6 +95,12 @@ export interface KernelOptions {
   hostname?: string;
   /** Refuse what a kernel without an MMU refuses (fork) and record each refusal. */
   strictNommu?: boolean;
+  /**
+   * Page protections enforced for guest code (default true). False: only
+   * PROT_NONE pages (stack guards) fault; the rest is recorded, as nommu Linux
+   * does, and exec is cheaper on Unicorn (each change costs it a remap).
+   */
+  enforceProtections?: boolean;
 }
 
 /** clone(2) flags. */
@@ -197,7 +203,7 @@ export class Kernel {
     this.tracer = opts.tracer ?? null;
     if (opts.hooks) for (const h of Array.isArray(opts.hooks) ? opts.hooks : [opts.hooks as KernelHooks]) this.addHooks(h);
     this.strictNommu = opts.strictNommu ?? false;
-    this.phys = new PhysicalMemory(cpu);
+    this.phys = new PhysicalMemory(cpu, opts.enforceProtections ?? true);
     this.mem = new UserMemory(cpu);
     this.vfs = Kernel.#makeVfs(opts);
     this.vfs.procfs = new ProcFs(this);

@@ -400,8 +400,8 @@ describe('fork overlays and the CPU', () => {
     const first = BASE / PAGE_SIZE + 8;
     fillRam(page(8), 4 * PAGE_SIZE, 1);
     // Both hold pages 8..11; the parent's mapping there is read-execute, the child's read-write.
-    parent.insert({ start: page(8), end: page(12), prot: mman.PROT_READ | mman.PROT_EXEC, flags: 0, name: '', fileOffset: 0, dev: 0, inode: 0, owned: true } as Vma);
-    child.insert({ start: page(8), end: page(12), prot: mman.PROT_READ | mman.PROT_WRITE, flags: 0, name: '', fileOffset: 0, dev: 0, inode: 0, owned: true } as Vma);
+    parent.insert(vma(page(8), page(12), { prot: mman.PROT_READ | mman.PROT_EXEC }));
+    child.insert(vma(page(8), page(12), { prot: mman.PROT_READ | mman.PROT_WRITE }));
     ram.overlays.duplicate(parent, child, first, 4);
     ram.overlays.activate(child);
     bytes(page(9), 1)[0] = 2; // the child writes one page

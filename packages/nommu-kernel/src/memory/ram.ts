@@ -34,7 +34,15 @@ export class PhysicalMemory {
   /** Pages several address spaces hold at once (fork, same-address ET_EXEC images). */
   readonly overlays: Overlays;
 
-  constructor(private readonly cpu: CpuBackend) {
+  /**
+   * `enforce` false: only PROT_NONE reaches the CPU (guard pages), every other
+   * protection is recorded but leaves the page fully usable, as on nommu Linux
+   * (cheaper on backends where a change costs a remap).
+   */
+  constructor(
+    private readonly cpu: CpuBackend,
+    private readonly enforce = true,
+  ) {
     this.base = cpu.ramBase;
     this.size = cpu.ramSize;
     this.#free = [{ start: this.base, end: this.base + this.size }];
@@ -67,7 +75,8 @@ export class PhysicalMemory {
    * (advisory, as without an MMU); their protection is then unknown here, so
    * the next change always reaches the backend.
    */
-  setProt(addr: number, len: number, prot: number): void {
+  setProt(addr: number, len: number, asked: number): void {
+    const prot = this.enforce || asked === 0 ? asked : PROT_ALL;
     const first = (pageDown(addr) - this.base) / PAGE_SIZE;
     const end = (pageUp(addr + len) - this.base) / PAGE_SIZE;
     let run = -1;
