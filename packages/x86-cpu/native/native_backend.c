@@ -341,7 +341,7 @@ static napi_value js_protect(napi_env env, napi_callback_info info) {
   n->ctl->args[1] = len;
   n->ctl->args[2] = prot & 7;
   if (post(n, CMD_PROTECT) != 0) return runner_died(env, n);
-  /* ENOMEM: the host's limit on mappings (vm.max_map_count); the kernel answers the guest with it. */
+  /* ENOMEM: past the host's limit on mappings (vm.max_map_count) the runner left the range with every right: false. */
   if (n->ctl->result != 0 && n->ctl->result != -ENOMEM) return throw_native(env, "NOMMU_PROTECT", strerror(-n->ctl->result));
   napi_value ok;
   napi_get_boolean(env, n->ctl->result == 0, &ok);

@@ -422,9 +422,11 @@ static napi_value js_new(napi_env env, napi_callback_info info) {
   uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &b->uc);
   if (err) { munmap(b->ram, size); free(b->perms); free(b); return throw_uc(env, "uc_open", err); }
   /*
-   * In chunks: uc_mem_protect splits the region it falls in and, in 2.0.1,
-   * copies all of it while doing so (measured: 50-100 ms per guard page with one
-   * 1 GiB region, ~1 ms with 16 MiB chunks).
+   * In chunks: a protection change unmaps and maps whole runs of pages (see
+   * protect_pages), and unmapping flushes every page of a run from the TLB, so
+   * runs never span more than a chunk (measured with one 1 GiB region: 50-100 ms
+   * per guard page; with 16 MiB chunks ~1 ms; 4 MiB chunks make QEMU's memory-map
+   * rebuilds dearer: 73 ms per vfork+exec against ~15).
    */
   for (uint64_t off = 0; off < size; off += RAM_CHUNK) {
     uint64_t len = size - off < RAM_CHUNK ? size - off : RAM_CHUNK;
@@ -485,17 +487,6 @@ static napi_value js_set_kernel_entry(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/*
- * Unicorn 2.0.1 checks a page's protection only when it fills the softmmu TLB
- * entry, and it fills entries with full rights: before the check of an access
- * that then faults, and whenever it looks a page's code up (uc_ctl_remove_cache
- * does). Once filled, loads and stores through the entry are never checked
- * again (measured: a second write to a read-only page succeeds, and a read of a
- * PROT_NONE page succeeds after its code was invalidated). Unmapping a range
- * drops its entries, so the protected parts of [start, end) are unmapped and
- * mapped back at once: same host memory, same protection. Pages with every
- * right need nothing: a full-rights entry is right for them.
- */
 static uint64_t chunk_lo(uint64_t page) {
   return page / (RAM_CHUNK / PAGE) * (RAM_CHUNK / PAGE);
 }
@@ -533,6 +524,12 @@ static void map_runs(Backend *b, uint64_t lo, uint64_t hi) {
   }
 }
 
+/* Unmaps the whole runs [lo, hi) and maps them again from `perms`: drops their TLB entries. */
+static void remap_runs(Backend *b, uint64_t lo, uint64_t hi) {
+  uc_mem_unmap(b->uc, b->ram_base + lo * PAGE, (hi - lo) * PAGE);
+  map_runs(b, lo, hi);
+}
+
 /*
  * Sets the protection of pages [first, end) within one chunk, keeping one
  * region per run: the runs the change touches, and their neighbours that may
@@ -566,22 +563,29 @@ static int protect_pages(Backend *b, uint64_t first, uint64_t end, uint8_t prot)
   }
   /* Code translated while the pages could run must go; this refills TLB entries that the unmap then drops. */
   if (exec_lost) uc_ctl_remove_cache(b->uc, b->ram_base + first * PAGE, b->ram_base + end * PAGE);
-  uc_mem_unmap(b->uc, b->ram_base + lo * PAGE, (hi - lo) * PAGE);
-  map_runs(b, lo, hi);
+  remap_runs(b, lo, hi);
   b->nregions = b->nregions - before + after;
   return ok;
 }
 
+/*
+ * Unicorn 2.0.1 checks a page's protection only when it fills the softmmu TLB
+ * entry, and it fills entries with full rights: before the check of an access
+ * that then faults, and whenever it looks a page's code up (uc_ctl_remove_cache
+ * does). Once filled, loads and stores through the entry are never checked
+ * again (measured: a second write to a read-only page succeeds, and a read of a
+ * PROT_NONE page succeeds after its code was invalidated). Unmapping a range
+ * drops its entries, so the protected parts of [start, end) are unmapped and
+ * mapped back at once: same host memory, same protection. Pages with every
+ * right need nothing: a full-rights entry is right for them.
+ */
 static void forget_rights(Backend *b, uint64_t start, uint64_t end) {
   if (start < b->ram_base) start = b->ram_base;
   if (end > b->ram_base + b->ram_size) end = b->ram_base + b->ram_size;
   for (uint64_t page = (start - b->ram_base) / PAGE; b->ram_base + page * PAGE < end;) {
     uint64_t lo, hi;
     run_of(b, page, &lo, &hi);
-    if (b->perms[page] != UC_PROT_ALL) {
-      uc_mem_unmap(b->uc, b->ram_base + lo * PAGE, (hi - lo) * PAGE);
-      map_runs(b, lo, hi);
-    }
+    if (b->perms[page] != UC_PROT_ALL) remap_runs(b, lo, hi);
     page = hi;
   }
 }
@@ -605,7 +609,7 @@ static void drop_code(Backend *b, uint64_t start, uint64_t end) {
       uint64_t a = b->ram_base + lo * PAGE > start ? b->ram_base + lo * PAGE : start;
       uint64_t z = b->ram_base + hi * PAGE < end ? b->ram_base + hi * PAGE : end;
       uc_ctl_remove_cache(b->uc, a, z);
-      if (b->perms[page] != UC_PROT_ALL) forget_rights(b, a, z);
+      if (b->perms[page] != UC_PROT_ALL) remap_runs(b, lo, hi); /* see forget_rights */
     }
     page = hi;
   }
@@ -843,7 +847,11 @@ static napi_value js_protect(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "protect(addr, len, prot): page-aligned range inside RAM");
     return NULL;
   }
-  if (len == 0) return NULL;
+  if (len == 0) {
+    napi_value yes;
+    napi_get_boolean(env, 1, &yes);
+    return yes;
+  }
   /*
    * Not uc_mem_protect: in 2.0.1 it leaves the TLB alone when the range is a
    * region of its own already, so accesses through cached entries keep the old

@@ -27,7 +27,7 @@ interface NativeBackend {
   setRegs(v: BigUint64Array): void;
   getFpState(out: Uint8Array): void;
   setFpState(v: Uint8Array): void;
-  protect(addr: number, len: number, prot: number): boolean | undefined;
+  protect(addr: number, len: number, prot: number): boolean;
   invalidateCode(addr: number, len: number): void;
   zero(addr: number, len: number): void;
   residentBytes(): number;
@@ -149,7 +149,7 @@ class UnicornBackend implements CpuBackend {
   setRegs(values: BigUint64Array): void { checkLen(values.length, REG_COUNT, 'setRegs'); this.#native.setRegs(values); }
   getFpState(out: Uint8Array): void { checkLen(out.length, FXSAVE_SIZE, 'getFpState'); this.#native.getFpState(out); }
   setFpState(state: Uint8Array): void { checkLen(state.length, FXSAVE_SIZE, 'setFpState'); this.#native.setFpState(state); }
-  protect(addr: number, len: number, prot: number): boolean { return this.#native.protect(addr, len, prot) !== false; }
+  protect(addr: number, len: number, prot: number): boolean { return this.#native.protect(addr, len, prot); }
   invalidateCode(addr: number, len: number): void { this.#native.invalidateCode(addr, len); }
   zero(addr: number, len: number): void { this.#native.zero(addr, len); }
   residentBytes(): number { return this.#native.residentBytes(); }

@@ -132,19 +132,26 @@ export class Overlays {
       this.#evict(page, p);
       const mine = p.saved.get(holder) ?? null;
       p.saved.delete(holder);
-      // Text and untouched data are the same in every holder: leaving equal bytes alone keeps the CPU's translated code.
-      if (!sameBytes(this.#bytes(page), mine)) {
-        const ram = this.#bytes(page);
-        if (mine === null) ram.fill(0);
-        else ram.set(mine);
-        this.changed(page * PAGE_SIZE, PAGE_SIZE);
-      }
+      this.#restore(page, mine);
       p.resident = holder;
       moved.push(page);
       this.swaps++;
     }
     // One protection change per run of pages, not per page: each costs the Unicorn backend a remap.
     this.#madeResident(holder, moved);
+  }
+
+  /**
+   * Puts a holder's saved bytes (null: zeros) in RAM. Text and untouched data
+   * are the same in every holder: equal bytes are left alone, which keeps the
+   * CPU's translated code.
+   */
+  #restore(page: number, saved: Uint8Array | null): void {
+    const ram = this.#bytes(page);
+    if (Buffer.compare(ram, saved ?? ZERO_PAGE) === 0) return;
+    if (saved === null) ram.fill(0);
+    else ram.set(saved);
+    this.changed(page * PAGE_SIZE, PAGE_SIZE);
   }
 
   /** Saves the resident holder's bytes out of RAM. */
@@ -177,13 +184,7 @@ export class Overlays {
     if (left.length + (p.resident ? 1 : 0) === 1) {
       const last = p.resident ?? left[0]!;
       if (p.resident === null) {
-        const mine = p.saved.get(last) ?? null;
-        if (!sameBytes(this.#bytes(page), mine)) {
-          const ram = this.#bytes(page);
-          if (mine === null) ram.fill(0);
-          else ram.set(mine);
-          this.changed(page * PAGE_SIZE, PAGE_SIZE);
-        }
+        this.#restore(page, p.saved.get(last) ?? null);
       }
       this.#madeResident(last, [page]);
       this.#pages.delete(page);
@@ -198,9 +199,4 @@ const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
 /** A copy of a page, or null when it is all zeros (most of a stack or a heap). */
 function snapshot(bytes: Uint8Array): Uint8Array | null {
   return Buffer.compare(bytes, ZERO_PAGE) === 0 ? null : bytes.slice();
-}
-
-/** Are the page's bytes in RAM those a holder saved (null: a zero page)? */
-function sameBytes(ram: Uint8Array, saved: Uint8Array | null): boolean {
-  return Buffer.compare(ram, saved ?? ZERO_PAGE) === 0;
 }

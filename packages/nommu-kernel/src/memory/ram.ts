@@ -52,11 +52,12 @@ export class PhysicalMemory {
       cpu.ramBase,
       (addr, len) => cpu.invalidateCode(addr, len),
       (holder, pages) => {
+        const mm = holder as ProtHolder;
         // Runs of consecutive pages with one protection: one backend call each.
         for (let i = 0; i < pages.length; ) {
-          const prot = (holder as ProtHolder).protAt(pages[i]! * PAGE_SIZE);
+          const prot = mm.protAt(pages[i]! * PAGE_SIZE);
           let j = i + 1;
-          while (j < pages.length && pages[j] === pages[j - 1]! + 1 && (holder as ProtHolder).protAt(pages[j]! * PAGE_SIZE) === prot) j++;
+          while (j < pages.length && pages[j] === pages[j - 1]! + 1 && mm.protAt(pages[j]! * PAGE_SIZE) === prot) j++;
           this.setProt(pages[i]! * PAGE_SIZE, (j - i) * PAGE_SIZE, prot);
           i = j;
         }
