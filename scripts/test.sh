@@ -6,7 +6,7 @@ set -uo pipefail
 export TURBO_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
-rm -f packages/*/.vitest-result.json conformance/.vitest-result.json
+rm -f packages/*/.vitest-result.json conformance/.vitest-result.json examples/.vitest-result.json
 pnpm -s turbo run test --concurrency=1 --continue --output-logs=full -- --reporter=default --reporter=json --outputFile=.vitest-result.json
 status=$?
 node -e '
@@ -18,5 +18,5 @@ node -e '
     passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests; suites++;
   }
   console.log(`\nTests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-' packages/*/.vitest-result.json conformance/.vitest-result.json
+' packages/*/.vitest-result.json conformance/.vitest-result.json examples/.vitest-result.json
 exit $status

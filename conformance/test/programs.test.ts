@@ -97,6 +97,10 @@ describe.each(VARIANTS)('%s', (variant) => {
     const path = programPath(c.program, variant);
     const input = c.input !== undefined ? { input: c.input } : {};
     const native = normalize(runNative(path, c.args ?? [], { env: env(), ...input }));
+    // The ground truth must itself be a pass: a program that fails natively is a bug in the program.
+    const report = `native run of ${c.program} failed:\n${native.stdout}${native.stderr}`;
+    expect(native.stdout, report).not.toMatch(/^FAIL/m);
+    if (c.program !== 'exit_code') expect(native.status, report).toBe(0);
     const nommu = normalize(await runNommu(path, c.args ?? [], { env: env(), ...input }));
     const n = split(c.program, native.stdout);
     const m = split(c.program, nommu.stdout);

@@ -7,7 +7,8 @@ Usage:
   nommu shell [options]                      an interactive busybox sh under nommu
   nommu syscalls [--format table|json|csv|markdown]
                                              the syscall support table
-  nommu info                                 versions, backend, CPU features
+  nommu info [--backend NAME] [--mem SIZE] [--root DIR]
+                                             versions, backend, CPU features, RAM
   nommu help [command]                       this text, or a command's
   nommu --version
 

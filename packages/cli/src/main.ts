@@ -24,10 +24,13 @@ export async function main(argv: string[]): Promise<number> {
       case 'syscalls':
         return syscalls(rest);
       case 'info':
-        return info();
+        return info(rest);
       case 'help':
       case '--help':
       case '-h':
+        if (rest[0] !== undefined && !['run', 'shell', 'syscalls', 'info', 'help'].includes(rest[0])) {
+          throw new UsageError(`no help for '${rest[0]}' (commands: run, shell, syscalls, info)`);
+        }
         process.stdout.write(rest[0] === 'run' ? RUN_HELP : rest[0] === 'shell' ? SHELL_HELP : MAIN_HELP);
         return 0;
       case '--version':

@@ -128,7 +128,7 @@ function forwardHostSignals(kernel: Kernel): () => void {
   };
 }
 
-function isDirectory(p: string): boolean {
+export function isDirectory(p: string): boolean {
   try {
     return fs.statSync(p).isDirectory();
   } catch {

@@ -231,6 +231,9 @@ describe('usage errors exit 2 with a one-line hint', () => {
     ['a bad --mem size', ['run', '--mem', 'lots', '/bin/busybox', 'true'], /bad size 'lots'/],
     ['an unknown backend', ['run', '--backend', 'kvm', '/bin/busybox', 'true'], /unknown backend 'kvm'/],
     ['a non-numeric --uid', ['run', '--uid', 'root', '/bin/busybox', 'true'], /--uid needs a number/],
+    ['help for an unknown command', ['help', 'frobnicate'], /no help for 'frobnicate'/],
+    ['an unknown info option', ['info', '--bogus'], /'nommu info' takes --backend, --mem and --root, not '--bogus'/],
+    ['info with a bad --root', ['info', '--root', '/no/such/dir'], /--root \/no\/such\/dir: not a directory/],
   ])('%s', async (_what, args, message) => {
     const r = await nommu(args);
     expect(r.status).toBe(2);
@@ -296,8 +299,10 @@ describe('help and version', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^Usage: nommu run \[options\] <program> \[args\.\.\.\]\n/);
-    const options = ['--root', '--read-only', '--mount', '--tmpfs', '--mem', '--env', '--unset-env', '--clear-env', '--cwd', '--argv0', '--strace', '--strace=summary', '--backend', '--uid', '--gid'];
-    for (const o of options) expect(r.stdout).toMatch(new RegExp(`(^\\s+|, )${o}\\b`, 'm'));
+    // Every option the parser knows (its `case '--name'` lines), so the help cannot fall behind.
+    const parsed = [...readFileSync(join(REPO, 'packages/cli/src/args.ts'), 'utf8').matchAll(/case '(--[a-z0-9-]+)'/g)].map((m) => m[1]!);
+    expect(parsed.length).toBeGreaterThanOrEqual(17);
+    for (const o of [...parsed, '--strace=summary']) expect(r.stdout).toMatch(new RegExp(`(^\\s+|, )${o}\\b`, 'm'));
     expect(r.stdout).toContain('126');
     expect(r.stdout).toContain('127');
   });

@@ -181,3 +181,45 @@ int main(void) {
     });
   });
 });
+
+describe('--strict-nommu', () => {
+  // brk far past the area reserved at exec, and MAP_FIXED on an address the process no longer maps.
+  const SOURCE = `
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+  /* The raw call: musl's sbrk refuses any increment itself. */
+  long before = syscall(SYS_brk, 0);
+  long after = syscall(SYS_brk, before + (256L << 20));
+  printf("brk +256M: %s\\n", after == before ? "refused" : "grown");
+  char *p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  munmap(p, 4096);
+  void *q = mmap(p, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  printf("MAP_FIXED outside: %s\\n", q == MAP_FAILED ? strerror(errno) : "mapped");
+  return 0;
+}
+`;
+
+  it.skipIf(!HAVE_MUSL_GCC)('reports brk past the reservation and MAP_FIXED outside the mappings, and refuses the MAP_FIXED', async () => {
+    const prog = compileMusl(tmp.dir, 'strict', SOURCE);
+    const strict = await nommu(['run', '--strict-nommu', prog]);
+    expect(strict.status).toBe(0);
+    expect(lines(strict.stdout)).toEqual(['brk +256M: refused', 'MAP_FIXED outside: Invalid argument']);
+    expect(strict.stderr).toMatch(/^nommu: strict nommu: 2 operation\(s\) an MMU-less kernel refuses:$/m);
+    expect(strict.stderr).toMatch(/^ {2}- brk\(\) past the area reserved at exec \(.*strict, pid 1\)$/m);
+    expect(strict.stderr).toMatch(/^ {2}- mmap\(MAP_FIXED\) outside the process's own mappings \(.*strict, pid 1\)$/m);
+    // Without the flag: the same program, no report, and the MAP_FIXED is granted on free RAM.
+    const relaxed = await nommu(['run', prog]);
+    expect(relaxed).toMatchObject({ status: 0, stderr: '' });
+    expect(lines(relaxed.stdout)).toEqual(['brk +256M: refused', 'MAP_FIXED outside: mapped']);
+  });
+
+  it('says so when nothing the program did needs an MMU', async () => {
+    const r = await nommu(['run', '--strict-nommu', '/bin/busybox', 'echo', 'hi']);
+    expect(r).toMatchObject({ status: 0, stdout: 'hi\n', stderr: 'nommu: strict nommu: nothing this program did needs an MMU\n' });
+  });
+});

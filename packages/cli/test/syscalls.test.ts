@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { supportTable } from '@nommu/syscall-table/linux';
+import { nativeBackendUnavailable } from '@nommu/x86-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectOneLine, lines, nommu, REPO, runCommand, tempDir } from './helpers.js';
 
@@ -195,5 +196,26 @@ describe('nommu info', () => {
       `${rows.length} known: ${count('supported')} supported, ${count('partial')} partial, ${count('unimplemented')} unimplemented`,
     );
     expect(r.stdout).toContain(process.version);
+    expect(r.stdout).toMatch(/^ram +1G \(--mem/m);
+    expect(r.stdout).toMatch(/^guest root +\/ \(--root/m);
+  });
+
+  it('reports the RAM, root and backend it is given, with that backend\'s CPU features', async () => {
+    const { dir, cleanup } = tempDir('nommu-info-');
+    const r = await nommu(['info', '--mem', '512M', `--root=${dir}`]);
+    cleanup();
+    expect(r).toMatchObject({ status: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^ram +512M \(--mem/m);
+    expect(r.stdout).toContain(`guest root             ${dir} (--root`);
+    expect(r.stdout).toMatch(/^selected backend +unicorn/m);
+    if (nativeBackendUnavailable()) return;
+    const native = await nommu(['info', '--backend', 'native']);
+    expect(native).toMatchObject({ status: 0, stderr: '' });
+    expect(native.stdout).toMatch(/^selected backend +native/m);
+    // The native backend reports the host's CPUID: what /proc/cpuinfo of the host says.
+    const hostFlags = /^flags\s*: (.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))![1]!.split(' ');
+    const flags = /^cpu flags +(.*)$/m.exec(native.stdout)![1]!.split(' ');
+    for (const f of ['sse2', 'lm', 'syscall']) expect(flags).toContain(f);
+    expect(hostFlags).toEqual(expect.arrayContaining(flags));
   });
 });
