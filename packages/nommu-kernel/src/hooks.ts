@@ -1,6 +1,7 @@
 import { SYSCALL_ARG_OFFSETS } from '@nommu/um-entry';
 import { GuestMemory } from './memory/guest.js';
 import type { UserMemory } from './memory/user.js';
+import type { DecodedSyscall } from './syscalls.js';
 import type { SigInfo } from './signal/frame.js';
 import type { ExitStatus, Process, Task } from './task/task.js';
 
@@ -40,6 +41,23 @@ export class SyscallCall {
   setArg(i: number, value: bigint | number): void {
     if (!(i >= 0 && i < 6)) throw new RangeError(`syscall argument index ${i} (0-5)`);
     this.mem.words[this.base + ARG_WORDS[i]!] = BigInt.asIntN(64, BigInt(value));
+  }
+
+  /**
+   * The call with its arguments named and rendered as strace does, from the
+   * syscall table's decoder; without one, arguments are `arg0`.. in hex.
+   */
+  decode(): DecodedSyscall {
+    const args = this.args();
+    const decoder = this.task.kernel.syscalls.decoder;
+    if (decoder) {
+      const memory = this.memory;
+      return decoder(this.nr, args, {
+        read: (addr, len) => (memory.valid(addr, len) ? memory.read(addr, len) : null),
+      });
+    }
+    const decoded = args.map((value, i) => ({ name: `arg${i}`, value, text: `0x${value.toString(16)}` }));
+    return { nr: this.nr, name: this.name, args: decoded, text: `${this.name}(${decoded.map((a) => a.text).join(', ')})` };
   }
 
   /** The calling process's memory, EFAULT-checked. */

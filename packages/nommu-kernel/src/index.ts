@@ -8,7 +8,16 @@ export { bufferSource, collectingSink, readableSource, writableSink } from './fs
 export type { CollectingSink } from './fs/stdio.js';
 export { KernelError } from './errors.js';
 export { BLOCK, NORETURN, SYSCALL_REGISTRY_VERSION, SyscallArgs, SyscallTable } from './syscalls.js';
-export type { SupportLevel, SyscallEntry, SyscallHandler, SyscallResult } from './syscalls.js';
+export type {
+  DecodedSyscall,
+  DecodedSyscallArg,
+  SupportLevel,
+  SyscallDecoder,
+  SyscallEntry,
+  SyscallHandler,
+  SyscallMemoryReader,
+  SyscallResult,
+} from './syscalls.js';
 export { Process, RegsAt, Task, TaskState } from './task/task.js';
 export type { CpuTimer, ExitStatus, WaitState } from './task/task.js';
 export { SIG, SI_CODE, signalDescription, signalFromStop } from './signals.js';

@@ -28,6 +28,31 @@ export interface SyscallEntry {
   readonly errno: number;
 }
 
+export interface DecodedSyscallArg {
+  /** The argument's name in the syscall's signature (`pathname`, `flags`). */
+  readonly name: string;
+  /** The raw register. */
+  readonly value: bigint;
+  /** As strace prints it at entry (`"/etc/passwd"`, `O_RDONLY|O_CLOEXEC`); an argument the kernel fills in shows its address. */
+  readonly text: string;
+}
+
+export interface DecodedSyscall {
+  readonly nr: number;
+  readonly name: string;
+  readonly args: readonly DecodedSyscallArg[];
+  /** The whole call as strace shows it at entry: `openat(AT_FDCWD, "/etc/passwd", O_RDONLY)`. */
+  readonly text: string;
+}
+
+/** Reads guest bytes for a decoder; null where they are not readable. */
+export interface SyscallMemoryReader {
+  read(addr: bigint, len: number): Uint8Array | null;
+}
+
+/** Names and renders a call's arguments; @nommu/syscall-table's table brings one (its strace decoder). */
+export type SyscallDecoder = (nr: number, args: readonly bigint[], memory: SyscallMemoryReader) => DecodedSyscall;
+
 /**
  * The dispatch table: handlers indexed by syscall number. The kernel owns the
  * type; @nommu/syscall-table fills it. Numbers past `size` or without a handler
@@ -38,6 +63,8 @@ export class SyscallTable {
   /** Dense for the hot path: handlers[nr] or undefined. */
   readonly handlers: (SyscallHandler | undefined)[] = [];
   readonly entries = new Map<number, SyscallEntry>();
+  /** Decodes arguments for hooks (`SyscallCall.decode`); null: they see raw registers only. */
+  decoder: SyscallDecoder | null = null;
 
   get size(): number {
     return this.handlers.length;

@@ -13,6 +13,7 @@ import {
   Errno,
   GuestMemory,
   readableSource,
+  type DecodedSyscall,
   type KernelHooks,
   type MemoryFault,
   type SyscallCall,
@@ -46,6 +47,50 @@ describe('beforeSyscall', () => {
     expect([...names]).toEqual(expect.arrayContaining(['openat', 'exit_group']));
     // busybox cat copies with sendfile where the kernel has it, else with read and write.
     expect(names.has('sendfile') || (names.has('read') && names.has('write'))).toBe(true);
+  });
+
+  it('decodes a call: arguments named by the table and rendered as strace does', async () => {
+    const seen: DecodedSyscall[] = [];
+    const hooks: KernelHooks = {
+      beforeSyscall(c) {
+        if (c.name === 'openat' || c.name === 'read' || c.name === 'exit_group') seen.push(c.decode());
+      },
+    };
+    const r = await runGuest({ path: BUSYBOX, argv: ['head', '-c', '3', '/etc/hostname'], envp: [] }, { hooks });
+    expect(r.status.code).toBe(0);
+    const open = seen.find((d) => d.name === 'openat')!;
+    expect(open.text).toBe('openat(AT_FDCWD, "/etc/hostname", O_RDONLY)');
+    expect(open.args.map((a) => [a.name, a.text])).toEqual([
+      ['dfd', 'AT_FDCWD'],
+      ['filename', '"/etc/hostname"'],
+      ['flags', 'O_RDONLY'],
+      ['mode', expect.any(String)],
+    ]);
+    expect(BigInt.asIntN(32, open.args[0]!.value)).toBe(-100n);
+    // read's buffer is the kernel's to fill: at entry it shows its address.
+    const read = seen.find((d) => d.name === 'read')!;
+    expect(read.args.map((a) => a.name)).toEqual(['fd', 'buf', 'count']);
+    expect(read.args[1]!.text).toBe(`0x${read.args[1]!.value.toString(16)}`);
+    expect(read.text).toMatch(/^read\(3, 0x[0-9a-f]+, \d+\)$/);
+    expect(seen.at(-1)!.text).toBe('exit_group(0)');
+  });
+
+  it('without a decoder in the table, decode() names the registers arg0..arg5', async () => {
+    let text = '';
+    const r = await runGuest(sh('exit 7'), {
+      hooks: {
+        beforeSyscall(c) {
+          if (c.name !== 'exit_group') return;
+          const saved = c.task.kernel.syscalls.decoder;
+          c.task.kernel.syscalls.decoder = null;
+          text = c.decode().text;
+          c.task.kernel.syscalls.decoder = saved;
+        },
+      },
+    });
+    expect(r.status.code).toBe(7);
+    // The six registers whatever they hold (only the first is exit_group's).
+    expect(text).toMatch(/^exit_group\(0x7(, 0x[0-9a-f]+){5}\)$/);
   });
 
   it('changes an argument: write(1, ...) becomes write(2, ...)', async () => {

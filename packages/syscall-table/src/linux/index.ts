@@ -1,5 +1,6 @@
 import { E, SyscallTable } from '@nommu/kernel';
 import { SYSCALLS, syscallByName } from '../table/index.js';
+import { decodeCall } from '../strace/index.js';
 import type { Family, HandlerDef } from './define.js';
 import { epollFamily } from './epoll.js';
 import { fdEvents } from './fd_events.js';
@@ -43,6 +44,7 @@ export function createLinuxSyscallTable(): SyscallTable {
     const def = defs.get(sc.name) ?? NOT_YET;
     table.register({ nr: sc.nr, name: sc.name, handler: def.handler, level: def.level, note: def.note, errno: def.errno });
   }
+  table.decoder = decodeCall;
   return table;
 }
 

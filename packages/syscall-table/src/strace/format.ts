@@ -2,7 +2,7 @@ import { errnoMessage, errnoName, MAX_ERRNO, syscallByNr } from '../table/index.
 import type { RetType, SyscallDef } from '../table/index.js';
 import { layoutFor, unknownLayout, type Layout } from './layouts.js';
 import type { GuestMemoryReader } from './memory.js';
-import type { ExitContext } from './render.js';
+import { slotFor, type ExitContext } from './render.js';
 import type { DecodeContext } from './structs.js';
 import { hex, i64, octalMode } from './values.js';
 
@@ -104,6 +104,42 @@ export function formatExit(
   const note = lay.annotate?.(ctx) ?? null;
   const value = ret === 'noreturn' ? String(signed) : successText(ret, signed);
   return `${call} = ${value}${note === null ? '' : ` (${note})`}`;
+}
+
+export interface DecodedArg {
+  /** The table's name for the argument (`pathname`, `flags`). */
+  readonly name: string;
+  /** The raw register. */
+  readonly value: bigint;
+  /** As strace prints it at entry; an argument the kernel fills in shows its address. */
+  readonly text: string;
+}
+
+export interface DecodedCall {
+  readonly nr: number;
+  readonly name: string;
+  /** One per argument in the table's signature (none for an unknown number). */
+  readonly args: readonly DecodedArg[];
+  /** The call as strace shows it at entry: `openat(AT_FDCWD, "/etc/passwd", O_RDONLY)`. */
+  readonly text: string;
+}
+
+/** A syscall's arguments at entry, named by the table and rendered as strace does. */
+export function decodeCall(nr: number, args: readonly bigint[], mem: GuestMemoryReader): DecodedCall {
+  const entry = decodeEntry(nr, args, mem);
+  const ctx: DecodeContext = { mem, name: entry.def?.name ?? unknownName(nr), args: entry.args, result: undefined };
+  // Arguments the kernel has not filled in yet render as a failed call shows them: their address.
+  const unfilled: ExitContext = { ...ctx, result: -14n, failed: true };
+  const decoded = (entry.def?.args ?? []).map((a, i): DecodedArg => {
+    const value = entry.args[i] ?? 0n;
+    const slot = slotFor(i, a.type);
+    return { name: a.name, value, text: slot.entry?.(ctx) ?? slot.exit?.(unfilled, null) ?? hex(value) };
+  });
+  const rendered = layout(entry).slots.map((slot, i) => {
+    const text = entry.entryText[i] ?? slot.exit?.(unfilled, null) ?? '?';
+    return slot.label ? `${slot.label}=${text}` : text;
+  });
+  return { nr, name: ctx.name, args: decoded, text: callText(entry, rendered) };
 }
 
 /** For calls that do not return (exit, exit_group, a killed task): `exit_group(0) = ?`. */
