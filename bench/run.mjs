@@ -514,6 +514,22 @@ function nativeBackendTargets() {
   return t;
 }
 
+/** For each target that can be missed: [backend, start of its text, what the time is spent on]. */
+const WHY_MISSED = [
+  ['Unicorn', 'null syscall',
+    'each syscall leaves the emulator and enters it again (uc_emu_start, the translated-block lookup and the CPU state sync: ~3-4 us on this VM), and the shim runs emulated (pushfq/popfq end translated blocks). qemu-user answers a syscall inside its own CPU loop; Unicorn 2.0.1 has no such path (answering from inside the hook was tried and was no faster).'],
+  ['Unicorn', 'vfork+execve',
+    'page protections: every mmap/mprotect that changes a protection remaps the pages in the engine, and each map/unmap rebuilds QEMU\'s memory map and flushes the TLB (~0.5-1.5 ms each, a dozen per exec). `nommu run --no-protections` (protections advisory, as on nommu Linux) brings it to ~5 ms; the rest is loading the image and translating its code afresh.'],
+  ['Unicorn', '`nommu run` hello',
+    'Node itself starts in ~110-120 ms (`node -e 0` above); loading nommu\'s ~100 ES modules costs ~70-80 ms more (compile and resolve), creating the Unicorn engine and mapping its RAM ~12 ms, the exec\'s protection changes ~15 ms.'],
+  ['native', 'compute',
+    'guest RAM is a shared memfd (the kernel in Node and the runner both map it): first touch of a page costs ~4.0-4.5 us here against ~2.4-2.6 us for a native program\'s anonymous memory (shmem transparent huge pages are off on this host), each workload is exec\'d by nommu (~1.9 ms against ~0.18 ms), and every syscall is a hand-over to Node (sha256sum makes 8,193 reads of 4 KiB). Steady-state compute runs at ~1.05x.'],
+  ['native', 'the same, wall clock',
+    'Node and nommu start-up (~270 ms, see the hello row) dwarfs workloads of 15-500 ms natively.'],
+  ['native', 'null syscall (trapped',
+    'a trapped `syscall` is a SIGSYS delivered by the host kernel and a sigreturn (~3 us on this VM alone) plus the hand-over to Node through shared memory and a futex (~2 us). Fixed-number sites are rewritten on their first trap to call the shim directly (the getppid row); a `syscall(SYS_getpid)` through libc\'s variable-number `syscall()` cannot be.'],
+];
+
 // Node's own start-up, for context on the hello target.
 const nodeStart = (() => {
   const xs = [];
@@ -546,6 +562,19 @@ L.push('| --- | --- | --- | --- |');
 for (const [what, m, s] of unicornTargets()) L.push(`| Unicorn | ${what} | ${m} | **${s}** |`);
 for (const [what, m, s] of nativeBackendTargets()) L.push(`| native | ${what} | ${m} | **${s}** |`);
 L.push('');
+const missed = [...unicornTargets().map((t) => ['Unicorn', ...t]), ...nativeBackendTargets().map((t) => ['native', ...t])]
+  .filter(([, , , s]) => s === 'missed');
+if (missed.length > 0) {
+  L.push('### Why the missed targets are missed');
+  L.push('');
+  L.push('Where the time goes, from profiles and probes (see the closing notes of the issues for the runs behind them):');
+  L.push('');
+  for (const [backend, what] of missed) {
+    const why = WHY_MISSED.find(([b, prefix]) => b === backend && what.startsWith(prefix));
+    if (why) L.push(`- ${backend}, ${what.split(' (')[0]}: ${why[2]}`);
+  }
+  L.push('');
+}
 L.push('## Results');
 L.push('');
 L.push('Medians. Microbenchmarks: time per operation, measured by the program itself with');
