@@ -27,6 +27,7 @@ typedef struct {
 } GuestState;
 
 enum { CMD_RUN = 1, CMD_PROTECT = 2, CMD_EXIT = 3 };
+#define PROT_QUEUE_MAX 128
 /* Runner flags (its third argument). */
 #define RUNNER_REWRITE_SYSCALLS 1
 
@@ -86,6 +87,17 @@ typedef struct {
   uint32_t runner_sleeping;
   uint8_t pad[256 - 48 - 8 - 8 - 8 - 128 - 8];
   GuestState guest; /* 256 */
+  /*
+   * Protection changes not applied yet. Only guest code is subject to them and
+   * it runs only after the next command, so the addon queues them here and the
+   * runner applies them, in order, before it carries out any command: an mmap
+   * no longer costs a round trip to the runner per change.
+   */
+  uint32_t nprot;
+  uint32_t prot_failed; /* sticky: the host refused one (ENOMEM), which got every right */
+  struct {
+    uint64_t addr, len, prot;
+  } prot_queue[PROT_QUEUE_MAX];
 } Control;
 
 _Static_assert(__builtin_offsetof(Control, guest) == 256, "Control layout");

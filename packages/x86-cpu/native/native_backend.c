@@ -337,13 +337,33 @@ static napi_value js_protect(napi_env env, napi_callback_info info) {
   Native *n = range_args(env, info, &addr, &len, &prot);
   if (!n) return NULL;
   if ((addr | len) & 0xfff) return throw_native(env, "NOMMU_BAD_ARGUMENT", "protect: page-aligned range");
+  Control *c = n->ctl;
+  napi_value ok;
+  if (!c->prot_failed && !n->dead) {
+    /* Queued for the runner's next command (see Control.prot_queue): a run of the same protection grows in place. */
+    uint32_t k = c->nprot;
+    if (k > 0 && c->prot_queue[k - 1].prot == (prot & 7) && c->prot_queue[k - 1].addr + c->prot_queue[k - 1].len == addr) {
+      c->prot_queue[k - 1].len += len;
+    } else {
+      if (k == PROT_QUEUE_MAX) {
+        n->ctl->args[1] = 0; /* an empty CMD_PROTECT: the runner applies the queue first */
+        if (post(n, CMD_PROTECT) != 0) return runner_died(env, n);
+        k = c->nprot;
+      }
+      c->prot_queue[k].addr = addr;
+      c->prot_queue[k].len = len;
+      c->prot_queue[k].prot = prot & 7;
+      c->nprot = k + 1;
+    }
+    napi_get_boolean(env, true, &ok);
+    return ok;
+  }
   n->ctl->args[0] = addr;
   n->ctl->args[1] = len;
   n->ctl->args[2] = prot & 7;
   if (post(n, CMD_PROTECT) != 0) return runner_died(env, n);
   /* ENOMEM: past the host's limit on mappings (vm.max_map_count) the runner left the range with every right: false. */
   if (n->ctl->result != 0 && n->ctl->result != -ENOMEM) return throw_native(env, "NOMMU_PROTECT", strerror(-n->ctl->result));
-  napi_value ok;
   napi_get_boolean(env, n->ctl->result == 0, &ok);
   return ok;
 }

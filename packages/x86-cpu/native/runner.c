@@ -288,6 +288,25 @@ static uint32_t wait_request(uint32_t seen) {
   return v;
 }
 
+/* One protection change; out of host mappings, the range gets every right: more permissive than asked, never less. */
+static int protect_range(uint64_t addr, uint64_t len, int prot) {
+  if (len == 0) return 0;
+  int result = mprotect((void *)(uintptr_t)addr, len, prot) == 0 ? 0 : -errno;
+  if (result == -ENOMEM) {
+    mprotect((void *)(uintptr_t)addr, len, PROT_READ | PROT_WRITE | PROT_EXEC);
+    ctl->prot_failed = 1;
+  }
+  return result;
+}
+
+/* The changes the addon queued since the last command, in order. */
+static void apply_protections(void) {
+  uint32_t n = ctl->nprot;
+  if (n > PROT_QUEUE_MAX) n = PROT_QUEUE_MAX;
+  for (uint32_t i = 0; i < n; i++) protect_range(ctl->prot_queue[i].addr, ctl->prot_queue[i].len, (int)ctl->prot_queue[i].prot);
+  ctl->nprot = 0;
+}
+
 static uint64_t run_guest(uint64_t slice, timer_t timer, uint64_t *armed) {
   if (slice && slice != *armed) {
     struct itimerspec its = {{(time_t)(slice / 1000000), (long)(slice % 1000000) * 1000},
@@ -375,6 +394,7 @@ int main(int argc, char **argv) {
   uint32_t seen = 0;
   for (;;) {
     seen = wait_request(seen);
+    apply_protections();
     int32_t result = 0;
     switch (ctl->cmd) {
       case CMD_RUN:
@@ -382,13 +402,9 @@ int main(int argc, char **argv) {
         nn_trap = ctl->args[2];
         result = (int32_t)run_guest(ctl->args[0], timer, &armed);
         break;
-      case CMD_PROTECT: {
-        int prot = (int)ctl->args[2];
-        result = mprotect((void *)(uintptr_t)ctl->args[0], ctl->args[1], prot) == 0 ? 0 : -errno;
-        /* Out of host mappings: more permissive than asked, never less (the backend's promise). */
-        if (result == -ENOMEM) mprotect((void *)(uintptr_t)ctl->args[0], ctl->args[1], PROT_READ | PROT_WRITE | PROT_EXEC);
+      case CMD_PROTECT:
+        result = protect_range(ctl->args[0], ctl->args[1], (int)ctl->args[2]);
         break;
-      }
       case CMD_EXIT:
         return 0;
       default:

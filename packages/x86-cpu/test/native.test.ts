@@ -198,6 +198,25 @@ describe.skipIf(why !== null)('native backend', () => {
     expect(cpu.getReg(Reg.RAX) & 0xffn).toBe(42n);
   });
 
+  it('applies queued protection changes in order before the guest runs, past the queue size too', () => {
+    // 300 changes on alternating pages (no two merge): more than the queue holds, so it is flushed on the way.
+    const base = CODE + 0x20000;
+    for (let i = 0; i < 300; i++) cpu.protect(base + (i % 150) * 8192, 4096, i < 150 ? Prot.None : Prot.Read);
+    // The last change of page 149 (index 299) was Read: a read works, a write faults.
+    const last = base + 149 * 8192;
+    expect(runCode([0x8b, 0x04, 0x25, ...le32(last), HLT])).toBe(StopReason.Halt);
+    expect(runCode([0xc7, 0x04, 0x25, ...le32(last), 1, 0, 0, 0, HLT])).toBe(StopReason.Fault);
+    expect(cpu.lastStop()).toMatchObject({ address: BigInt(last), access: FaultAccess.Write, protection: true });
+    // Adjacent pages with one protection merge into one change; a later change overrides an earlier one.
+    cpu.protect(base, 4096, Prot.All);
+    cpu.protect(base + 4096, 4096, Prot.All);
+    cpu.protect(base + 4096, 4096, Prot.None);
+    expect(runCode([0xc7, 0x04, 0x25, ...le32(base), 1, 0, 0, 0, HLT])).toBe(StopReason.Halt);
+    expect(runCode([0x8b, 0x04, 0x25, ...le32(base + 4096), HLT])).toBe(StopReason.Fault);
+    for (let i = 0; i < 150; i++) cpu.protect(base + i * 8192, 8192, Prot.All);
+    expect(runCode([0xc7, 0x04, 0x25, ...le32(last), 1, 0, 0, 0, HLT])).toBe(StopReason.Halt);
+  });
+
   it('reports CPU exceptions with fault and trap semantics', () => {
     expect(runCode([0x31, 0xc9, 0x31, 0xd2, 0xb8, 1, 0, 0, 0, 0xf7, 0xf1])).toBe(StopReason.Exception);
     expect(cpu.lastStop()).toMatchObject({ vector: Vector.DivideError, rip: BigInt(CODE + 9) });
