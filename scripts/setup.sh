@@ -48,7 +48,7 @@ fi
 
 # Build when any source is newer than the last build.
 built=node_modules/.nommu-build-stamp
-if [ ! -f "$built" ] || [ -n "$(find packages \( -path '*/node_modules' -o -path '*/build' -o -path '*/dist' \) -prune -o \( -path '*/src/*' -o -path '*/native/*' -o -name 'package.json' -o -name 'binding.gyp' -o -name 'tsconfig*.json' \) -newer "$built" -print -quit)" ]; then
+if [ ! -f "$built" ] || [ -n "$(find packages \( -path '*/node_modules' -o -path '*/build' -o -path '*/dist' \) -prune -o \( -path '*/src/*' -o -path '*/scripts/*' -o -path '*/native/*' -o -name 'package.json' -o -name 'binding.gyp' -o -name 'tsconfig*.json' \) -newer "$built" -print -quit)" ]; then
   log "building"
   pnpm -s turbo run build --output-logs=errors-only >&2
   touch "$built"

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import {
   CPU_BACKEND_INTERFACE_VERSION,
   FXSAVE_SIZE,
@@ -12,6 +11,7 @@ import {
   type FaultAccess,
   type StopInfo,
 } from './backend.js';
+import { buildOutput } from './build-path.js';
 import { CpuBackendError } from './errors.js';
 import { cleanUpProbe, describeFeatures, executeCpuid } from './features.js';
 
@@ -43,7 +43,7 @@ const XSAVE_HEADER = 512;
 
 let addon: Addon | null | undefined;
 let loadError = '';
-const RUNNER = fileURLToPath(new URL('../build/Release/nommu-native-runner', import.meta.url));
+const RUNNER = buildOutput('nommu-native-runner');
 
 function loadAddon(): Addon | null {
   if (addon !== undefined) return addon;
@@ -52,7 +52,7 @@ function loadAddon(): Addon | null {
     return (addon = null);
   }
   try {
-    addon = createRequire(import.meta.url)('../build/Release/nommu_native.node') as Addon;
+    addon = createRequire(import.meta.url)(buildOutput('nommu_native.node')) as Addon;
     if (!existsSync(RUNNER)) throw new Error(`${RUNNER} is missing`);
   } catch (cause) {
     loadError = `the native backend addon is not built: run scripts/setup.sh (${String(cause)})`;

@@ -10,6 +10,7 @@ import {
   type FaultAccess,
   type StopInfo,
 } from './backend.js';
+import { buildOutput } from './build-path.js';
 import { CpuBackendError } from './errors.js';
 import { cleanUpProbe, describeFeatures, executeCpuid } from './features.js';
 
@@ -43,7 +44,7 @@ function loadAddon(): Addon {
   if (addon) return addon;
   const require = createRequire(import.meta.url);
   try {
-    addon = require('../build/Release/nommu_unicorn.node') as Addon;
+    addon = require(buildOutput('nommu_unicorn.node')) as Addon;
   } catch (cause) {
     throw new CpuBackendError(
       'NOMMU_ADDON_MISSING',
