@@ -1,8 +1,12 @@
 /* Pipes: pipe2 flags (O_CLOEXEC, O_NONBLOCK) as seen through F_GETFD /
  * F_GETFL and across execve, EAGAIN on an empty non-blocking read and on a
  * full pipe, the pipe's capacity, partial non-blocking writes, PIPE_BUF
- * atomicity with two concurrent writers, EOF once every writer has closed,
- * and a 1 MiB round trip parent -> child -> parent through two pipes.
+ * atomicity with two concurrent writers (write and a two-vector writev),
+ * writev as one transfer (all or nothing up to PIPE_BUF, else what fits), a
+ * blocking write larger than the pipe waiting until all is written, a signal
+ * ending a blocked write with the count written so far (EINTR if none), EOF
+ * once every writer has closed, and a 1 MiB round trip parent -> child ->
+ * parent through two pipes.
  *
  * Child mode: "checkfds A B" exits with bit 0 set if fd A is open and bit 1
  * set if fd B is open. */
@@ -14,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -210,10 +217,114 @@ static void test_flags(const char *self)
 	printf("pipe2 with a bad flag: %d %s\n", r, errname(errno));
 }
 
+/* writev on a non-blocking pipe is one write: at most PIPE_BUF bytes go in whole or not at all, more take what fits. */
+static void test_writev(void)
+{
+	int p[2];
+	if (pipe2(p, O_NONBLOCK) != 0) {
+		printf("FAIL pipe2: %s\n", errname(errno));
+		failures++;
+		return;
+	}
+	static char block[PIPE_BUF];
+	memset(block, 'w', sizeof block);
+	while (write(p[1], block, sizeof block) > 0)
+		;
+	/* A little room at the tail only: a 120-byte writev in two vectors must not go in half. */
+	char small[100];
+	ssize_t n = read(p[0], small, sizeof small);
+	struct iovec v[3] = { { block, 60 }, { block, 60 }, { block, 0 } };
+	errno = 0;
+	n = writev(p[1], v, 2);
+	printf("writev of 2 x 60 bytes into a full pipe (100 bytes read): %d %s\n", (int)n, n < 0 ? errname(errno) : "");
+	/* One page free: a writev of 3 x 2000 bytes takes the page, as one write would. */
+	n = read(p[0], block, PIPE_BUF - sizeof small);
+	v[0].iov_len = v[1].iov_len = v[2].iov_len = 2000;
+	errno = 0;
+	n = writev(p[1], v, 3);
+	printf("non-blocking writev of 3 x 2000 bytes with one page free: %d %s\n", (int)n, n < 0 ? errname(errno) : "");
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A blocking write of more than the pipe holds waits for the reader and writes it all. */
+static void test_big_write(void)
+{
+	int p[2];
+	if (pipe(p) != 0) {
+		printf("FAIL pipe: %s\n", errname(errno));
+		failures++;
+		return;
+	}
+	static char big[200000];
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (char)(i * 7);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		static char in[200001];
+		ssize_t got = read_full(p[0], in, sizeof in);
+		_exit(got == (ssize_t)sizeof big && memcmp(in, big, sizeof big) == 0 ? 0 : 1);
+	}
+	close(p[0]);
+	ssize_t n = write(p[1], big, sizeof big);
+	printf("blocking write of %d bytes into a %d-byte pipe: %d\n", (int)sizeof big, fcntl(p[1], F_GETPIPE_SZ), (int)n);
+	struct iovec v[2] = { { big, 100000 }, { big + 100000, 100000 } };
+	close(p[1]);
+	printf("the reader got all of it: %s\n", wait_exit(pid) == 0 ? "yes" : "no");
+	/* The same through writev. */
+	if (pipe(p) != 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		static char in[200001];
+		ssize_t got = read_full(p[0], in, sizeof in);
+		_exit(got == (ssize_t)sizeof big && memcmp(in, big, sizeof big) == 0 ? 0 : 1);
+	}
+	close(p[0]);
+	n = writev(p[1], v, 2);
+	close(p[1]);
+	printf("blocking writev of 2 x 100000 bytes: %d, the reader got all of it: %s\n", (int)n, wait_exit(pid) == 0 ? "yes" : "no");
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A signal ends a blocked write: with the count written so far, or EINTR when nothing was (no SA_RESTART). */
+static void test_interrupted(void)
+{
+	int p[2];
+	if (pipe(p) != 0)
+		return;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = { { 0, 0 }, { 0, 100000 } };
+	static char big[100000];
+	setitimer(ITIMER_REAL, &it, NULL);
+	errno = 0;
+	ssize_t n = write(p[1], big, sizeof big);
+	printf("blocking write of %d bytes nobody reads, interrupted: %d %s\n", (int)sizeof big, (int)n, n < 0 ? errname(errno) : "");
+	setitimer(ITIMER_REAL, &it, NULL);
+	errno = 0;
+	n = write(p[1], "x", 1);
+	printf("1-byte write into the full pipe, interrupted: %d %s\n", (int)n, n < 0 ? errname(errno) : "");
+	signal(SIGALRM, SIG_DFL);
+	close(p[0]);
+	close(p[1]);
+}
+
 #define WRITES_PER_WRITER 64
 
-static void test_atomic(void)
+static void test_atomic(int vectored)
 {
+	/* Fewer messages through writev: the point is the same, and each one costs context switches. */
+	const int per_writer = vectored ? WRITES_PER_WRITER / 4 : WRITES_PER_WRITER;
 	int p[2];
 	if (pipe(p) != 0) {
 		printf("FAIL pipe: %s\n", errname(errno));
@@ -227,19 +338,21 @@ static void test_atomic(void)
 		if (w[k] == 0) {
 			close(p[0]);
 			char buf[PIPE_BUF];
-			for (int i = 0; i < WRITES_PER_WRITER; i++) {
+			for (int i = 0; i < per_writer; i++) {
 				/* Each message: its writer's letter, then its index, filling PIPE_BUF bytes. */
 				memset(buf, k ? 'B' : 'A', sizeof buf);
 				buf[1] = (char)i;
 				buf[sizeof buf - 1] = (char)i;
-				if (write(p[1], buf, sizeof buf) != (ssize_t)sizeof buf)
+				/* Vectored: the message in two halves, still one atomic write. */
+				struct iovec v[2] = { { buf, sizeof buf / 2 }, { buf + sizeof buf / 2, sizeof buf / 2 } };
+				if ((vectored ? writev(p[1], v, 2) : write(p[1], buf, sizeof buf)) != (ssize_t)sizeof buf)
 					_exit(1);
 			}
 			_exit(0);
 		}
 	}
 	close(p[1]);
-	size_t want = 2u * WRITES_PER_WRITER * PIPE_BUF;
+	size_t want = 2u * per_writer * PIPE_BUF;
 	char *all = malloc(want + 1);
 	ssize_t got = read_full(p[0], all, want + 1);
 	char c;
@@ -266,8 +379,8 @@ static void test_atomic(void)
 			}
 	}
 	free(all);
-	printf("two writers of %d x %d bytes: read %ld, writers exited %d %d\n", WRITES_PER_WRITER, PIPE_BUF, (long)got,
-	       s0, s1);
+	printf("two writers of %d x %d bytes%s: read %ld, writers exited %d %d\n", per_writer, PIPE_BUF,
+	       vectored ? " in 2-vector writevs" : "", (long)got, s0, s1);
 	printf("messages intact and in order per writer: %s (A %d, B %d)\n", uniform ? "yes" : "no", counts[0], counts[1]);
 	printf("read after all writers closed: %d (EOF)\n", (int)eof);
 	if (!uniform || got != (ssize_t)want || eof != 0 || s0 || s1)
@@ -365,7 +478,11 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_flags(argv[0]);
-	test_atomic();
+	test_atomic(0);
+	test_atomic(1);
+	test_writev();
+	test_big_write();
+	test_interrupted();
 	test_round_trip();
 	if (failures) {
 		printf("pipes: %d failures\n", failures);

@@ -2,14 +2,19 @@
  * a global, a heap buffer and a stack variable and each must see only its
  * own values; a grandchild (nested fork); exit statuses through
  * WEXITSTATUS; a child killed by SIGSEGV; reaping with a WNOHANG loop;
- * getppid() in a child. Children report through exit statuses and pipes,
- * never through stdout. */
+ * getppid() in a child; children of clone() whose exit signal is not SIGCHLD
+ * (SIGUSR1, or none), which only __WALL / __WCLONE wait for; orphans
+ * re-parented to the nearest subreaper (PR_SET_CHILD_SUBREAPER), else to the
+ * first process. Children report through exit statuses and pipes, never
+ * through stdout. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +36,64 @@ static int wait_exit(pid_t pid)
 	if (r != pid)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* clone() without CLONE_VM, as fork, but with `exit_signal` for the parent; the child exits with `code`. */
+static pid_t clone_child(int exit_signal, int code)
+{
+	fflush(stdout);
+	long r = syscall(SYS_clone, (unsigned long)exit_signal, 0L, 0L, 0L, 0L);
+	if (r == 0)
+		_exit(code);
+	return (pid_t)r;
+}
+
+/* Waits until pid has exited, without reaping it (waitid WNOWAIT, __WALL). */
+static int wait_gone(pid_t pid)
+{
+	siginfo_t si;
+	int r;
+	do
+		r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT | __WALL);
+	while (r == -1 && errno == EINTR);
+	return r;
+}
+
+/* waitpid, again after EINTR: "pid status" or "-1 ERRNO" as a string for the report. */
+static const char *waited(pid_t pid, int options, pid_t want_pid, int want_status)
+{
+	static char buf[64];
+	int st = 0;
+	pid_t r;
+	do
+		r = waitpid(pid, &st, options);
+	while (r == -1 && errno == EINTR);
+	if (r == -1)
+		snprintf(buf, sizeof buf, "%s", errname(errno));
+	else
+		snprintf(buf, sizeof buf, "%s, status %d", r == want_pid ? "the child" : "another pid",
+		         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	if (!(want_pid == -1 ? r == -1 && errno == ECHILD : r == want_pid && WIFEXITED(st) && WEXITSTATUS(st) == want_status))
+		failures++;
+	return buf;
+}
+
+static volatile sig_atomic_t usr1_seen;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_seen++;
+}
+
+/* Polls getppid() until it is no longer `old` (5 s at most); returns the new one. */
+static pid_t ppid_change(pid_t old)
+{
+	for (int i = 0; i < 5000 && getppid() == old; i++) {
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	return getppid();
 }
 
 static unsigned sum_bytes(const unsigned char *p, size_t n)
@@ -290,6 +353,105 @@ int main(void)
 		printf("child's stdio through exit(): \"%s\"\n", buf);
 		if (strcmp(buf, "from child ") != 0)
 			failures++;
+	}
+
+	/* Children of clone() with another exit signal than SIGCHLD: only __WALL and __WCLONE wait for them. */
+	{
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_usr1;
+		sigaction(SIGUSR1, &sa, NULL);
+		pid_t c = clone_child(SIGUSR1, 21);
+		check(c > 0 && wait_gone(c) == 0, "clone(SIGUSR1) child exited");
+		printf("waitpid(-1, WNOHANG) with only that child: %s\n", waited(-1, WNOHANG, -1, 0));
+		printf("waitpid(child, 0): %s\n", waited(c, 0, -1, 0));
+		printf("waitpid(-1, __WCLONE): %s\n", waited(-1, __WCLONE, c, 21));
+		check(usr1_seen == 1, "the parent got SIGUSR1, not SIGCHLD, at its exit");
+
+		c = clone_child(0, 22);
+		check(c > 0 && wait_gone(c) == 0, "clone(exit signal 0) child exited");
+		printf("waitpid(-1, WNOHANG): %s\n", waited(-1, WNOHANG, -1, 0));
+		printf("waitpid(-1, __WALL): %s\n", waited(-1, __WALL, c, 22));
+
+		pid_t f = fork();
+		if (f == 0)
+			_exit(23);
+		check(f > 0 && wait_gone(f) == 0, "forked child exited");
+		printf("waitpid(-1, __WCLONE | WNOHANG) with only a forked child: %s\n", waited(-1, __WCLONE | WNOHANG, -1, 0));
+		printf("waitpid(-1, __WALL): %s\n", waited(-1, __WALL, f, 23));
+
+		/* Both kinds: plain waits see the forked one only, __WCLONE the other only. */
+		c = clone_child(0, 24);
+		check(c > 0 && wait_gone(c) == 0, "clone(exit signal 0) child exited");
+		fflush(stdout);
+		f = fork();
+		if (f == 0)
+			_exit(25);
+		printf("waitpid(-1, 0) with a clone child and a forked one: %s\n", waited(-1, 0, f, 25));
+		printf("then waitpid(-1, WNOHANG): %s\n", waited(-1, WNOHANG, -1, 0));
+		siginfo_t si;
+		memset(&si, 0, sizeof si);
+		int r = waitid(P_ALL, 0, &si, WEXITED | __WCLONE);
+		check(r == 0 && si.si_pid == c && si.si_code == CLD_EXITED && si.si_status == 24, "waitid(P_ALL, WEXITED | __WCLONE) reaps the clone child");
+		printf("no children left: %s\n", waited(-1, __WALL | WNOHANG, -1, 0));
+		signal(SIGUSR1, SIG_DFL);
+	}
+
+	/* Orphans: to the nearest living subreaper above them, else to the first process. This process is a
+	 * subreaper, so that natively too they come back to it, not to the host's init or another subreaper;
+	 * under nommu it is the first process as well. */
+	{
+		int on = -1;
+		check(prctl(PR_GET_CHILD_SUBREAPER, &on) == 0 && on == 0, "PR_GET_CHILD_SUBREAPER: not a subreaper at first");
+		check(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "PR_SET_CHILD_SUBREAPER");
+		check(prctl(PR_GET_CHILD_SUBREAPER, &on) == 0 && on == 1, "PR_GET_CHILD_SUBREAPER: now one");
+		pid_t top = getpid();
+		int report[2], go[2];
+		if (pipe(report) || pipe(go)) {
+			printf("FAIL pipe: %s\n", errname(errno));
+			return 1;
+		}
+		fflush(stdout);
+		pid_t s = fork();
+		if (s == 0) {
+			/* S, a subreaper too: its child A forks B and exits. */
+			int sub = -1;
+			prctl(PR_GET_CHILD_SUBREAPER, &sub);
+			prctl(PR_SET_CHILD_SUBREAPER, 1);
+			pid_t me = getpid();
+			pid_t a = fork();
+			if (a == 0) {
+				if (fork() == 0) {
+					/* B: first orphaned by A (to S), then by S (to the top). */
+					char c = ppid_change(getppid()) == me ? 'S' : 'x';
+					if (write(report[1], &c, 1) != 1 || write(go[1], &c, 1) != 1)
+						_exit(1);
+					c = ppid_change(me) == top ? 'T' : 'y';
+					_exit(write(report[1], &c, 1) == 1 ? 0 : 1);
+				}
+				_exit(0);
+			}
+			waitpid(a, NULL, 0);
+			char c;
+			if (read(go[0], &c, 1) != 1)
+				_exit(2);
+			_exit(sub == 0 ? 0 : 3); /* the flag is not inherited */
+		}
+		close(report[1]);
+		close(go[0]);
+		close(go[1]);
+		int st = 0;
+		check(waitpid(s, &st, 0) == s && WIFEXITED(st) && WEXITSTATUS(st) == 0, "a forked child is not a subreaper");
+		char got[3] = {0};
+		ssize_t n = 0, k;
+		while (n < 2 && (k = read(report[0], got + n, (size_t)(2 - n))) > 0)
+			n += k;
+		close(report[0]);
+		check(n >= 1 && got[0] == 'S', "an orphan's parent is then the subreaper above it");
+		check(n == 2 && got[1] == 'T', "when that one exits, the subreaper above it (here the first process)");
+		check(wait(&st) > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the adopted orphan is waited for by its new parent");
+		errno = 0;
+		check(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD, "no children left");
 	}
 
 	if (failures) {

@@ -98,7 +98,9 @@ describe('--mount and --tmpfs', () => {
     writeFileSync(join(host, 'hello'), 'from the host\n');
     const script = 'cat /mnt/hello; echo x > /mnt/new; echo t > /tmp/t; cat /tmp/t; ls /tmp; cat /proc/mounts';
     const r = await nommu(['run', '--root', root, '--read-only', '--mount', `${host}:/mnt:ro`, '--tmpfs', '/tmp', '/bin/busybox', 'sh', '-c', script]);
-    expect(r.stdout).toBe('from the host\nt\nt\nroot / hostfs ro 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\nbind /mnt hostfs ro 0 0\ntmpfs /tmp tmpfs rw 0 0\n');
+    expect(r.stdout).toBe(
+      'from the host\nt\nt\nroot / hostfs ro 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\ndevtmpfs /dev devtmpfs rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\nsysfs /sys sysfs rw 0 0\nbind /mnt hostfs ro 0 0\ntmpfs /tmp tmpfs rw 0 0\n',
+    );
     expect(lines(r.stderr)).toEqual(["sh: can't create /mnt/new: Read-only file system"]);
     expect(existsSync(join(host, 'new'))).toBe(false);
     expect(existsSync(join(root, 'tmp', 't'))).toBe(false);

@@ -14,12 +14,15 @@ import { KernelError } from './errors.js';
 import { HookLists, SyscallCall, type KernelHooks, type MemoryFault } from './hooks.js';
 import { FdTable, hostSink, hostSource, O_RDONLY, O_WRONLY, StreamFile, type StreamSink, type StreamSource } from './fs/file.js';
 import { ProcFs } from './fs/procfs.js';
+import { DevFs } from './fs/devfs.js';
+import { SysFs } from './fs/sysfs.js';
 import { Terminal } from './fs/tty.js';
 import { Vfs, type MountSpec } from './fs/vfs.js';
 import { ExecFailure } from './loader/elf.js';
-import { loadProgram, type ExecEnv, type LoadedProgram } from './loader/exec.js';
+import { loadProgram, type ExecAt, type ExecEnv, type LoadedProgram } from './loader/exec.js';
 import { NetStack } from './net/stack.js';
 import { PhysicalMemory, PAGE_SIZE } from './memory/ram.js';
+import { PROT_READ, PROT_WRITE } from './memory/mm.js';
 import { UserMemory } from './memory/user.js';
 import { SIG, signalFromStop } from './signals.js';
 import { bit, defaultAction, parseSigaction, SA, SIG_DFL, SIG_IGN, UNBLOCKABLE, type SigAction } from './signal/action.js';
@@ -44,8 +47,10 @@ const CLD_STOPPED = 5;
 const CLD_CONTINUED = 6;
 const SI_KERNEL = 0x80;
 
-/** How long a task runs before the watchdog preempts it. */
-const SLICE_MICROS = 10_000;
+/** How long a task runs (ms) before another runnable task gets the CPU: the watchdog's or the run loop's doing. */
+const SLICE_MS = 10;
+/** The shortest watchdog deadline a run gets (µs), even with less of the slice left. */
+const MIN_RUN_MICROS = 200;
 /** Longest the kernel keeps Node's event loop waiting. */
 const YIELD_MS = 10;
 
@@ -81,6 +86,10 @@ export interface KernelOptions {
   readOnly?: boolean;
   /** Bind and tmpfs mounts on top of the root, in order (see `Vfs.mount`). */
   mounts?: readonly MountSpec[];
+  /** The kernel's own /dev (devfs, with a tmpfs on /dev/shm) under the mounts; false shows the root's /dev. Default true. */
+  devfs?: boolean;
+  /** The kernel's own /sys (sysfs: one CPU) under the mounts; false shows the root's /sys. Default true. */
+  sysfs?: boolean;
   identity?: Partial<Identity>;
   stdin?: StreamSource;
   stdout?: StreamSink;
@@ -122,6 +131,9 @@ export interface CloneArgs {
 export const WAIT_EXITED = 4;
 export const WAIT_STOPPED = 2;
 export const WAIT_CONTINUED = 8;
+/** __WALL and __WCLONE: which children wait selects (see Kernel.findChild). */
+export const WAIT_ALL = 0x40000000;
+export const WAIT_CLONE = 0x80000000;
 
 /** What wait4/waitid found: a zombie, or a stop or continue not yet collected (with its signal). */
 export type ChildEvent =
@@ -172,7 +184,10 @@ export class Kernel {
   readonly #args: SyscallArgs;
   readonly #regs = new BigUint64Array(REG_COUNT);
   #wake: (() => void) | null = null;
+  /** When the running task got the CPU (picked, and switched in): its slice ends SLICE_MS later. */
   #sliceStart = 0;
+  /** The backend measures each run's slice (see CpuBackend.slicePerRun). */
+  readonly #slicePerRun: boolean;
   /** The current task gives up the CPU at the next pick (sched_yield, end of slice). */
   #yieldCpu = false;
   #hostWaiters = 0;
@@ -199,13 +214,14 @@ export class Kernel {
       );
     }
     this.cpu = cpu;
+    this.#slicePerRun = cpu.slicePerRun === true;
     this.syscalls = opts.syscalls;
     this.tracer = opts.tracer ?? null;
     if (opts.hooks) for (const h of Array.isArray(opts.hooks) ? opts.hooks : [opts.hooks as KernelHooks]) this.addHooks(h);
     this.strictNommu = opts.strictNommu ?? false;
     this.phys = new PhysicalMemory(cpu, opts.enforceProtections ?? true);
     this.mem = new UserMemory(cpu);
-    this.vfs = Kernel.#makeVfs(opts);
+    this.vfs = Kernel.#makeVfs(opts, opts.devfs === false ? null : new DevFs(this));
     this.vfs.procfs = new ProcFs(this);
     this.identity = { uid: 0, gid: 0, euid: 0, egid: 0, ...opts.identity };
     this.hostname = opts.hostname ?? 'nommu';
@@ -234,8 +250,13 @@ export class Kernel {
   }
 
   /** The guest's filesystem tree; a mount that cannot be made is the embedder's error, not the guest's. */
-  static #makeVfs(opts: KernelOptions): Vfs {
-    const vfs = new Vfs({ ...(opts.root !== undefined ? { root: opts.root } : {}), readOnly: opts.readOnly ?? false });
+  static #makeVfs(opts: KernelOptions, devfs: DevFs | null): Vfs {
+    const vfs = new Vfs({
+      ...(opts.root !== undefined ? { root: opts.root } : {}),
+      readOnly: opts.readOnly ?? false,
+      ...(devfs ? { devfs } : {}),
+      ...(opts.sysfs === false ? {} : { sysfs: new SysFs() }),
+    });
     for (const spec of opts.mounts ?? []) {
       try {
         vfs.mount(spec);
@@ -291,8 +312,8 @@ export class Kernel {
   }
 
   /** Loads a program (execve's checks) without touching any process. Throws ExecFailure. */
-  load(cwd: string, path: string, argv: string[], envp: string[], self: Process | null = null): LoadedProgram {
-    return loadProgram(this.#execEnv(self), cwd, path, argv, envp);
+  load(cwd: string, path: string, argv: string[], envp: string[], self: Process | null = null, at: ExecAt = {}): LoadedProgram {
+    return loadProgram(this.#execEnv(self), cwd, path, argv, envp, at);
   }
 
   #newTask(process: Process, tid: number): Task {
@@ -353,26 +374,43 @@ export class Kernel {
     if (this.#hooks) for (const h of this.#hooks.exec) h(task, { path: loaded.exe, argv: loaded.argv, envp: loaded.envp });
   }
 
-  /** Replaces the calling process's image (execve). Returns NORETURN or throws an Errno. */
-  exec(task: Task, path: string, argv: string[], envp: string[]): typeof NORETURN {
+  /**
+   * Replaces the calling process's image (execve; execveat's extras in `at`).
+   * Returns NORETURN or throws an Errno.
+   */
+  exec(task: Task, path: string, argv: string[], envp: string[], at: ExecAt = {}): typeof NORETURN {
     const proc = task.process;
     let loaded: LoadedProgram;
     try {
-      loaded = this.load(proc.cwd, path, argv, envp, proc);
+      loaded = this.load(proc.cwd, path, argv, envp, proc, at);
     } catch (e) {
       if (e instanceof ExecFailure) throw Errno.of(e.errno);
       throw e;
     }
-    // Other threads die at exec; a vfork parent gets its memory back.
+    // Other threads die at exec (Linux's de_thread); a vfork parent gets its memory back.
     for (const t of [...proc.threads]) if (t !== task) this.#reapThread(t);
+    // A thread other than the leader that execs becomes the leader: its tid is the pid.
+    if (task.tid !== proc.pid) {
+      this.tasks.delete(task.tid);
+      task.tid = proc.pid;
+      this.tasks.set(task.tid, task);
+    }
     this.#releaseRobustFutexes(task);
+    // mm_release: CLONE_CHILD_CLEARTID is honoured for whoever still shares the old memory, then forgotten.
+    if (task.clearChildTid !== 0) {
+      if (proc.mm.users > 1 && this.mem.ok(task.clearChildTid, 4)) {
+        this.mem.setU32(task.clearChildTid, 0);
+        this.futexWake(proc, task.clearChildTid, 1, 0xffffffff, true);
+      }
+      task.clearChildTid = 0;
+    }
     proc.mm.put();
     proc.files.closeOnExec();
     this.#deleteTimers(proc);
     // Handled signals go back to their default action; ignored ones stay ignored.
     for (const sig of [...proc.sigactions.keys()]) if (this.sigaction(proc, sig).handler !== SIG_IGN) proc.sigactions.delete(sig);
     task.altStack = null;
-    this.#startImage(task, loaded, path);
+    this.#startImage(task, loaded, at.file?.guest ?? path);
     this.#releaseVforkParent(proc);
     return NORETURN;
   }
@@ -425,12 +463,15 @@ export class Kernel {
     if (--proc.files.users === 0) proc.files.closeAll();
     proc.mm.put();
     this.#releaseVforkParent(proc);
-    // Orphans go to the first process, as to init.
+    // Orphans go to the nearest living subreaper above (PR_SET_CHILD_SUBREAPER), else to the first process, as to init.
     const init = this.#init;
     const orphans = proc.children.splice(0);
+    let reaper = proc.parent;
+    while (reaper && !(reaper.childSubreaper && reaper.exitStatus === null)) reaper = reaper.parent;
+    reaper ??= init && init !== proc ? init : null;
     for (const c of orphans) {
-      c.parent = init && init !== proc ? init : null;
-      c.adopted = true;
+      c.parent = reaper;
+      c.adopted = reaper === init || reaper === null;
       if (c.parent) c.parent.children.push(c);
     }
     proc.stopped = false;
@@ -557,12 +598,18 @@ export class Kernel {
   /**
    * wait4/waitid's search: the first child matching `pid` (Linux's pid
    * selector) with an event `events` asks for (WEXITED 4, WSTOPPED 2,
-   * WCONTINUED 8), and whether any child matches at all.
+   * WCONTINUED 8), and whether any child matches at all. As Linux's
+   * eligible_child, a "clone" child (one whose exit signal is not SIGCHLD)
+   * matches only with __WCLONE, and then only such children do; __WALL
+   * (in `events` too) matches both.
    */
   findChild(task: Task, pid: number, events: number): { found: ChildEvent | null; any: boolean } {
     const self = task.process;
+    const all = (events & WAIT_ALL) !== 0;
+    const clones = (events & WAIT_CLONE) !== 0;
     const match = (c: Process): boolean =>
-      pid === -1 ? true : pid > 0 ? c.pid === pid : pid === 0 ? c.pgid === self.pgid : c.pgid === -pid;
+      (all || (c.exitSignal !== SIG.CHLD) === clones) &&
+      (pid === -1 ? true : pid > 0 ? c.pid === pid : pid === 0 ? c.pgid === self.pgid : c.pgid === -pid);
     const kids = self.children.filter(match);
     for (const child of kids) {
       if (child.exitStatus !== null) {
@@ -624,7 +671,11 @@ export class Kernel {
     q.push({ task, bitset });
     task.futexKey = key;
     this.block(task, `futex ${addr.toString(16)}`, timeoutNs !== null);
-    if (timeoutNs !== null) this.#armTimer(task, timeoutNs, BigInt(-E.ETIMEDOUT));
+    if (timeoutNs !== null) {
+      this.#armTimer(task, timeoutNs, BigInt(-E.ETIMEDOUT));
+      // A timed wait is never restarted after a handler (Linux's restart block), SA_RESTART or not: EINTR.
+      task.interruptCode = E.ERESTART_RESTARTBLOCK;
+    }
     return BLOCK;
   }
 
@@ -842,7 +893,6 @@ export class Kernel {
   async run(): Promise<ExitStatus> {
     if (!this.#init) throw new KernelError('NOMMU_NOT_STARTED', 'spawn() a program first');
     let lastYield = performance.now();
-    let entries = 0;
     while (this.#result === null) {
       const task = this.#pickNext();
       if (!task) {
@@ -855,6 +905,7 @@ export class Kernel {
         const keepAlive = this.#hostWaiters === 0 ? setInterval(() => {}, 1 << 30) : null;
         await new Promise<void>((r) => (this.#wake = r));
         if (keepAlive) clearInterval(keepAlive);
+        lastYield = performance.now();
         continue;
       }
       this.#switchTo(task);
@@ -874,9 +925,23 @@ export class Kernel {
         }
         continue;
       }
+      // The slice is time: 10 ms on the CPU since the task got it, however many syscalls it makes.
       const t0 = performance.now();
+      const used = t0 - this.#sliceStart;
+      if (used >= SLICE_MS || t0 - lastYield >= YIELD_MS) {
+        if (used >= SLICE_MS) this.#sliceOver(task, t0);
+        this.clock.refresh();
+        if (t0 - lastYield >= YIELD_MS) {
+          // Node's event loop (host timers, I/O, signals) runs at least once a slice.
+          this.#chargeSystem(t0);
+          await new Promise<void>((r) => setImmediate(r));
+          lastYield = performance.now();
+        }
+        continue;
+      }
       this.#chargeSystem(t0);
-      const reason = this.cpu.run(SLICE_MICROS);
+      // A backend that measures each run's slice gets what is left of the task's; another keeps its periodic tick.
+      const reason = this.cpu.run(this.#slicePerRun ? Math.max(MIN_RUN_MICROS, Math.ceil((SLICE_MS - used) * 1000)) : SLICE_MS * 1000);
       const t1 = performance.now();
       this.#chargeUser(task, t1 - t0);
       this.#accountTask = task;
@@ -886,25 +951,24 @@ export class Kernel {
       } else {
         this.#handleStop(task, reason);
       }
-      if ((++entries & 63) === 0 || reason === StopReason.Preempted) {
-        this.clock.refresh();
-        // A task that keeps making syscalls is never preempted by the watchdog: rotate here.
-        // (Not when it gave up the CPU already: it is queued once, and a second entry would give it two turns a round.)
-        if (this.#runQueue.length > 0 && this.#current === task && task.state === TaskState.Runnable && !this.#yieldCpu &&
-            performance.now() - this.#sliceStart >= SLICE_MICROS / 1000) {
-          this.#runQueue.push(task);
-          this.#current = task; // keeps its CPU state until another task is switched in
-          this.#yieldCpu = true;
-        }
-        const now = performance.now();
-        if (now - lastYield >= YIELD_MS) {
-          this.#chargeSystem(now);
-          await new Promise<void>((r) => setImmediate(r));
-          lastYield = performance.now();
-        }
-      }
     }
     return this.#result;
+  }
+
+  /**
+   * The running task used up its slice: it goes behind the other runnable
+   * tasks, or, alone, starts a new slice. (Not when it gave up the CPU
+   * already: it is queued once, and a second entry would give it two turns a
+   * round; nor in the middle of the entry or exit shim, "interrupts off".)
+   */
+  #sliceOver(task: Task, now: number): void {
+    if (this.#runQueue.length === 0 || this.#current !== task || task.state !== TaskState.Runnable || this.#yieldCpu ||
+        (task.regsAt === RegsAt.Cpu && this.#inShim())) {
+      this.#sliceStart = now;
+      return;
+    }
+    this.#runQueue.push(task);
+    this.#yieldCpu = true; // it keeps its CPU state until another task is switched in
   }
 
   /** The task the kernel works for since `#accountSince` (its system time), or null while idle. */
@@ -957,7 +1021,11 @@ export class Kernel {
     while (this.#runQueue.length > 0) {
       const t = this.#runQueue.shift()!;
       // A stopped group's threads leave the queue; SIGCONT puts them back.
-      if (t.state === TaskState.Runnable && this.tasks.has(t.tid) && !t.process.stopped) return t;
+      if (t.state === TaskState.Runnable && this.tasks.has(t.tid) && !t.process.stopped) {
+        // A fresh slice: from now if it is still on the CPU, else from the end of the switch (whose cost is not its).
+        if (t === cur) this.#sliceStart = performance.now();
+        return t;
+      }
     }
     return null;
   }
@@ -1091,6 +1159,9 @@ export class Kernel {
         // Parked: when woken, the syscall runs again from its pt_regs (as Linux restarts).
         task.restartSyscall = true;
         if (tracer) tracer.onBlock?.(task, nr);
+        // Like Linux's interruptible sleeps, which look for a signal before sleeping: one that came while
+        // the call ran (a wait woken, run again and about to sleep again) ends the sleep at once.
+        if (task.state === TaskState.Blocked && this.#signalWaiting(task)) this.#interrupt(task);
         return;
       } else if (result === NORETURN) {
         // exit, execve, rt_sigreturn: the registers are new; nothing to write into ax.
@@ -1279,6 +1350,18 @@ export class Kernel {
     if (taker && taker.state === TaskState.Blocked) this.#interrupt(taker);
   }
 
+  /** Is a signal pending that `task` would act on (not blocked, not ignored): one a sleep must not wait past? */
+  #signalWaiting(task: Task): boolean {
+    for (const q of [task.pending, task.process.pending]) {
+      for (const info of q) {
+        const b = bit(info.signo);
+        if ((task.sigmask & b) !== 0n && (b & UNBLOCKABLE) === 0n) continue;
+        if (!this.#ignored(task.process, info.signo)) return true;
+      }
+    }
+    return false;
+  }
+
   /** Ends a parked syscall so the signal can be handled (EINTR or a restart). */
   #interrupt(task: Task): void {
     if (task.waitReason === 'vfork') return; // a vfork parent waits for its child, whatever comes
@@ -1342,7 +1425,13 @@ export class Kernel {
       if (!this.#setupFrame(task, info, act)) return;
       delivered = true;
     }
-    if (!delivered) this.#restartIfInterrupted(task, null);
+    if (delivered) return;
+    this.#restartIfInterrupted(task, null);
+    // No handler runs: the mask a sigsuspend or ppoll replaced comes back now (Linux's restore_saved_sigmask).
+    if (task.savedSigmask !== null) {
+      task.sigmask = task.savedSigmask;
+      task.savedSigmask = null;
+    }
   }
 
   #signalSeen(task: Task, info: SigInfo): void {
@@ -1377,7 +1466,7 @@ export class Kernel {
     const onAlt = alt !== null && sp > alt.sp && sp <= alt.sp + alt.size;
     const useAlt = (act.flags & SA.ONSTACK) !== 0 && alt !== null && (alt.flags & 2) === 0;
     const oldMask = task.savedSigmask ?? task.sigmask;
-    task.savedSigmask = null;
+    const mm = task.process.mm;
     let frame: number;
     try {
       frame = buildFrame(this.mem, {
@@ -1388,13 +1477,14 @@ export class Kernel {
         restorer: (act.flags & SA.RESTORER) !== 0 ? act.restorer : 0n,
         altStack: alt ? { sp: alt.sp, size: alt.size, flags: onAlt ? 1 : 0 } : null,
         switchStack: useAlt && !onAlt,
+        mayWrite: (addr, len) => mm.allows(addr, addr + len, PROT_WRITE),
       });
     } catch (e) {
       if (!(e instanceof Errno)) throw e;
-      // No room for the frame: the process dies of SIGSEGV, as on Linux.
-      this.exitProcess(task.process, { code: 0, signal: SIG.SEGV, coreDumped: false });
-      return false;
+      // No room for the frame (Linux's force_sigsegv): SIGSEGV, fatal if it was SIGSEGV's own frame.
+      return this.#forceSegv(task, sig === SIG.SEGV);
     }
+    task.savedSigmask = null;
     const p = task.ptregs;
     this.mem.setU64(p + PtRegs.IP, act.handler);
     this.mem.setU64(p + PtRegs.SP, frame);
@@ -1413,13 +1503,33 @@ export class Kernel {
     return true;
   }
 
+  /**
+   * The kernel could not write a signal frame or read one back (Linux's
+   * force_sigsegv, signal_fault): SIGSEGV, which kills unless `fatal` is
+   * false and an unblocked handler catches it (on the alternate stack, say).
+   * False when the process died.
+   */
+  #forceSegv(task: Task, fatal: boolean): boolean {
+    const info: SigInfo = { signo: SIG.SEGV, code: SI_KERNEL };
+    const act = this.sigaction(task.process, SIG.SEGV);
+    this.#signalSeen(task, info);
+    if (fatal || (task.sigmask & bit(SIG.SEGV)) !== 0n || act.handler === SIG_IGN || act.handler === SIG_DFL) {
+      this.exitProcess(task.process, { code: 0, signal: SIG.SEGV, coreDumped: false });
+      return false;
+    }
+    return this.#setupFrame(task, info, act);
+  }
+
   /** rt_sigreturn: back to where the signal interrupted, every register as it was. */
   sigreturn(task: Task): typeof NORETURN {
+    const mm = task.process.mm;
     try {
-      task.sigmask = restoreFrame(this.mem, task.ptregs, task.fpState) & ~UNBLOCKABLE;
+      task.sigmask = restoreFrame(this.mem, task.ptregs, task.fpState, (addr, len) => mm.allows(addr, addr + len, PROT_READ)) & ~UNBLOCKABLE;
     } catch (e) {
       if (!(e instanceof Errno)) throw e;
-      this.exitProcess(task.process, { code: 0, signal: SIG.SEGV, coreDumped: false });
+      // A frame the process may not read: nothing was restored; SIGSEGV, as Linux's signal_fault.
+      this.mem.setU64(task.ptregs + PtRegs.AX, 0);
+      this.#forceSegv(task, false);
       return NORETURN;
     }
     task.regsAt = RegsAt.Full;
@@ -1560,6 +1670,15 @@ export class Kernel {
     const source = isTty(stdin.hostFd) ? stdin : null;
     const acc = flags & 3;
     return new StreamFile(flags, '/dev/tty', acc === O_RDONLY ? null : sink, acc === O_WRONLY ? null : source);
+  }
+
+  /** A new open of /dev/console: the terminal nommu runs on, else its standard input and output. */
+  openConsole(flags: number): StreamFile {
+    const { stdin, stdout, stderr } = this.#stdio;
+    const isTty = (fd: number | undefined): boolean => fd !== undefined && Terminal.isTerminal(fd);
+    const sink = isTty(stdout.hostFd) ? stdout : isTty(stderr.hostFd) ? stderr : stdout;
+    const acc = flags & 3;
+    return new StreamFile(flags, '/dev/console', acc === O_RDONLY ? null : sink, acc === O_WRONLY ? null : stdin);
   }
 
   /**

@@ -177,7 +177,9 @@ describe('the mount table (Vfs)', () => {
 describe('mounts seen by busybox', () => {
   it('/proc/mounts lists the root, /proc and each mount, with its mode', async () => {
     const run = await busybox(['cat', '/proc/mounts'], { mounts: [{ type: 'bind', source: BIND, target: '/mnt', readOnly: true }, { type: 'tmpfs', target: '/tmp' }] });
-    expect(run.stdout).toBe('root / hostfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\nbind /mnt hostfs ro 0 0\ntmpfs /tmp tmpfs rw 0 0\n');
+    expect(run.stdout).toBe(
+      'root / hostfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\ndevtmpfs /dev devtmpfs rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\nsysfs /sys sysfs rw 0 0\nbind /mnt hostfs ro 0 0\ntmpfs /tmp tmpfs rw 0 0\n',
+    );
   });
 
   it('st_dev differs across each mount point and is the same within a mount', async () => {
@@ -321,5 +323,93 @@ describe('a --read-only root: nothing under it changes', () => {
     }
     expect(snapshot(ROOT)).toEqual(before);
     expect(snapshot(BIND)).toEqual(bindBefore);
+  });
+});
+
+describe("the kernel's /dev (devfs): never the root's", () => {
+  it('under a root with no /dev, /dev/null takes writes and /dev/zero reads zeros, and nothing is made in the root', async () => {
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nommu-devfs-')));
+    try {
+      fs.copyFileSync(BUSYBOX, path.join(root, 'busybox'));
+      fs.chmodSync(path.join(root, 'busybox'), 0o755);
+      const script = [
+        'echo written > /dev/null',
+        'echo more >> /dev/null',
+        '/busybox head -c 6 /dev/zero | /busybox od -An -tx1',
+        '/busybox wc -c < /dev/null',
+        '/busybox head -c 16 /dev/urandom | /busybox wc -c',
+        'echo x > /dev/full 2>/dev/null || echo full refused',
+        '/busybox stat -c "%F %t:%T %a" /dev/null /dev/zero',
+        '/busybox ls /dev',
+        'echo shm > /dev/shm/f && /busybox cat /dev/shm/f',
+      ].join('; ');
+      const run = await runGuest({ path: '/busybox', argv: ['/busybox', 'sh', '-c', script], envp: [] }, { root, timeoutMs: 60_000 });
+      expect(run.stdout).toBe(
+        [
+          ' 00 00 00 00 00 00',
+          '0',
+          '16',
+          'full refused',
+          'character special file 1:3 666',
+          'character special file 1:5 666',
+          'console\nfd\nfull\nnull\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero',
+          'shm',
+          '',
+        ].join('\n'),
+      );
+      expect(run.status.code).toBe(0);
+      expect(fs.readdirSync(root)).toEqual(['busybox']);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a host character device a bind mount shows is read as a stream, and a read that would wait never stalls Node', async () => {
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nommu-devfs-')));
+    try {
+      fs.copyFileSync(BUSYBOX, path.join(root, 'busybox'));
+      fs.chmodSync(path.join(root, 'busybox'), 0o755);
+      fs.mkdirSync(path.join(root, 'hostdev'));
+      // A pty master has no positional reads (pread is ESPIPE); what is written to it comes back echoed.
+      const script = 'exec 3<>/hostdev/ptmx; printf "hi\\n" >&3; /busybox head -c 4 <&3 | /busybox od -An -c; /busybox timeout 1 /busybox cat /hostdev/ptmx; echo rc=$?';
+      const run = await runGuest({ path: '/busybox', argv: ['/busybox', 'sh', '-c', script], envp: [] }, { root, mounts: [{ type: 'bind', source: '/dev', target: '/hostdev' }], timeoutMs: 30_000 });
+      expect(run.timedOut).toBe(false);
+      expect(run.stdout).toBe('   h   i  \\r  \\n\nrc=143\n');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("'.' inside /proc and /dev is the kernel's directory, never the root's (which may not exist)", async () => {
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nommu-devfs-')));
+    try {
+      fs.copyFileSync(BUSYBOX, path.join(root, 'busybox'));
+      fs.chmodSync(path.join(root, 'busybox'), 0o755);
+      const script = 'cd /proc && /busybox ls . | /busybox grep -x self; cd /dev && /busybox ls . | /busybox grep -x null; /busybox stat -c %F .';
+      const run = await runGuest({ path: '/busybox', argv: ['/busybox', 'sh', '-c', script], envp: [] }, { root, timeoutMs: 30_000 });
+      expect(run.stdout).toBe('self\nnull\ndirectory\n');
+      expect(fs.readdirSync(root)).toEqual(['busybox']);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a mount on /dev hides the devfs; devfs: false shows the root\'s own /dev', async () => {
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nommu-devfs-')));
+    try {
+      fs.copyFileSync(BUSYBOX, path.join(root, 'busybox'));
+      fs.chmodSync(path.join(root, 'busybox'), 0o755);
+      fs.mkdirSync(path.join(root, 'dev'));
+      fs.writeFileSync(path.join(root, 'dev', 'own'), 'the root\'s own /dev\n');
+      const cat = { path: '/busybox', argv: ['/busybox', 'sh', '-c', '/busybox cat /dev/own; /busybox ls /dev'], envp: [] };
+      const hidden = await runGuest(cat, { root, timeoutMs: 60_000 });
+      expect(hidden.stdout).not.toContain("the root's own");
+      const plain = await runGuest(cat, { root, devfs: false, timeoutMs: 60_000 });
+      expect(plain.stdout).toBe("the root's own /dev\nown\n");
+      const tmpfs = await runGuest(cat, { root, mounts: [{ type: 'tmpfs', target: '/dev' }], timeoutMs: 60_000 });
+      expect(tmpfs.stdout).toBe('');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -105,6 +105,13 @@ export interface CpuBackend {
 
   /** Run from the current rip; sliceMicros > 0 preempts after that long. Hot path. */
   run(sliceMicros: number): StopReason;
+  /**
+   * True when each run() measures its slice from the call, so the kernel may
+   * pass what is left of a task's slice at no cost. Absent or false: the
+   * backend keeps a periodic tick of that period (re-armed, at a cost, only
+   * when the value changes), and the kernel passes one fixed value.
+   */
+  readonly slicePerRun?: boolean;
   /** Details of the last stop (allocates: not for the syscall path). */
   lastStop(): StopInfo;
 

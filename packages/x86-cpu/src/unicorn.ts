@@ -74,6 +74,8 @@ const SI_RIP = 3;
 class UnicornBackend implements CpuBackend {
   readonly name = 'unicorn';
   readonly interfaceVersion = CPU_BACKEND_INTERFACE_VERSION;
+  /** The watchdog's deadline is set at each run(). */
+  readonly slicePerRun = true;
   readonly ramBase: number;
   readonly ramSize: number;
   readonly ram: Uint8Array;

@@ -24,6 +24,8 @@ export const O_DIRECTORY = 0o200000;
 export const O_NOFOLLOW = 0o400000;
 export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
+/** O_TMPFILE as open(2) takes it: __O_TMPFILE with O_DIRECTORY. */
+export const O_TMPFILE = 0o20200000;
 
 export type IoResult = number | Errno | typeof BLOCK;
 
@@ -76,6 +78,8 @@ export abstract class OpenFile {
   size(): number {
     return this.stat().size;
   }
+  /** lseek of a file whose offset means nothing (memory devices): the answer, instead of the usual rules. */
+  seekTo?(offset: number, whence: number): number;
   /**
    * Readiness now, as poll(2) events (POLLIN 1, POLLOUT 4, POLLERR 8, POLLHUP 16),
    * seen by `task` when given (a signalfd answers for the caller's signals).
@@ -130,31 +134,62 @@ export class HostFile extends OpenFile {
     super(flags, guestPath);
   }
 
+  /**
+   * A host file without positional I/O (a terminal or serial line a bind
+   * mount shows): found at its first pread failing with ESPIPE; from then on
+   * it is read and written at the host's own offset, and lseek is ESPIPE.
+   */
+  #stream = false;
+
   override get seekable(): boolean {
-    return true;
+    return !this.#stream;
   }
   stat(): KStat {
     const st = statFromHost(fs.fstatSync(this.fd, { bigint: true }));
     return this.mount ? { ...st, dev: this.mount.devOf(st.dev) } : st;
   }
-  override read(_task: Task, buf: Uint8Array, pos: number | null): IoResult {
-    try {
-      const n = fs.readSync(this.fd, buf, 0, buf.length, pos ?? this.pos);
-      if (pos === null) this.pos += n;
-      return n;
-    } catch (err) {
-      return hostErrno(err);
+  override read(task: Task, buf: Uint8Array, pos: number | null): IoResult {
+    for (;;) {
+      try {
+        const n = fs.readSync(this.fd, buf, 0, buf.length, this.#stream ? null : (pos ?? this.pos));
+        if (pos === null && !this.#stream) this.pos += n;
+        return n;
+      } catch (err) {
+        const e = this.#failed(task, err, pos);
+        if (e !== null) return e;
+      }
     }
   }
-  override write(_task: Task, data: Uint8Array, pos: number | null): IoResult {
-    try {
-      const at = pos ?? ((this.flags & O_APPEND) !== 0 ? this.size() : this.pos);
-      const n = fs.writeSync(this.fd, data, 0, data.length, at);
-      if (pos === null) this.pos = at + n;
-      return n;
-    } catch (err) {
-      return hostErrno(err);
+  override write(task: Task, data: Uint8Array, pos: number | null): IoResult {
+    for (;;) {
+      try {
+        if (this.#stream) return fs.writeSync(this.fd, data, 0, data.length, null);
+        const at = pos ?? ((this.flags & O_APPEND) !== 0 ? this.size() : this.pos);
+        const n = fs.writeSync(this.fd, data, 0, data.length, at);
+        if (pos === null) this.pos = at + n;
+        return n;
+      } catch (err) {
+        const e = this.#failed(task, err, pos);
+        if (e !== null) return e;
+      }
     }
+  }
+
+  /**
+   * A host read or write failed: null to try again without a position (the
+   * file turned out to be a stream); for EAGAIN (host devices are opened
+   * non-blocking, so Node never waits in a read) a blocking guest waits a
+   * little and its call runs again; else the errno.
+   */
+  #failed(task: Task, err: unknown, pos: number | null): IoResult | null {
+    const e = hostErrno(err);
+    if (e.errno === E.ESPIPE && !this.#stream) {
+      this.#stream = true;
+      return pos === null ? null : e;
+    }
+    if (e.errno !== E.EAGAIN || (this.flags & O_NONBLOCK) !== 0) return e;
+    // The host offers no wake-up for a device: look again shortly, Node's event loop running meanwhile.
+    return task.kernel.waitDeadline(task, 'host device', process.hrtime.bigint() + 10_000_000n, true);
   }
   #entries: DirEntry[] | null = null;
 
@@ -268,8 +303,13 @@ export class StreamFile extends OpenFile {
     super(flags, guestPath);
   }
 
+  /** The host descriptor behind it, if any. */
+  get hostFd(): number | undefined {
+    return this.sink?.hostFd ?? this.source?.hostFd;
+  }
+
   stat(): KStat {
-    const fd = this.sink?.hostFd ?? this.source?.hostFd;
+    const fd = this.hostFd;
     if (fd !== undefined) {
       try {
         return statFromHost(fs.fstatSync(fd, { bigint: true }));

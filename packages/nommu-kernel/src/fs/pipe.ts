@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { E, errno, type Errno } from '../errno.js';
 import { BLOCK } from '../syscalls.js';
-import type { Task } from '../task/task.js';
+import type { Task, WaitState } from '../task/task.js';
 import { O_NONBLOCK, OpenFile, POLL, type IoResult } from './file.js';
 import { S_IFIFO, statFromHost, syntheticStat, type KStat } from './stat.js';
 import { FIONREAD } from './tty.js';
@@ -55,6 +55,17 @@ export class Pipe {
     queue.add(task);
     return BLOCK;
   }
+}
+
+/** A blocking write parked part way: how much of it is in the pipe already (its call runs again for the rest). */
+class PipeWrite implements WaitState {
+  constructor(
+    readonly pipe: Pipe,
+    readonly total: number,
+    public done: number,
+  ) {}
+  /** Interrupted: the bytes stay in the pipe; the count is the call's answer. */
+  cancel(): void {}
 }
 
 /** One end of a pipe, or a FIFO opened for reading, writing or both (O_RDWR). */
@@ -124,24 +135,40 @@ export class PipeEnd extends OpenFile {
     return p.wait(task, p.readQueue, 'pipe read');
   }
 
+  /**
+   * pipe_write: a write of at most PIPE_BUF bytes goes in whole or not at
+   * all; a larger one takes what room there is. Without O_NONBLOCK the call
+   * waits until every byte is in (a signal then ends it with the count so
+   * far, as Linux does); with it, a write that finds no room is EAGAIN.
+   */
   override write(task: Task, data: Uint8Array): IoResult {
     const p = this.pipe;
-    // No readers: SIGPIPE to the writing thread, and EPIPE if it survives.
+    const st = task.waitState;
+    const parked = st instanceof PipeWrite && st.pipe === p && st.total === data.length ? st : null;
+    let done = parked?.done ?? 0;
+    // No readers: SIGPIPE to the writing thread, and EPIPE if it survives (or the count already written).
     if (p.readers === 0) {
       task.kernel.sendSignal(task, { signo: 13, code: 0x80 });
-      return errno(E.EPIPE);
+      return done > 0 ? done : errno(E.EPIPE);
     }
     if (data.length === 0) return 0;
     const space = p.capacity - p.size;
+    const left = data.length - done;
     // Writes of at most PIPE_BUF bytes are atomic: all or nothing.
-    const n = data.length <= PIPE_BUF ? (space >= data.length ? data.length : 0) : Math.min(space, data.length);
-    if (n === 0) {
-      if ((this.flags & O_NONBLOCK) !== 0) return errno(E.EAGAIN);
-      return p.wait(task, p.writeQueue, 'pipe write');
+    const n = data.length <= PIPE_BUF ? (space >= left ? left : 0) : Math.min(space, left);
+    if (n > 0) {
+      p.write(data.subarray(done, done + n));
+      p.readQueue.wake();
+      done += n;
     }
-    p.write(data.subarray(0, n));
-    p.readQueue.wake();
-    return n;
+    if (done === data.length) return done;
+    if ((this.flags & O_NONBLOCK) !== 0) return done > 0 ? done : errno(E.EAGAIN);
+    // Wait for room; the call runs again with what is written so far, which an interrupting signal returns.
+    if (parked) parked.done = done;
+    else task.waitState = new PipeWrite(p, data.length, done);
+    p.wait(task, p.writeQueue, 'pipe write');
+    if (done > 0) task.interruptCode = -done;
+    return BLOCK;
   }
 
   /** FIONREAD: the bytes in the pipe, asked at either end (as Linux's pipe_ioctl). */

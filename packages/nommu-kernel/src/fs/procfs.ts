@@ -1,13 +1,22 @@
 import type { Kernel } from '../kernel.js';
 import type { OpenFile } from './file.js';
+import type { KStat } from './stat.js';
 import { TaskState, type Process, type Task } from '../task/task.js';
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../memory/mm.js';
 
 /** A node of a synthetic filesystem: what the resolver and open() need to know. */
 export type SyntheticNode =
-  | { kind: 'dir'; entries(): string[] }
+  /** `mode`: the permission bits (0555 unless given); `timeNs`: its times (0 unless given). */
+  | { kind: 'dir'; entries(): string[]; mode?: number; timeNs?: bigint }
   | { kind: 'file'; content(): Uint8Array }
-  | { kind: 'symlink'; target: string; file?: OpenFile };
+  | { kind: 'symlink'; target: string; file?: OpenFile; timeNs?: bigint }
+  /** A device (/dev/null...): its stat, and a new open file description for open(2) (throws an Errno to refuse). */
+  | { kind: 'device'; stat(): KStat; open(task: Task, flags: number): OpenFile };
+
+/** A filesystem the kernel makes up (/proc, /dev): names below its root to nodes, as `self` sees them. */
+export interface SyntheticFs {
+  lookup(parts: readonly string[], self: Process | null): SyntheticNode | null;
+}
 
 const text = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 const hex = (n: number, w = 8): string => n.toString(16).padStart(w, '0');
@@ -16,7 +25,7 @@ const hex = (n: number, w = 8): string => n.toString(16).padStart(w, '0');
  * /proc, rendered from the kernel's own state: the host's /proc is never
  * shown to the guest (it would describe Node, and leak host paths).
  */
-export class ProcFs {
+export class ProcFs implements SyntheticFs {
   constructor(private readonly kernel: Kernel) {}
 
   /** Looks up the components after '/proc', as seen by `self`. */
@@ -64,7 +73,7 @@ export class ProcFs {
           const running = tasks.filter((t) => t.state !== TaskState.Blocked).length;
           return `0.00 0.00 0.00 ${running}/${tasks.length} ${Math.max(0, ...k.tasks.keys())}\n`;
         };
-      case 'filesystems': return () => 'nodev\tproc\nnodev\ttmpfs\n\thostfs\n';
+      case 'filesystems': return () => 'nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n\thostfs\n';
       case 'stat': return () => this.#stat();
       default: return null;
     }

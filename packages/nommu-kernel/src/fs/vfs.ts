@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { E, errno, hostErrno } from '../errno.js';
 import type { Process } from '../task/task.js';
-import type { ProcFs, SyntheticNode } from './procfs.js';
+import type { ProcFs, SyntheticFs, SyntheticNode } from './procfs.js';
 
 const MAX_SYMLINKS = 40;
 const PATH_MAX = 4096;
@@ -15,7 +15,7 @@ export interface Resolved {
   host: string;
   /** The mount the name lives on (null for synthetic files). */
   mount: Mount | null;
-  /** Set when the path lies in a synthetic filesystem (/proc). */
+  /** Set when the path lies in a synthetic filesystem (/proc, /dev). */
   node?: SyntheticNode;
 }
 
@@ -53,17 +53,26 @@ const MOUNT_DEV_MAJOR = 240;
 export class Mount {
   /** `target` split into components ([] for the root). */
   readonly parts: readonly string[];
+  #host: string | (() => string);
   constructor(
-    readonly kind: 'root' | 'bind' | 'tmpfs',
+    /** 'devfs': the kernel's /dev (no host directory: the Vfs looks names up in its devfs). */
+    readonly kind: 'root' | 'bind' | 'tmpfs' | 'devfs' | 'sysfs',
     /** Canonical guest path of the mount point. */
     readonly target: string,
-    /** The host directory behind the mount's root. */
-    readonly host: string,
+    /** The host directory behind the mount's root, or what makes it at first use. */
+    host: string | (() => string),
     readonly readOnly: boolean,
     /** Index in the mount table: names its device numbers. */
     readonly id: number,
   ) {
     this.parts = splitPath(target);
+    this.#host = host;
+  }
+
+  /** The host directory behind the mount's root ('' for devfs, which no host call ever gets). */
+  get host(): string {
+    if (typeof this.#host === 'function') this.#host = this.#host();
+    return this.#host;
   }
 
   /** Device numbers given out, by host device (see devOf). */
@@ -88,10 +97,12 @@ export class Mount {
 
   /** /proc/mounts' source and type columns: no host path is shown (and no "rootfs", which df and friends skip). */
   get fsType(): string {
-    return this.kind === 'tmpfs' ? 'tmpfs' : 'hostfs';
+    if (this.kind === 'sysfs') return 'sysfs';
+    return this.kind === 'tmpfs' ? 'tmpfs' : this.kind === 'devfs' ? 'devtmpfs' : 'hostfs';
   }
   get source(): string {
-    return this.kind;
+    if (this.kind === 'sysfs') return 'sysfs';
+    return this.kind === 'devfs' ? 'devtmpfs' : this.kind;
   }
 }
 
@@ -107,15 +118,32 @@ export class Vfs {
   readonly readOnly: boolean;
   /** Mounted at /proc; the host's /proc is never reachable. */
   procfs: ProcFs | null = null;
+  /** What the 'devfs' mounts show (the kernel's /dev); null: nothing (their names do not exist). */
+  readonly devfs: SyntheticFs | null;
+  /** What the 'sysfs' mount shows (the kernel's /sys, see sysfs.ts); null: nothing. */
+  readonly sysfs: SyntheticFs | null;
   /** The mount table, in mount order: the root first; a later mount on the same point hides an earlier one. */
   readonly mounts: Mount[];
   /** Host directories made for tmpfs mounts, removed by dispose(). */
   readonly #scratch: string[] = [];
 
-  constructor(opts: { root?: string; readOnly?: boolean; mounts?: readonly MountSpec[] } = {}) {
+  /**
+   * With `devfs`, /dev is that synthetic filesystem (whatever the root holds
+   * there, or if it has no /dev), with a tmpfs on /dev/shm made at first use;
+   * both come before `mounts`, which may hide them.
+   */
+  constructor(opts: { root?: string; readOnly?: boolean; mounts?: readonly MountSpec[]; devfs?: SyntheticFs; sysfs?: SyntheticFs } = {}) {
     this.root = fs.realpathSync(opts.root ?? '/');
     this.readOnly = opts.readOnly ?? false;
     this.mounts = [new Mount('root', '/', this.root, this.readOnly, 0)];
+    this.devfs = opts.devfs ?? null;
+    if (this.devfs) {
+      this.mounts.push(new Mount('devfs', '/dev', '', false, this.mounts.length));
+      this.mounts.push(new Mount('tmpfs', '/dev/shm', () => this.#scratchDir(), false, this.mounts.length));
+    }
+    // With `sysfs`, /sys is that synthetic filesystem, after /dev and before `mounts`.
+    this.sysfs = opts.sysfs ?? null;
+    if (this.sysfs) this.mounts.push(new Mount('sysfs', '/sys', '', false, this.mounts.length));
     try {
       for (const m of opts.mounts ?? []) this.mount(m);
     } catch (e) {
@@ -131,14 +159,19 @@ export class Vfs {
    */
   mount(spec: MountSpec): Mount {
     const r = this.resolve('/', spec.target, true);
-    if (r.guest === '/' || r.guest === '/proc' || r.guest.startsWith('/proc/') || r.node) throw errno(E.EBUSY);
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(r.host);
-    } catch (err) {
-      throw hostErrno(err);
+    if (r.guest === '/' || r.guest === '/proc' || r.guest.startsWith('/proc/')) throw errno(E.EBUSY);
+    if (r.node) {
+      // A directory of /dev (or /dev itself): the mount hides it.
+      if (r.node.kind !== 'dir') throw errno(E.ENOTDIR);
+    } else {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(r.host);
+      } catch (err) {
+        throw hostErrno(err);
+      }
+      if (!st.isDirectory()) throw errno(E.ENOTDIR);
     }
-    if (!st.isDirectory()) throw errno(E.ENOTDIR);
     let host: string;
     if (spec.type === 'bind') {
       try {
@@ -148,9 +181,7 @@ export class Vfs {
       }
       if (!fs.statSync(host).isDirectory()) throw errno(E.ENOTDIR);
     } else {
-      host = fs.mkdtempSync(path.join(tmpfsParent(), 'nommu-tmpfs-'));
-      this.#scratch.push(host);
-      fs.chmodSync(host, 0o1777);
+      host = this.#scratchDir();
     }
     const m = new Mount(spec.type, r.guest, host, spec.readOnly ?? false, this.mounts.length);
     this.mounts.push(m);
@@ -167,10 +198,29 @@ export class Vfs {
     return best;
   }
 
+  /** A fresh host directory for a tmpfs, removed by dispose(). */
+  #scratchDir(): string {
+    const host = fs.mkdtempSync(path.join(tmpfsParent(), 'nommu-tmpfs-'));
+    this.#scratch.push(host);
+    fs.chmodSync(host, 0o1777);
+    return host;
+  }
+
   hostPath(parts: readonly string[]): string {
     const m = this.mountOf(parts);
+    // A devfs name has no host file: never hand out a path a host call could use.
+    if (m.kind === 'devfs' || m.kind === 'sysfs') throw errno(E.ENOENT);
     const rest = parts.slice(m.parts.length);
     return rest.length === 0 ? m.host : path.join(m.host, ...rest);
+  }
+
+  /** The synthetic filesystem a canonical guest path lies in (/proc, or a devfs mount), with the components below its root. */
+  #synthetic(parts: readonly string[]): { fs: SyntheticFs; rest: readonly string[] } | null {
+    if (parts[0] === 'proc' && this.procfs) return { fs: this.procfs, rest: parts.slice(1) };
+    if (this.devfs === null && this.sysfs === null) return null;
+    const m = this.mountOf(parts);
+    if (m.kind === 'sysfs' && this.sysfs) return { fs: this.sysfs, rest: parts.slice(m.parts.length) };
+    return m.kind === 'devfs' && this.devfs ? { fs: this.devfs, rest: parts.slice(m.parts.length) } : null;
   }
 
   /** Is the resolved name the root of a mount other than '/'? (rmdir, rename and unlink of it are EBUSY) */
@@ -186,6 +236,12 @@ export class Vfs {
   /** Removes the host directories behind tmpfs mounts. */
   dispose(): void {
     for (const dir of this.#scratch.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  /** The names of the mount points directly inside the guest directory `dir` (what a synthetic directory lists besides its own). */
+  mountPointsIn(dir: string): string[] {
+    const parts = splitPath(dir);
+    return this.mounts.filter((m) => m.parts.length === parts.length + 1 && parts.every((c, i) => m.parts[i] === c)).map((m) => m.parts[parts.length]!);
   }
 
   /**
@@ -206,6 +262,7 @@ export class Vfs {
     const stack: string[] = splitPath(cwd);
     if (p.startsWith('/')) jumpRoot(stack);
     const mountKey = (): Mount | ProcFs | null => (stack[0] === 'proc' && this.procfs ? this.procfs : this.mountOf(stack));
+    const at = (): Resolved => ({ guest: '/' + stack.join('/'), host: '', mount: null });
     const startMount = mountKey();
     const sameMount = (): void => {
       if (scope.noXdev && mountKey() !== startMount) throw errno(E.EXDEV);
@@ -231,14 +288,15 @@ export class Vfs {
       stack.push(name);
       sameMount();
       const last = pending.length === 0;
-      if (stack[0] === 'proc' && this.procfs) {
-        const node = this.procfs.lookup(stack.slice(1), self);
+      const synthetic = this.#synthetic(stack);
+      if (synthetic) {
+        const node = synthetic.fs.lookup(synthetic.rest, self);
         if (!node) throw errno(E.ENOENT);
         const magic = node.kind === 'symlink' && (node.file !== undefined || (MAGIC_LINKS.has(name) && /^\d+$/.test(stack[stack.length - 2] ?? '')));
         const jumps = node.kind === 'symlink' && (!last || follow || trailingSlash);
         if (jumps && (scope.noSymlinks || (magic && scope.noMagicLinks))) throw errno(E.ELOOP);
         if (jumps && magic && (scope.beneath || scope.inRoot)) throw errno(E.EXDEV);
-        if (node.kind === 'symlink' && node.file && last && follow) return { guest: '/' + stack.join('/'), host: '', mount: null, node };
+        if (node.kind === 'symlink' && node.file && last && follow) return { ...at(), node };
         if (node.kind === 'symlink' && (!last || follow || trailingSlash)) {
           if (++links > MAX_SYMLINKS) throw errno(E.ELOOP);
           stack.pop();
@@ -248,7 +306,7 @@ export class Vfs {
           continue;
         }
         if (!last && node.kind !== 'dir') throw errno(E.ENOTDIR);
-        if (last) return { guest: '/' + stack.join('/'), host: '', mount: null, node };
+        if (last) return { ...at(), node };
         continue;
       }
       if (last && !follow && !trailingSlash) break;
@@ -271,6 +329,13 @@ export class Vfs {
       }
       // A trailing slash, like any non-final component, must name a directory.
       if ((!last || trailingSlash) && !st.isDirectory()) throw errno(E.ENOTDIR);
+    }
+    // Ended on a name walked before ('.', '..', or no component at all): a synthetic one is looked up again, never given to the host.
+    const synthetic = this.#synthetic(stack);
+    if (synthetic) {
+      const node = synthetic.fs.lookup(synthetic.rest, self);
+      if (!node) throw errno(E.ENOENT);
+      return { ...at(), node };
     }
     const guest = '/' + stack.join('/');
     return { guest, host: this.hostPath(stack), mount: this.mountOf(stack) };

@@ -52,19 +52,54 @@ interface ExecFile {
   data: Uint8Array;
 }
 
+/**
+ * What execveat adds to execve's path: the directory a relative path starts
+ * from, an already open file (AT_EMPTY_PATH), AT_SYMLINK_NOFOLLOW, and the
+ * name Linux gives the program then (/dev/fd/N or /dev/fd/N/path).
+ */
+export interface ExecAt {
+  /** The guest directory a relative path is resolved from (default: the caller's cwd). */
+  dir?: string;
+  /** The executable itself, open (AT_EMPTY_PATH): its guest path and a host name that reaches its inode. */
+  file?: { guest: string; host: string };
+  /** AT_SYMLINK_NOFOLLOW: a symlink as the last component is ELOOP. */
+  noFollow?: boolean;
+  /** The program's name (AT_EXECFN, a #! interpreter's argument), when not the path. */
+  name?: string;
+  /** That name is gone in the new image (its descriptor is close-on-exec): a #! script cannot run (ENOENT). */
+  nameGone?: boolean;
+}
+
 /** Reads an executable from the guest filesystem, with execve's checks. */
-function openExec(env: ExecEnv, cwd: string, path: string): ExecFile {
+function openExec(env: ExecEnv, cwd: string, path: string, noFollow = false): ExecFile {
   let resolved;
   try {
-    resolved = env.vfs.resolve(cwd, path, true, env.self);
+    resolved = env.vfs.resolve(cwd, path, !noFollow, env.self);
   } catch (e) {
     if (e instanceof Errno) throw new ExecFailure(e.errno, describe(e.errno));
     throw e;
   }
-  if (resolved.node) throw new ExecFailure(E.EACCES, describe(E.EACCES));
+  if (resolved.node) {
+    const e = noFollow && resolved.node.kind === 'symlink' ? E.ELOOP : E.EACCES;
+    throw new ExecFailure(e, describe(e));
+  }
+  if (noFollow) {
+    let link = false;
+    try {
+      link = fs.lstatSync(resolved.host).isSymbolicLink();
+    } catch {
+      // missing: ENOENT below
+    }
+    if (link) throw new ExecFailure(E.ELOOP, describe(E.ELOOP));
+  }
+  return readExec(env, resolved.guest, resolved.host);
+}
+
+/** execve's checks on the file a host name reaches (a regular file with an execute bit, no larger than RAM), and its contents. */
+function readExec(env: ExecEnv, guest: string, host: string): ExecFile {
   let st: fs.Stats;
   try {
-    st = fs.statSync(resolved.host);
+    st = fs.statSync(host);
   } catch {
     throw new ExecFailure(E.ENOENT, describe(E.ENOENT));
   }
@@ -74,11 +109,11 @@ function openExec(env: ExecEnv, cwd: string, path: string): ExecFile {
   if (st.size > env.phys.size) throw new ExecFailure(E.ENOMEM, 'file larger than RAM');
   let data: Uint8Array;
   try {
-    data = fs.readFileSync(resolved.host);
+    data = fs.readFileSync(host);
   } catch {
     throw new ExecFailure(E.EACCES, describe(E.EACCES));
   }
-  return { guest: resolved.guest, data };
+  return { guest, data };
 }
 
 function describe(errno: number): string {
@@ -113,12 +148,13 @@ function parseShebang(data: Uint8Array): [string, string | null] | null {
  * stack. Nothing of the calling process is touched: on failure all new RAM is
  * freed and an ExecFailure thrown.
  */
-export function loadProgram(env: ExecEnv, cwd: string, path: string, argv: string[], envp: string[]): LoadedProgram {
-  let file = openExec(env, cwd, path);
-  let execfn = path;
+export function loadProgram(env: ExecEnv, cwd: string, path: string, argv: string[], envp: string[], at: ExecAt = {}): LoadedProgram {
+  let file = at.file ? readExec(env, at.file.guest, at.file.host) : openExec(env, at.dir ?? cwd, path, at.noFollow);
+  let execfn = at.name ?? path;
   for (let depth = 0; ; depth++) {
     const sb = parseShebang(file.data);
     if (!sb) break;
+    if (at.nameGone) throw new ExecFailure(E.ENOENT, 'the script is reachable only through a close-on-exec descriptor');
     if (depth >= MAX_INTERP_DEPTH) throw new ExecFailure(E.ELOOP, 'too many levels of #! interpreters');
     const [interp, arg] = sb;
     argv = [interp, ...(arg !== null ? [arg] : []), execfn, ...argv.slice(1)];

@@ -64,6 +64,25 @@ export class MemoryMap {
     return v?.owned ? v.prot : PROT_READ | PROT_WRITE | PROT_EXEC;
   }
 
+  /**
+   * May the process access every byte of [start, end) with `prot`
+   * (PROT_READ, PROT_WRITE)? Unmapped bytes may not be accessed. Without
+   * enforced protections only PROT_NONE pages refuse, as the CPU does then.
+   */
+  allows(start: number, end: number, prot: number): boolean {
+    if (end <= start) return true;
+    let at = start;
+    for (const v of this.vmas) {
+      if (v.end <= at) continue;
+      if (v.start > at) return false;
+      const have = v.prot === 0 || this.phys.enforce ? v.prot : PROT_READ | PROT_WRITE | PROT_EXEC;
+      if ((have & prot) !== prot) return false;
+      at = v.end;
+      if (at >= end) return true;
+    }
+    return false;
+  }
+
   /** Is [start, end) entirely covered by this process's mappings? */
   covers(start: number, end: number): boolean {
     let at = start;

@@ -41,7 +41,8 @@ export class PhysicalMemory {
    */
   constructor(
     private readonly cpu: CpuBackend,
-    private readonly enforce = true,
+    /** Are protections other than PROT_NONE enforced for guest code? */
+    readonly enforce = true,
   ) {
     this.base = cpu.ramBase;
     this.size = cpu.ramSize;

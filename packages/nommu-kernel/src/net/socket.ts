@@ -138,6 +138,10 @@ export abstract class Socket extends OpenFile {
   /** Bytes a read would return now (FIONREAD). */
   abstract pending(): number;
 
+  /** SO_LINGER: on or off, and the seconds last set while on (Linux keeps them when it is turned off). */
+  lingerOn = false;
+  lingerSecs = 0;
+
   /** Options of a protocol level; SOL_SOCKET's common ones are answered here. */
   setsockopt(level: number, name: number, val: Uint8Array): number | Errno {
     if (level !== SOL.SOCKET) return errno(E.ENOPROTOOPT);
@@ -159,6 +163,14 @@ export abstract class Socket extends OpenFile {
         const ns = sec < 0n ? 0n : sec * 1_000_000_000n + usec * 1000n;
         if (name === SO.RCVTIMEO) this.rcvTimeoNs = ns;
         else this.sndTimeoNs = ns;
+        return 0;
+      }
+      case SO.LINGER: {
+        // struct linger { int l_onoff, l_linger }: kept and read back (a close still ends the connection gracefully).
+        if (val.length < 8) return errno(E.EINVAL);
+        const dv = new DataView(val.buffer, val.byteOffset, 8);
+        this.lingerOn = dv.getInt32(0, true) !== 0;
+        if (this.lingerOn) this.lingerSecs = dv.getUint32(4, true);
         return 0;
       }
       case SO.DEBUG: case SO.DONTROUTE: case SO.BROADCAST: case SO.OOBINLINE: case SO.RCVLOWAT: case SO.REUSEPORT:
@@ -187,6 +199,13 @@ export abstract class Socket extends OpenFile {
       case SO.ACCEPTCONN: return optOf(this.listening ? 1 : 0);
       case SO.RCVLOWAT: return optOf(1);
       case SO.SNDLOWAT: return optOf(1);
+      case SO.LINGER: {
+        const out = new Uint8Array(8);
+        const dv = new DataView(out.buffer);
+        dv.setInt32(0, this.lingerOn ? 1 : 0, true);
+        dv.setInt32(4, Math.min(this.lingerSecs, 0x7fffffff), true);
+        return out;
+      }
       case SO.RCVTIMEO: return timevalOf(this.rcvTimeoNs);
       case SO.SNDTIMEO: return timevalOf(this.sndTimeoNs);
       default: return errno(E.ENOPROTOOPT);
@@ -235,7 +254,9 @@ export abstract class Socket extends OpenFile {
 
   /**
    * Parks `task` until this socket changes; with a SO_RCVTIMEO/SO_SNDTIMEO
-   * `timeoutNs`, EAGAIN once that much time has passed since the call began.
+   * `timeoutNs`, EAGAIN once that much time has passed since the call began,
+   * and a handler ends the call with EINTR even with SA_RESTART (Linux's
+   * sock_intr_errno: only an untimed wait restarts).
    */
   wait(task: Task, reason: string, timeoutNs = 0n): typeof BLOCK | Errno {
     const k = task.kernel;
@@ -248,6 +269,7 @@ export abstract class Socket extends OpenFile {
       task.waitState = wait;
     }
     k.waitDeadline(task, reason, deadline, this.#queue.host);
+    if (deadline !== null) task.interruptCode = E.EINTR;
     this.#queue.add(task);
     return BLOCK;
   }

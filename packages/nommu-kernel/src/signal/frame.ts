@@ -1,5 +1,6 @@
 import { PtRegs } from '@nommu/um-entry';
 import { FXSAVE_SIZE } from '@nommu/x86-cpu';
+import { E, errno } from '../errno.js';
 import type { UserMemory } from '../memory/user.js';
 
 /**
@@ -90,7 +91,15 @@ export interface FrameInput {
   altStack: { sp: bigint; flags: number; size: bigint } | null;
   /** Switch to the alternate stack (SA_ONSTACK, and not already on it). */
   switchStack: boolean;
+  /**
+   * May the process write [addr, addr+len)? The kernel's copies ignore page
+   * protections, so the frame is checked against the process's mappings.
+   */
+  mayWrite?: (addr: number, len: number) => boolean;
 }
+
+/** A bad frame address: the caller turns it into SIGSEGV. */
+const BAD_FRAME = errno(E.EFAULT);
 
 /** Builds the frame below the interrupted rsp (or on the alternate stack); returns its address. */
 export function buildFrame(mem: UserMemory, f: FrameInput): number {
@@ -102,7 +111,12 @@ export function buildFrame(mem: UserMemory, f: FrameInput): number {
   sp = Math.floor((sp - fpSize - (xstate ? 4 : 0)) / 64) * 64;
   const fpAddr = sp;
   const frame = Math.floor((sp - FRAME.SIZE) / 16) * 16 - 8;
-  mem.offset(frame, fpAddr + fpSize + (xstate ? 4 : 0) - frame); // EFAULT if any of it is not RAM
+  const len = fpAddr + fpSize + (xstate ? 4 : 0) - frame;
+  mem.offset(frame, len); // EFAULT if any of it is not RAM
+  // On the alternate stack (or going there) the frame must fit in it: never below it (Linux's check too).
+  const alt = f.altStack;
+  if (alt !== null && (alt.flags === 1 || f.switchStack) && !(BigInt(frame) > alt.sp && BigInt(frame) - alt.sp <= alt.size)) throw BAD_FRAME;
+  if (f.mayWrite && !f.mayWrite(frame, len)) throw BAD_FRAME;
   mem.copyOut(fpAddr, f.fpState);
   mem.fill(fpAddr + SW_BYTES, FXSAVE_SIZE - SW_BYTES);
   if (xstate) {
@@ -134,25 +148,37 @@ export function buildFrame(mem: UserMemory, f: FrameInput): number {
   return frame;
 }
 
-/** rt_sigreturn: the frame the handler returned from, back into pt_regs; returns the mask to restore. */
-export function restoreFrame(mem: UserMemory, ptregs: number, fpOut: Uint8Array): bigint {
+/**
+ * rt_sigreturn: the frame the handler returned from, back into pt_regs;
+ * returns the mask to restore. A frame (or FP state) the process may not
+ * read (`mayRead`), or that is not RAM, throws EFAULT before anything changes.
+ */
+export function restoreFrame(mem: UserMemory, ptregs: number, fpOut: Uint8Array, mayRead?: (addr: number, len: number) => boolean): bigint {
   const frame = mem.ptr(ptregs + PtRegs.SP) - 8;
   const uc = frame + FRAME.UC;
   const mc = uc + UC.MCONTEXT;
-  mem.offset(frame, FRAME.SIZE);
+  const readable = (addr: number, len: number): void => {
+    mem.offset(addr, len);
+    if (mayRead && !mayRead(addr, len)) throw BAD_FRAME;
+  };
+  readable(frame, FRAME.SIZE);
+  const fp = mem.ptr(mc + SC.FPSTATE);
+  const size = fpOut.length;
+  let full = false;
+  if (fp !== 0) {
+    readable(fp, FXSAVE_SIZE);
+    full = size > FXSAVE_SIZE && mem.u32(fp + SW_BYTES) === FP_XSTATE_MAGIC1 && mem.u32(fp + SW_BYTES + 16) === size;
+    if (full) {
+      readable(fp, size + 4);
+      full = mem.u32(fp + size) === FP_XSTATE_MAGIC2;
+    }
+  }
   const oldFlags = mem.u64(ptregs + PtRegs.FLAGS);
   for (const [p, s] of REG_PAIRS) mem.setU64(ptregs + p, mem.u64(mc + s));
   const flags = mem.u64(mc + SC.FLAGS);
   mem.setU64(ptregs + PtRegs.FLAGS, (oldFlags & ~FIX_EFLAGS) | (flags & FIX_EFLAGS) | 0x202n);
   mem.setI64(ptregs + PtRegs.ORIG_AX, -1n);
-  const fp = mem.ptr(mc + SC.FPSTATE);
   if (fp !== 0) {
-    const size = fpOut.length;
-    const full =
-      size > FXSAVE_SIZE &&
-      mem.u32(fp + SW_BYTES) === FP_XSTATE_MAGIC1 &&
-      mem.u32(fp + SW_BYTES + 16) === size &&
-      mem.u32(fp + size) === FP_XSTATE_MAGIC2;
     if (full) {
       fpOut.set(mem.bytes(fp, size));
     } else {

@@ -89,6 +89,8 @@ export class Process {
   jobEvent: { kind: 'stopped' | 'continued'; signo: number } | null = null;
   /** Adopted by the first process after its parent died: like a child of init, it keeps no process group from being orphaned. */
   adopted = false;
+  /** PR_SET_CHILD_SUBREAPER: orphaned descendants come to it rather than to the first process. Kept across exec, not inherited. */
+  childSubreaper = false;
   /** Guest CPU time of every thread, dead ones included (ms): user is time in the CPU backend, system in the kernel for it. */
   utimeMs = 0;
   stimeMs = 0;
@@ -172,7 +174,8 @@ export class Task {
   waitState: WaitState | null = null;
 
   constructor(
-    readonly tid: number,
+    /** The thread id; a thread that execs takes its process's pid (it becomes the leader). */
+    public tid: number,
     public process: Process,
     /** Kernel block of this task in RAM: its kernel stack with pt_regs on top. */
     readonly kernelBlock: number,

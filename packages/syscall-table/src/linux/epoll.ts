@@ -1,4 +1,4 @@
-import { E, EPOLL, EPOLL_EXCLUSIVE_OK, EpollFile, errno, fcntl, UNBLOCKABLE, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { E, EPOLL, EPOLL_EXCLUSIVE_OK, EpollFile, errno, fcntl, notPath, UNBLOCKABLE, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { supported, type Family } from './define.js';
 import { expired, finish, readSigmask, signalPending, timedWait } from './timed_wait.js';
 import { readTimeout } from './timespec.js';
@@ -35,8 +35,8 @@ function ctl(task: Task, a: SyscallArgs): number {
     data = mem.u64(a.ptr(3) + 4);
   }
   const files = task.process.files;
-  const ep = files.get(a.int(0));
-  const target = files.get(fd);
+  const ep = notPath(files.get(a.int(0)));
+  const target = notPath(files.get(fd));
   if (target.waitQueue === null) throw errno(E.EPERM);
   events &= ~EPOLL.WAKEUP; // needs CAP_BLOCK_SUSPEND, quietly dropped without it as Linux does
   if (ep === target || !(ep instanceof EpollFile)) throw errno(E.EINVAL);

@@ -4,10 +4,15 @@ import {
   errno,
   fcntl,
   hostErrno,
+  DeviceFile,
   HostFile,
   openFifo,
+  notPath,
+  PathFile,
+  pathStat,
   stat,
   type KStat,
+  type Mount,
   type Resolved,
   type ResolveScope,
   type SyntheticNode,
@@ -31,14 +36,33 @@ const AT_EACCESS = 0x200;
 /** The guest directory a *at() path is relative to. */
 export function dirOf(task: Task, dirfd: number, path: string): string {
   if (path.startsWith('/') || dirfd === AT_FDCWD) return task.process.cwd;
-  const file = task.process.files.get(dirfd);
-  if (!(file instanceof HostFile)) throw errno(E.ENOTDIR);
+  return dirPath(task.process.files.get(dirfd));
+}
+
+/** The guest path of an open directory (a host one, a /proc or /dev one, or an O_PATH one): ENOTDIR for anything else. */
+export function dirPath(file: OpenFile): string {
+  if (!(file instanceof HostFile || file instanceof PathFile || file instanceof SyntheticFile)) throw errno(E.ENOTDIR);
   if ((file.stat().mode & stat.S_IFMT) !== stat.S_IFDIR) throw errno(E.ENOTDIR);
   return file.guestPath;
 }
 
 export function resolveAt(task: Task, dirfd: number, path: string, follow: boolean): Resolved {
   return task.kernel.vfs.resolve(dirOf(task, dirfd, path), path, follow, task.process);
+}
+
+/**
+ * resolveAt for calls that change a file by name (chmod, chown, utimes,
+ * truncate): a /proc/PID/fd/N magic link followed leads to the open file
+ * itself, as on Linux: a host file through the host's magic link to our own
+ * descriptor (the same inode, wherever its name went), an O_PATH one by the
+ * name it holds (not a symlink: that the host would follow).
+ */
+export function resolveFile(task: Task, dirfd: number, path: string, follow: boolean): Resolved {
+  const r = resolveAt(task, dirfd, path, follow);
+  const f = r.node?.kind === 'symlink' ? r.node.file : undefined;
+  if (f instanceof HostFile) return { guest: f.guestPath, host: `/proc/self/fd/${f.fd}`, mount: f.mount };
+  if (f instanceof PathFile && f.hostPath !== '' && (f.stat().mode & stat.S_IFMT) !== stat.S_IFLNK) return { guest: f.guestPath, host: f.hostPath, mount: f.mount };
+  return r;
 }
 
 function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode: number, scope?: ResolveScope): SyscallResult {
@@ -50,20 +74,25 @@ function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode
   const r = scope
     ? k.vfs.resolve(scoped ? dirOf(task, dirfd, '.') : dirOf(task, dirfd, path), path, follow, task.process, scope)
     : resolveAt(task, dirfd, path, follow);
+  // O_PATH beats everything else: only the name is looked at.
+  if ((flags & fcntl.O_PATH) !== 0) return openPath(task, r, flags);
+  if ((flags & O_TMPFILE) !== 0) return openTmpfile(task, r, flags, mode);
+  return openResolved(task, r, flags, mode);
+}
+
+/** open of a looked-up name (also what opening /proc/PID/fd/N of an O_PATH descriptor does). */
+function openResolved(task: Task, r: Resolved, flags: number, mode: number): SyscallResult {
+  const k = task.kernel;
   const acc = flags & fcntl.O_ACCMODE;
   if (r.node) return openSynthetic(task, r, flags);
-  // The caller's controlling terminal, never the host's: ENXIO without one.
-  if (r.guest === '/dev/tty' && (flags & fcntl.O_PATH) === 0) {
+  // The caller's controlling terminal, never the host's: ENXIO without one (a /dev the root or a mount shows).
+  if (r.guest === '/dev/tty') {
     const tty = k.openTerminal(task, flags & ~fcntl.O_CLOEXEC);
     if (!tty) throw errno(E.ENXIO);
     return task.process.files.install(tty, (flags & fcntl.O_CLOEXEC) !== 0);
   }
   const fifo = fifoAt(r.host);
-  if (fifo && (flags & fcntl.O_PATH) === 0) {
-    if ((flags & (fcntl.O_CREAT | fcntl.O_EXCL)) === (fcntl.O_CREAT | fcntl.O_EXCL)) throw errno(E.EEXIST);
-    if ((flags & fcntl.O_DIRECTORY) !== 0) throw errno(E.ENOTDIR);
-    return openFifo(task, r, fifo, flags);
-  }
+  if (fifo) return openFifoAt(task, r, fifo, flags);
   const writes = acc !== fcntl.O_RDONLY || (flags & (fcntl.O_TRUNC | fcntl.O_CREAT)) !== 0;
   if (r.mount?.readOnly && writes) {
     if ((flags & fcntl.O_CREAT) === 0 || lexists(r.host)) {
@@ -72,9 +101,12 @@ function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode
       throw errno(E.EROFS);
     }
   }
-  // The host never follows a symlink we did not resolve ourselves.
+  // The host never follows a symlink we did not resolve ourselves, and never
+  // waits in open (a device or a FIFO swapped in since the lstat): O_NONBLOCK,
+  // which regular files and directories ignore; the guest's own flags stay.
   const hostFlags =
-    (flags & (fcntl.O_ACCMODE | fcntl.O_CREAT | fcntl.O_EXCL | fcntl.O_TRUNC | fcntl.O_APPEND | fcntl.O_DIRECTORY | fcntl.O_NONBLOCK)) |
+    (flags & (fcntl.O_ACCMODE | fcntl.O_CREAT | fcntl.O_EXCL | fcntl.O_TRUNC | fcntl.O_APPEND | fcntl.O_DIRECTORY)) |
+    fcntl.O_NONBLOCK |
     fcntl.O_NOFOLLOW |
     fcntl.O_CLOEXEC;
   let fd: number;
@@ -83,8 +115,75 @@ function openat(task: Task, dirfd: number, pathAddr: number, flags: number, mode
   } catch (err) {
     throw hostErrno(err);
   }
+  const raced = fifoOf(fd);
+  if (raced) {
+    fs.closeSync(fd);
+    return openFifoAt(task, r, raced, flags);
+  }
   const file = new HostFile(fd, flags & ~fcntl.O_CLOEXEC, r.guest, r.host, r.mount);
   return task.process.files.install(file, (flags & fcntl.O_CLOEXEC) !== 0);
+}
+
+/** open of a name that is a FIFO: a kernel pipe, never the host's. */
+function openFifoAt(task: Task, r: Resolved, fifo: fs.BigIntStats, flags: number): SyscallResult {
+  if ((flags & (fcntl.O_CREAT | fcntl.O_EXCL)) === (fcntl.O_CREAT | fcntl.O_EXCL)) throw errno(E.EEXIST);
+  if ((flags & fcntl.O_DIRECTORY) !== 0) throw errno(E.ENOTDIR);
+  return openFifo(task, r, fifo, flags);
+}
+
+/** The open host descriptor's file when it is a FIFO (it was swapped in between our lstat and the open). */
+function fifoOf(fd: number): fs.BigIntStats | null {
+  try {
+    const st = fs.fstatSync(fd, { bigint: true });
+    return st.isFIFO() ? st : null;
+  } catch {
+    return null;
+  }
+}
+
+/** How a host file's stat reads to the guest: its mount's st_dev, and a bound AF_UNIX name as a socket. */
+function guestStat(task: Task, hostPath: string, mount: Mount | null): (st: KStat) => KStat {
+  return (st) => {
+    const k = mount ? { ...st, dev: mount.devOf(st.dev) } : st;
+    return task.kernel.net.isSocketPath(hostPath, BigInt(st.ino)) ? { ...k, mode: stat.S_IFSOCK | (k.mode & 0o7777) } : k;
+  };
+}
+
+/**
+ * open with O_PATH: a description of the name alone, made from what lstat
+ * says (the host opens nothing: a FIFO does not wait, a device is not
+ * touched). With O_NOFOLLOW a final symlink is itself the file.
+ */
+function openPath(task: Task, r: Resolved, flags: number): SyscallResult {
+  const cloexec = (flags & fcntl.O_CLOEXEC) !== 0;
+  const dirOnly = (flags & fcntl.O_DIRECTORY) !== 0;
+  let file: PathFile;
+  if (r.node) {
+    const node = r.node;
+    if (node.kind === 'symlink' && node.file) {
+      // A magic link followed: the open file's own inode.
+      const target = node.file;
+      if (target instanceof PathFile) file = new PathFile(flags, target.guestPath, target.hostPath, target.mount, () => target.stat(), target.node);
+      else if (target instanceof HostFile && !target.hostPath.startsWith('/proc/')) {
+        file = new PathFile(flags, target.guestPath, target.hostPath, target.mount, pathStat(target.hostPath, guestStat(task, target.hostPath, target.mount)));
+      } else {
+        const snapshot = target.stat();
+        file = new PathFile(flags, target.guestPath, '', null, () => snapshot);
+      }
+    } else {
+      file = new PathFile(flags, r.guest, '', null, () => nodeStat(node), node);
+    }
+  } else {
+    let statOf: () => KStat;
+    try {
+      statOf = pathStat(r.host, guestStat(task, r.host, r.mount));
+    } catch (err) {
+      throw hostErrno(err);
+    }
+    file = new PathFile(flags, r.guest, r.host, r.mount, statOf);
+  }
+  if (dirOnly && (file.stat().mode & stat.S_IFMT) !== stat.S_IFDIR) throw errno(E.ENOTDIR);
+  return task.process.files.install(file, cloexec);
 }
 
 const OPEN_HOW_SIZE = 24;
@@ -129,6 +228,41 @@ function openat2(task: Task, a: SyscallArgs): SyscallResult {
   });
 }
 
+/** O_TMPFILE descriptors by whether linkat may give them a name (not when opened with O_EXCL). */
+const tmpfiles = new WeakMap<HostFile, boolean>();
+
+/** May linkat give this file (with no name left) a name? Only an O_TMPFILE one opened without O_EXCL. */
+export function linkableTmpfile(file: HostFile): boolean {
+  return tmpfiles.get(file) ?? false;
+}
+
+/**
+ * O_TMPFILE: an unnamed regular file in the directory, made by the host's
+ * own O_TMPFILE (so where the host filesystem has none the answer is its
+ * EOPNOTSUPP, as Linux gives). linkat can name it later, unless O_EXCL.
+ */
+function openTmpfile(task: Task, r: Resolved, flags: number, mode: number): SyscallResult {
+  const acc = flags & fcntl.O_ACCMODE;
+  if ((flags & (fcntl.O_DIRECTORY | fcntl.O_CREAT)) !== fcntl.O_DIRECTORY) throw errno(E.EINVAL);
+  if (acc !== fcntl.O_WRONLY && acc !== fcntl.O_RDWR) throw errno(E.EINVAL);
+  if (r.node) throw errno(r.node.kind === 'dir' ? E.EOPNOTSUPP : E.ENOTDIR);
+  if (r.mount?.readOnly) throw errno(E.EROFS);
+  const hostFlags = acc | fcntl.O_TMPFILE | (flags & (fcntl.O_EXCL | fcntl.O_APPEND)) | fcntl.O_NONBLOCK | fcntl.O_NOFOLLOW | fcntl.O_CLOEXEC;
+  let fd: number;
+  let ino: bigint;
+  try {
+    fd = fs.openSync(r.host, hostFlags, mode & ~task.process.umask & 0o7777);
+    ino = fs.fstatSync(fd, { bigint: true }).ino;
+  } catch (err) {
+    throw hostErrno(err);
+  }
+  const guest = `${r.guest === '/' ? '' : r.guest}/#${ino} (deleted)`;
+  // Its only host name is our descriptor's magic link (as a memfd's).
+  const file = new HostFile(fd, flags & ~(fcntl.O_CLOEXEC | O_TMPFILE | fcntl.O_DIRECTORY), guest, `/proc/self/fd/${fd}`, r.mount);
+  tmpfiles.set(file, (flags & fcntl.O_EXCL) === 0);
+  return task.process.files.install(file, (flags & fcntl.O_CLOEXEC) !== 0);
+}
+
 /** The host node at `p` when it is a FIFO (never opened on the host: a kernel pipe stands in). */
 function fifoAt(p: string): fs.BigIntStats | null {
   try {
@@ -145,7 +279,7 @@ function fifoAt(p: string): fs.BigIntStats | null {
  * (as a FIFO open would); other kernel files (terminals, event files) hand
  * out the same description.
  */
-function reopen(task: Task, file: OpenFile, flags: number): number {
+function reopen(task: Task, file: OpenFile, flags: number): SyscallResult {
   const acc = flags & fcntl.O_ACCMODE;
   const cloexec = (flags & fcntl.O_CLOEXEC) !== 0;
   const files = task.process.files;
@@ -153,17 +287,33 @@ function reopen(task: Task, file: OpenFile, flags: number): number {
   if (file instanceof HostFile) {
     const readOnly = file.mount?.readOnly ?? task.kernel.vfs.readOnly;
     if (readOnly && (acc !== fcntl.O_RDONLY || (flags & fcntl.O_TRUNC) !== 0)) throw errno(E.EROFS);
-    const hostFlags = (flags & (fcntl.O_ACCMODE | fcntl.O_TRUNC | fcntl.O_APPEND | fcntl.O_DIRECTORY | fcntl.O_NONBLOCK)) | fcntl.O_CLOEXEC;
+    const hostFlags = (flags & (fcntl.O_ACCMODE | fcntl.O_TRUNC | fcntl.O_APPEND | fcntl.O_DIRECTORY)) | fcntl.O_NONBLOCK | fcntl.O_CLOEXEC;
     let fd: number;
     try {
-      fd = fs.openSync(file.hostPath, hostFlags);
+      // The same inode, as Linux reopens it (even unlinked), through the host's own magic link to our descriptor;
+      // by name (never following a symlink planted since) only where the host has no /proc.
+      fd = fs.openSync(`/proc/self/fd/${file.fd}`, hostFlags);
     } catch (err) {
-      throw hostErrno(err);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' || file.hostPath.startsWith('/proc/')) throw hostErrno(err);
+      try {
+        fd = fs.openSync(file.hostPath, hostFlags | fcntl.O_NOFOLLOW);
+      } catch (err2) {
+        throw hostErrno(err2);
+      }
     }
     return files.install(new HostFile(fd, flags & ~fcntl.O_CLOEXEC, file.guestPath, file.hostPath, file.mount), cloexec);
   }
   if (file instanceof PipeEnd) {
     return files.install(new PipeEnd(file.pipe, flags & ~fcntl.O_CLOEXEC, acc !== fcntl.O_WRONLY, acc === fcntl.O_RDWR), cloexec);
+  }
+  if (file instanceof DeviceFile) return files.install(file.reopen(flags & ~fcntl.O_CLOEXEC), cloexec);
+  // An O_PATH descriptor's file is opened for real now, by the name it holds.
+  if (file instanceof PathFile) {
+    if ((file.stat().mode & stat.S_IFMT) === stat.S_IFLNK) throw errno(E.ELOOP);
+    if (file.node) return openResolved(task, { guest: file.guestPath, host: '', mount: null, node: file.node }, flags & ~fcntl.O_CREAT, 0);
+    if (file.hostPath === '') throw errno(E.ENXIO);
+    return openResolved(task, { guest: file.guestPath, host: file.hostPath, mount: file.mount }, flags & ~fcntl.O_CREAT, 0);
   }
   if ((acc === fcntl.O_RDONLY && !file.readable) || (acc === fcntl.O_WRONLY && !file.writable)) throw errno(E.EACCES);
   return files.install(file.get(), cloexec);
@@ -174,23 +324,43 @@ const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
 
 function nodeMode(node: SyntheticNode): number {
-  return node.kind === 'dir' ? S_IFDIR | 0o555 : node.kind === 'symlink' ? S_IFLNK | 0o777 : S_IFREG | 0o444;
+  switch (node.kind) {
+    case 'dir': return S_IFDIR | (node.mode ?? 0o555);
+    case 'symlink': return S_IFLNK | 0o777;
+    case 'device': return node.stat().mode;
+    default: return S_IFREG | 0o444;
+  }
 }
 
-const DT_OF_KIND = { dir: fcntl.DT.DIR, file: fcntl.DT.REG, symlink: fcntl.DT.LNK } as const;
+/** stat of a /proc or /dev name (not following a magic link). */
+function nodeStat(node: SyntheticNode): KStat {
+  if (node.kind === 'device') return node.stat();
+  const size = node.kind === 'file' ? node.content().length : node.kind === 'symlink' ? Buffer.byteLength(node.target) : 0;
+  const t = node.kind === 'file' ? 0n : (node.timeNs ?? 0n);
+  return { ...stat.syntheticStat(nodeMode(node)), size, atimeNs: t, mtimeNs: t, ctimeNs: t };
+}
+
+const DT_OF_KIND = { dir: fcntl.DT.DIR, file: fcntl.DT.REG, symlink: fcntl.DT.LNK, device: fcntl.DT.CHR } as const;
 
 /** Files of /proc: read-only snapshots taken at open; directories list at the first getdents. */
-function openSynthetic(task: Task, r: Resolved, flags: number): number {
+function openSynthetic(task: Task, r: Resolved, flags: number): SyscallResult {
   const node = r.node!;
   if (node.kind === 'symlink' && node.file) return reopen(task, node.file, flags);
+  if (node.kind === 'device') {
+    if ((flags & (fcntl.O_CREAT | fcntl.O_EXCL)) === (fcntl.O_CREAT | fcntl.O_EXCL)) throw errno(E.EEXIST);
+    if ((flags & fcntl.O_DIRECTORY) !== 0) throw errno(E.ENOTDIR);
+    return task.process.files.install(node.open(task, flags & ~fcntl.O_CLOEXEC), (flags & fcntl.O_CLOEXEC) !== 0);
+  }
   if ((flags & fcntl.O_ACCMODE) !== fcntl.O_RDONLY || (flags & fcntl.O_CREAT) !== 0) throw errno(E.EACCES);
   if (node.kind === 'symlink') throw errno(E.ELOOP);
   if ((flags & fcntl.O_DIRECTORY) !== 0 && node.kind !== 'dir') throw errno(E.ENOTDIR);
   const data = node.kind === 'file' ? node.content() : new Uint8Array(0);
   const entryType = (path: string): number => {
     try {
-      const kind = task.kernel.vfs.resolve('/', path, false, task.process).node?.kind;
-      return kind ? DT_OF_KIND[kind] : fcntl.DT.UNKNOWN;
+      const r = task.kernel.vfs.resolve('/', path, false, task.process);
+      if (r.node) return DT_OF_KIND[r.node.kind];
+      // A mount point in a synthetic directory (/dev/shm): what the mount's root is.
+      return fs.lstatSync(r.host).isDirectory() ? fcntl.DT.DIR : fcntl.DT.UNKNOWN;
     } catch {
       return fcntl.DT.UNKNOWN;
     }
@@ -240,8 +410,7 @@ function kstatPath(task: Task, dirfd: number, path: string, flags: number): KSta
   if (r.node) {
     // /proc/PID/fd/N: stat follows the link to the open file; lstat sees the link.
     if (r.node.kind === 'symlink' && r.node.file && (flags & AT_SYMLINK_NOFOLLOW) === 0) return r.node.file.stat();
-    const size = r.node.kind === 'file' ? r.node.content().length : 0;
-    return { ...stat.syntheticStat(nodeMode(r.node)), size: r.node.kind === 'symlink' ? r.node.target.length : size };
+    return nodeStat(r.node);
   }
   let st: fs.BigIntStats;
   try {
@@ -315,6 +484,7 @@ function readlinkat(task: Task, dirfd: number, pathAddr: number, buf: number, si
   const k = task.kernel;
   if (size <= 0) throw errno(E.EINVAL);
   const path = k.mem.cstring(pathAddr);
+  if (path === '') return readlinkFd(task, dirfd, buf, size);
   const r = resolveAt(task, dirfd, path, false);
   let target: string;
   if (r.node) {
@@ -329,6 +499,27 @@ function readlinkat(task: Task, dirfd: number, pathAddr: number, buf: number, si
   }
   const bytes = Buffer.from(target, 'utf8').subarray(0, size);
   k.mem.copyOut(buf, bytes);
+  return bytes.length;
+}
+
+/** readlinkat(fd, ""): the symlink an O_PATH|O_NOFOLLOW descriptor holds (ENOENT for any other file). */
+function readlinkFd(task: Task, dirfd: number, buf: number, size: number) {
+  if (dirfd === AT_FDCWD) throw errno(E.ENOENT);
+  const file = task.process.files.get(dirfd);
+  if (!(file instanceof PathFile) || (file.stat().mode & stat.S_IFMT) !== stat.S_IFLNK) throw errno(E.ENOENT);
+  let target: string;
+  if (file.node) {
+    if (file.node.kind !== 'symlink') throw errno(E.ENOENT);
+    target = file.node.target;
+  } else {
+    try {
+      target = fs.readlinkSync(file.hostPath);
+    } catch (err) {
+      throw hostErrno(err);
+    }
+  }
+  const bytes = Buffer.from(target, 'utf8').subarray(0, size);
+  task.kernel.mem.copyOut(buf, bytes);
   return bytes.length;
 }
 
@@ -393,6 +584,8 @@ function fcntlSyscall(task: Task, a: SyscallArgs): SyscallResult {
   const fd = a.int(0);
   const file = files.get(fd);
   const arg = a.long(2);
+  // An O_PATH descriptor only has its descriptor flags and status flags to read (Linux's check_fcntl_cmd).
+  if ((file.flags & fcntl.O_PATH) !== 0 && ![F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL].includes(a.int(1))) throw errno(E.EBADF);
   switch (a.int(1)) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC:
@@ -475,7 +668,7 @@ function pipe2(task: Task, fdsAddr: number, flags: number) {
 
 /** getdents64: struct linux_dirent64 records, 8-byte aligned; `pos` counts entries. */
 function getdents64(task: Task, a: SyscallArgs) {
-  const file = task.process.files.get(a.int(0));
+  const file = notPath(task.process.files.get(a.int(0)));
   const entries = file.dirEntries();
   if (!entries) throw errno(E.ENOTDIR);
   const mem = task.kernel.mem;

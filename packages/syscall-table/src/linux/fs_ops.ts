@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { E, errno, hostErrno, HostFile, type Mount, type Resolved, type SyscallArgs, type Task } from '@nommu/kernel';
-import { lexists, resolveAt } from './files.js';
-import { partial, supported, unimplemented, type Family } from './define.js';
+import { DeviceFile, E, errno, hostErrno, HostFile, notPath, PathFile, PipeEnd, Socket, stat, StreamFile, SyntheticFile, type Mount, type OpenFile, type Resolved, type SyscallArgs, type Task } from '@nommu/kernel';
+import { dirPath, lexists, linkableTmpfile, resolveAt, resolveFile } from './files.js';
+import { partial, supported, type Family } from './define.js';
 import { MemFd } from './memfd.js';
 
 const AT_FDCWD = -100;
@@ -118,14 +118,30 @@ function renameat2(task: Task, olddir: number, oldp: string, newdir: number, new
   if ((flags & RENAME_NOREPLACE) !== 0 && lexists(to.host)) throw errno(E.EEXIST);
   if ((flags & RENAME_EXCHANGE) !== 0) {
     host(() => fs.lstatSync(to.host));
-    const tmp = `${to.host}.nommu-exchange-${process.pid}`;
-    host(() => fs.renameSync(to.host, tmp));
-    host(() => fs.renameSync(from.host, to.host));
-    host(() => fs.renameSync(tmp, from.host));
+    exchange(from.host, to.host);
     return 0;
   }
   host(() => fs.renameSync(from.host, to.host));
   return 0;
+}
+
+/** renameat2's syscall number on the host, by Node's architecture (what `exchange` asks the host for). */
+const HOST_RENAMEAT2: Partial<Record<string, number>> = { x64: 316, arm64: 276, riscv64: 276, loong64: 276 };
+
+/**
+ * RENAME_EXCHANGE, atomic as on Linux: Node has no renameat2, so the host's
+ * perl makes the one syscall (renameat2(AT_FDCWD, a, AT_FDCWD, b,
+ * RENAME_EXCHANGE)) and exits with its errno. Without perl, or where the host
+ * filesystem has no exchange, the answer is the host's (EINVAL as Linux
+ * gives for a filesystem without it); the names are never swapped by steps.
+ */
+function exchange(a: string, b: string): void {
+  const nr = HOST_RENAMEAT2[process.arch];
+  if (nr === undefined) throw errno(E.EINVAL);
+  const script = `exit(syscall(${nr}, -100, $ARGV[0], -100, $ARGV[1], ${RENAME_EXCHANGE}) == 0 ? 0 : $! + 0)`;
+  const r = spawnSync('perl', ['-e', script, a, b], { stdio: 'ignore' });
+  if (r.error) throw errno(E.EINVAL);
+  if (r.status !== 0) throw errno(r.status ?? E.EIO);
 }
 
 function symlinkat(task: Task, target: string, dirfd: number, p: string) {
@@ -137,8 +153,18 @@ function symlinkat(task: Task, target: string, dirfd: number, p: string) {
 }
 
 function linkat(task: Task, olddir: number, oldp: string, newdir: number, newp: string, flags: number) {
+  if ((flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) !== 0) throw errno(E.EINVAL);
+  if (oldp === '' && (flags & AT_EMPTY_PATH) !== 0) {
+    // Linking a descriptor's file needs CAP_DAC_READ_SEARCH (root here), else ENOENT as Linux answers.
+    if (task.kernel.identity.euid !== 0) throw errno(E.ENOENT);
+    const file = olddir === AT_FDCWD ? null : task.process.files.get(olddir);
+    if (!file) throw errno(E.EPERM); // the cwd: a directory
+    return linkFile(task, file, resolveAt(task, newdir, newp, false));
+  }
   const from = resolveAt(task, olddir, oldp, (flags & AT_SYMLINK_FOLLOW) !== 0);
   const to = resolveAt(task, newdir, newp, false);
+  // /proc/PID/fd/N followed: the open file itself (how an O_TMPFILE file gets its name).
+  if (from.node?.kind === 'symlink' && from.node.file) return linkFile(task, from.node.file, to);
   if (from.node || to.node) throw errno(from.node && to.node ? E.EPERM : E.EXDEV);
   sameMount(task, from, to);
   writable(to);
@@ -146,8 +172,54 @@ function linkat(task: Task, olddir: number, oldp: string, newdir: number, newp: 
   return 0;
 }
 
+/**
+ * A new name for an open file (linkat with AT_EMPTY_PATH or through
+ * /proc/PID/fd/N): an O_PATH name is linked by its host name; an open host
+ * file by its inode, which Node cannot name: the host's ln(1) links our
+ * descriptor's /proc/PID/fd link with AT_SYMLINK_FOLLOW. A file with no name
+ * left can get one only if it is an O_TMPFILE file opened without O_EXCL.
+ */
+function linkFile(task: Task, file: OpenFile, to: Resolved) {
+  const vfs = task.kernel.vfs;
+  if (to.node) throw errno(E.EXDEV);
+  const st = file.stat();
+  if ((st.mode & stat.S_IFMT) === stat.S_IFDIR) throw errno(E.EPERM);
+  const mount = file instanceof PathFile || file instanceof HostFile ? file.mount : null;
+  if (mount === null || (file instanceof PathFile && file.hostPath === '')) throw errno(E.EXDEV);
+  if (vfs.entryMount(to) !== mount) throw errno(E.EXDEV);
+  writable(to);
+  if (lexists(to.host)) throw errno(E.EEXIST);
+  if (file instanceof PathFile) {
+    const now = host(() => fs.lstatSync(file.hostPath, { bigint: true }));
+    if (Number(now.ino) !== st.ino) throw errno(E.ENOENT);
+    host(() => fs.linkSync(file.hostPath, to.host));
+    return 0;
+  }
+  const f = file as HostFile;
+  if (st.nlink === 0 && !linkableTmpfile(f)) throw errno(E.ENOENT);
+  const r = spawnSync('ln', ['-L', '-T', '--', `/proc/${process.pid}/fd/${f.fd}`, to.host], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.error) throw errno(E.EOPNOTSUPP);
+  if (r.status !== 0) throw errno(lnErrno(r.stderr ?? ''));
+  return 0;
+}
+
+/** The errno behind ln(1)'s message (it prints strerror's text). */
+function lnErrno(message: string): number {
+  const known: [string, number][] = [
+    ['File exists', E.EEXIST],
+    ['No such file', E.ENOENT],
+    ['Permission denied', E.EACCES],
+    ['Operation not permitted', E.EPERM],
+    ['cross-device', E.EXDEV],
+    ['No space', E.ENOSPC],
+    ['Too many links', E.EMLINK],
+    ['Read-only', E.EROFS],
+  ];
+  return known.find(([text]) => message.includes(text))?.[1] ?? E.EIO;
+}
+
 function fchmodat(task: Task, dirfd: number, p: string, mode: number) {
-  const r = resolveAt(task, dirfd, p, true);
+  const r = resolveFile(task, dirfd, p, true);
   if (r.node) throw errno(E.EPERM);
   writable(r);
   host(() => fs.chmodSync(r.host, mode & 0o7777));
@@ -177,9 +249,20 @@ const id = (v: number): number => (v === 0xffff_ffff ? -1 : v);
 /** fchownat and friends; -1 leaves an id unchanged. */
 function fchownat(task: Task, dirfd: number, p: string, uid: number, gid: number, flags: number) {
   if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) throw errno(E.EINVAL);
-  if (p === '' && (flags & AT_EMPTY_PATH) !== 0) return fchown(task, dirfd, uid, gid);
+  if (p === '' && (flags & AT_EMPTY_PATH) !== 0) {
+    const f = dirfd === AT_FDCWD ? null : task.process.files.get(dirfd);
+    // An O_PATH descriptor is changed by the name it holds (never following it: it may be a symlink).
+    if (f instanceof PathFile && f.hostPath !== '') {
+      if (f.mount?.readOnly) throw errno(E.EROFS);
+      checkChown(task, host(() => fs.lstatSync(f.hostPath)), uid, gid);
+      host(() => fs.lchownSync(f.hostPath, uid, gid));
+      return 0;
+    }
+    if (f === null) return fchownat(task, AT_FDCWD, '.', uid, gid, flags & ~AT_EMPTY_PATH);
+    return fchown(task, dirfd, uid, gid, true);
+  }
   const follow = (flags & AT_SYMLINK_NOFOLLOW) === 0;
-  const r = resolveAt(task, dirfd, p, follow);
+  const r = resolveFile(task, dirfd, p, follow);
   if (r.node) throw errno(E.EPERM);
   writable(r);
   checkChown(task, host(() => (follow ? fs.statSync(r.host) : fs.lstatSync(r.host))), uid, gid);
@@ -187,8 +270,8 @@ function fchownat(task: Task, dirfd: number, p: string, uid: number, gid: number
   return 0;
 }
 
-function fchown(task: Task, fd: number, uid: number, gid: number) {
-  const f = hostFile(task, fd);
+function fchown(task: Task, fd: number, uid: number, gid: number, raw = false) {
+  const f = hostFile(task, fd, !raw);
   writableFile(task, f);
   checkChown(task, host(() => fs.fstatSync(f.fd)), uid, gid);
   host(() => fs.fchownSync(f.fd, uid, gid));
@@ -231,18 +314,65 @@ function writeStatfs(task: Task, addr: number, mount: Mount | null, hostPath: st
 
 function statfs(task: Task, a: SyscallArgs) {
   const r = resolveAt(task, AT_FDCWD, path(task, a.ptr(0)), true);
-  return writeStatfs(task, a.ptr(1), r.node ? null : r.mount, r.host);
+  const addr = a.ptr(1);
+  if (!r.node) return writeStatfs(task, addr, r.mount, r.host);
+  // /proc/PID/fd/N followed: the open file's filesystem; a /dev name: devtmpfs's.
+  if (r.node.kind === 'symlink' && r.node.file) return statfsOfFile(task, addr, r.node.file);
+  const vfs = task.kernel.vfs;
+  if (vfs.mountOf(r.guest.split('/').filter((c) => c !== '')).kind === 'devfs') return writeMagicStatfs(task, addr, TMPFS_MAGIC);
+  return writeStatfs(task, addr, null, '');
 }
 
+const PIPEFS_MAGIC = 0x50495045;
+const SOCKFS_MAGIC = 0x534f434b;
+const ANON_INODE_FS_MAGIC = 0x09041934;
+const DEVPTS_SUPER_MAGIC = 0x1cd1;
+
+/** struct statfs of a kernel filesystem with no blocks (pipefs, sockfs, anon inodes, devtmpfs). */
+function writeMagicStatfs(task: Task, addr: number, magic: number) {
+  const buf = Buffer.alloc(SIZEOF_STATFS);
+  buf.writeBigInt64LE(BigInt(magic), 0);
+  buf.writeBigInt64LE(4096n, 8);
+  buf.writeBigInt64LE(255n, 64);
+  buf.writeBigInt64LE(4096n, 72);
+  task.kernel.mem.copyOut(addr, buf);
+  return 0;
+}
+
+/** fstatfs: the filesystem the open file lives on, kernel files included (pipes, sockets, devices, event files). */
 function fstatfs(task: Task, a: SyscallArgs) {
-  const f = task.process.files.get(a.int(0));
-  if (f instanceof HostFile) return writeStatfs(task, a.ptr(1), f.mount ?? task.kernel.vfs.mounts[0]!, f.hostPath);
-  if (f.guestPath.startsWith('/proc/')) return writeStatfs(task, a.ptr(1), null, '');
-  throw errno(E.ENOSYS);
+  return statfsOfFile(task, a.ptr(1), task.process.files.get(a.int(0)));
 }
 
-function hostFile(task: Task, fd: number): HostFile {
+function statfsOfFile(task: Task, addr: number, f: OpenFile) {
+  if (f instanceof HostFile) return writeStatfs(task, addr, f.mount ?? task.kernel.vfs.mounts[0]!, f.hostPath);
+  if (f instanceof PathFile && f.hostPath !== '') return writeStatfs(task, addr, f.mount ?? task.kernel.vfs.mounts[0]!, f.hostPath);
+  if (f.guestPath.startsWith('/proc/') && (f instanceof SyntheticFile || f instanceof PathFile)) return writeStatfs(task, addr, null, '');
+  // A FIFO lives on the filesystem of its name.
+  if (f instanceof PipeEnd && f.pipe.fifo) {
+    const fifo = f.pipe.fifo;
+    const r = lexists(fifo.host) ? task.kernel.vfs.resolve('/', fifo.guest, false, task.process) : null;
+    if (r && !r.node && r.host === fifo.host) return writeStatfs(task, addr, r.mount, r.host);
+  }
+  if (f instanceof DeviceFile || (f instanceof PathFile && f.guestPath.startsWith('/dev/'))) return writeMagicStatfs(task, addr, TMPFS_MAGIC);
+  if (f instanceof StreamFile) {
+    // A standard stream: the host's answer for what it really is (through the host's magic link to it), else a terminal's.
+    const hostFd = f.hostFd;
+    if (hostFd === undefined) return writeMagicStatfs(task, addr, DEVPTS_SUPER_MAGIC);
+    const st = host(() => fs.statfsSync(`/proc/self/fd/${hostFd}`, { bigint: true }));
+    return writeMagicStatfs(task, addr, Number(st.type));
+  }
+  const type = f.stat().mode & stat.S_IFMT;
+  if (f instanceof Socket || type === stat.S_IFSOCK) return writeMagicStatfs(task, addr, SOCKFS_MAGIC);
+  if (f instanceof PipeEnd || type === stat.S_IFIFO) return writeMagicStatfs(task, addr, PIPEFS_MAGIC);
+  // eventfd, epoll, timerfd, signalfd, and the rest of the anonymous inodes.
+  return writeMagicStatfs(task, addr, ANON_INODE_FS_MAGIC);
+}
+
+/** The host file behind a descriptor (EINVAL for kernel files); with `io`, an O_PATH descriptor is EBADF, as Linux's fdget. */
+function hostFile(task: Task, fd: number, io = true): HostFile {
   const f = task.process.files.get(fd);
+  if (io) notPath(f);
   if (!(f instanceof HostFile)) throw errno(E.EINVAL);
   return f;
 }
@@ -258,7 +388,7 @@ function ftruncate(task: Task, a: SyscallArgs) {
 }
 
 function truncate(task: Task, a: SyscallArgs) {
-  const r = resolveAt(task, AT_FDCWD, path(task, a.ptr(0)), true);
+  const r = resolveFile(task, AT_FDCWD, path(task, a.ptr(0)), true);
   if (r.node) throw errno(E.EACCES);
   writable(r);
   const len = a.long(1);
@@ -268,57 +398,126 @@ function truncate(task: Task, a: SyscallArgs) {
 }
 
 function fsync(task: Task, a: SyscallArgs) {
-  const f = task.process.files.get(a.int(0));
+  const f = notPath(task.process.files.get(a.int(0)));
   if (f instanceof HostFile) host(() => fs.fsyncSync(f.fd));
   return 0;
 }
 
 function chdirFd(task: Task, a: SyscallArgs) {
-  const f = task.process.files.get(a.int(0));
-  if (!(f instanceof HostFile) || !host(() => fs.fstatSync(f.fd)).isDirectory()) throw errno(E.ENOTDIR);
-  task.process.cwd = f.guestPath;
+  task.process.cwd = dirPath(task.process.files.get(a.int(0)));
   return 0;
 }
 
 const UTIME_NOW = (1 << 30) - 1;
 const UTIME_OMIT = (1 << 30) - 2;
 
+/** One time to set: seconds and nanoseconds, or UTIME_NOW / UTIME_OMIT in `nsec`. */
+type TimeSpec = readonly [sec: number, nsec: number];
+
+/** Where times go: an open host file, or a name (a final symlink followed or not). */
+type TimesTarget = { fd: number; host: string } | { fd: null; host: string; follow: boolean };
+
+/**
+ * The file a *utime* call names. A NULL name is the descriptor itself
+ * (utimensat(fd, NULL), futimesat(fd, NULL): EBADF for O_PATH, as Linux's
+ * fdget); "" with AT_EMPTY_PATH is the descriptor's file by name, so an
+ * O_PATH one works too.
+ */
+function timesTarget(task: Task, dirfd: number, pathAddr: number, follow: boolean, emptyPath: boolean): TimesTarget | null {
+  const name = pathAddr === 0 ? null : path(task, pathAddr);
+  if (name === null || (name === '' && emptyPath && dirfd !== AT_FDCWD)) {
+    if (dirfd === AT_FDCWD) throw errno(E.EFAULT);
+    const f = task.process.files.get(dirfd);
+    if (f instanceof PathFile && name !== null && f.hostPath !== '') {
+      if (f.mount?.readOnly) throw errno(E.EROFS);
+      return { fd: null, host: f.hostPath, follow: false };
+    }
+    notPath(f);
+    if (!(f instanceof HostFile)) throw errno(E.EINVAL);
+    writableFile(task, f);
+    return { fd: f.fd, host: f.hostPath };
+  }
+  const r = resolveFile(task, dirfd, name === '' && emptyPath ? '.' : name, follow);
+  // A /dev device (touch /dev/null): accepted, its times are the kernel's own and stay as they are.
+  if (r.node?.kind === 'device') return null;
+  if (r.node) throw errno(E.EACCES);
+  writable(r);
+  return { fd: null, host: r.host, follow };
+}
+
+/** Sets a file's access and modification times; null: both now. */
+function setTimes(task: Task, target: TimesTarget | null, times: readonly [TimeSpec, TimeSpec] | null) {
+  const now = Number(task.kernel.clock.realtime()) / 1e9;
+  if (target === null || (times && times.every(([, ns]) => ns === UTIME_OMIT))) return 0;
+  const st = target.fd !== null ? host(() => fs.fstatSync(target.fd, { bigint: true })) : host(() => (target.follow ? fs.statSync : fs.lstatSync)(target.host, { bigint: true }));
+  const pick = (spec: TimeSpec | undefined, old: bigint): number => {
+    if (!spec || spec[1] === UTIME_NOW) return now;
+    if (spec[1] === UTIME_OMIT) return Number(old) / 1e9;
+    return spec[0] + spec[1] / 1e9;
+  };
+  const atime = pick(times?.[0], st.atimeNs);
+  const mtime = pick(times?.[1], st.mtimeNs);
+  host(() => (target.fd !== null ? fs.futimesSync(target.fd, atime, mtime) : target.follow ? fs.utimesSync(target.host, atime, mtime) : fs.lutimesSync(target.host, atime, mtime)));
+  return 0;
+}
+
 /** utimensat: times from a timespec[2] (NULL: now), with UTIME_NOW/UTIME_OMIT. */
 function utimensat(task: Task, a: SyscallArgs) {
   const k = task.kernel;
-  const dirfd = a.int(0);
-  const pathAddr = a.ptr(1);
   const times = a.ptr(2);
   const flags = a.int(3);
-  if ((flags & ~(0x100 | 0x1000)) !== 0) throw errno(E.EINVAL);
-  let target: string;
-  let fd: number | null = null;
-  if (pathAddr === 0) {
-    const f = task.process.files.get(dirfd);
-    if (!(f instanceof HostFile)) throw errno(E.EINVAL);
-    writableFile(task, f);
-    fd = f.fd;
-    target = f.hostPath;
-  } else {
-    const r = resolveAt(task, dirfd, path(task, pathAddr), (flags & 0x100) === 0);
-    if (r.node) throw errno(E.EACCES);
-    writable(r);
-    target = r.host;
+  if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) throw errno(E.EINVAL);
+  let specs: [TimeSpec, TimeSpec] | null = null;
+  if (times !== 0) {
+    const one = (i: number): TimeSpec => {
+      const nsec = Number(k.mem.i64(times + i * 16 + 8));
+      if (nsec !== UTIME_NOW && nsec !== UTIME_OMIT && (nsec < 0 || nsec >= 1e9)) throw errno(E.EINVAL);
+      return [Number(k.mem.i64(times + i * 16)), nsec];
+    };
+    specs = [one(0), one(1)];
   }
-  const st = target !== '' ? host(() => fs.lstatSync(target, { bigint: true })) : null;
-  const now = Number(k.clock.realtime()) / 1e9;
-  const pick = (i: number, old: bigint | undefined): number => {
-    if (times === 0) return now;
-    const nsec = Number(k.mem.i64(times + i * 16 + 8));
-    if (nsec === UTIME_NOW) return now;
-    if (nsec === UTIME_OMIT) return Number(old ?? 0n) / 1e9;
-    if (nsec < 0 || nsec >= 1e9) throw errno(E.EINVAL);
-    return Number(k.mem.i64(times + i * 16)) + nsec / 1e9;
+  const target = timesTarget(task, a.int(0), a.ptr(1), (flags & AT_SYMLINK_NOFOLLOW) === 0, (flags & AT_EMPTY_PATH) !== 0);
+  return setTimes(task, target, specs);
+}
+
+/** utimes/futimesat: struct timeval[2] (NULL: now), microseconds 0..999999. */
+function futimesat(task: Task, dirfd: number, pathAddr: number, tv: number) {
+  const k = task.kernel;
+  let specs: [TimeSpec, TimeSpec] | null = null;
+  if (tv !== 0) {
+    const one = (i: number): TimeSpec => {
+      const usec = Number(k.mem.i64(tv + i * 16 + 8));
+      if (usec < 0 || usec >= 1_000_000) throw errno(E.EINVAL);
+      return [Number(k.mem.i64(tv + i * 16)), usec * 1000];
+    };
+    specs = [one(0), one(1)];
+  }
+  // A NULL name: the descriptor itself (futimesat(fd, NULL, ...) is futimes).
+  return setTimes(task, timesTarget(task, dirfd, pathAddr, true, false), specs);
+}
+
+/** utime: struct utimbuf { actime, modtime } in whole seconds (NULL: now). */
+function utime(task: Task, pathAddr: number, buf: number) {
+  const k = task.kernel;
+  const specs: [TimeSpec, TimeSpec] | null = buf === 0 ? null : [[Number(k.mem.i64(buf)), 0], [Number(k.mem.i64(buf + 8)), 0]];
+  if (pathAddr === 0) throw errno(E.EFAULT);
+  return setTimes(task, timesTarget(task, AT_FDCWD, pathAddr, true, false), specs);
+}
+
+/**
+ * The xattr calls: the name is looked up (or the descriptor checked) as
+ * Linux does, so a missing file is ENOENT; an existing one answers
+ * EOPNOTSUPP, the guest filesystem keeping no extended attributes.
+ */
+function xattr(kind: 'path' | 'lpath' | 'fd') {
+  return (task: Task, a: SyscallArgs) => {
+    if (kind === 'fd') notPath(task.process.files.get(a.int(0)));
+    else {
+      const r = resolveAt(task, AT_FDCWD, path(task, a.ptr(0)), kind === 'path');
+      if (!r.node) host(() => (kind === 'path' ? fs.statSync(r.host) : fs.lstatSync(r.host)));
+    }
+    throw errno(E.EOPNOTSUPP);
   };
-  const atime = pick(0, st?.atimeNs);
-  const mtime = pick(1, st?.mtimeNs);
-  host(() => (fd !== null ? fs.futimesSync(fd, atime, mtime) : (flags & 0x100) !== 0 ? fs.lutimesSync(target, atime, mtime) : fs.utimesSync(target, atime, mtime)));
-  return 0;
 }
 
 export const fsOps: Family = {
@@ -335,11 +534,15 @@ export const fsOps: Family = {
   ),
   rename: supported((t, a) => renameat2(t, AT_FDCWD, path(t, a.ptr(0)), AT_FDCWD, path(t, a.ptr(1)), 0)),
   renameat: supported((t, a) => renameat2(t, a.int(0), path(t, a.ptr(1)), a.int(2), path(t, a.ptr(3)), 0)),
-  renameat2: supported((t, a) => renameat2(t, a.int(0), path(t, a.ptr(1)), a.int(2), path(t, a.ptr(3)), a.uint(4))),
+  renameat2: partial('RENAME_EXCHANGE is the host renameat2 made through perl (Node has none), atomic; EINVAL where the host has no perl', (t, a) =>
+    renameat2(t, a.int(0), path(t, a.ptr(1)), a.int(2), path(t, a.ptr(3)), a.uint(4)),
+  ),
   symlink: supported((t, a) => symlinkat(t, path(t, a.ptr(0)), AT_FDCWD, path(t, a.ptr(1)))),
   symlinkat: supported((t, a) => symlinkat(t, path(t, a.ptr(0)), a.int(1), path(t, a.ptr(2)))),
   link: supported((t, a) => linkat(t, AT_FDCWD, path(t, a.ptr(0)), AT_FDCWD, path(t, a.ptr(1)), 0)),
-  linkat: supported((t, a) => linkat(t, a.int(0), path(t, a.ptr(1)), a.int(2), path(t, a.ptr(3)), a.int(4))),
+  linkat: partial('an open file (AT_EMPTY_PATH, or /proc/PID/fd/N with AT_SYMLINK_FOLLOW: how an O_TMPFILE file gets a name) is linked by its inode through the host ln(1)', (t, a) =>
+    linkat(t, a.int(0), path(t, a.ptr(1)), a.int(2), path(t, a.ptr(3)), a.int(4)),
+  ),
   chmod: supported((t, a) => fchmodat(t, AT_FDCWD, path(t, a.ptr(0)), a.uint(1))),
   fchmodat: supported((t, a) => fchmodat(t, a.int(0), path(t, a.ptr(1)), a.uint(2))),
   fchmod: supported((t, a) => {
@@ -352,8 +555,8 @@ export const fsOps: Family = {
   lchown: supported((t, a) => fchownat(t, AT_FDCWD, path(t, a.ptr(0)), id(a.uint(1)), id(a.uint(2)), AT_SYMLINK_NOFOLLOW)),
   fchownat: supported((t, a) => fchownat(t, a.int(0), path(t, a.ptr(1)), id(a.uint(2)), id(a.uint(3)), a.int(4))),
   fchown: supported((t, a) => fchown(t, a.int(0), id(a.uint(1)), id(a.uint(2)))),
-  statfs: partial("per mount: the host filesystem's figures (a tmpfs's magic for a tmpfs); f_fsid is the mount's device (zero on the root), f_namelen 255, f_flags only ST_RDONLY", statfs),
-  fstatfs: partial('files on host filesystems and /proc; pipes, sockets and devices answer ENOSYS', fstatfs),
+  statfs: partial("per mount: the host filesystem's figures (a tmpfs's magic for a tmpfs and /dev); f_fsid is the mount's device (zero on the root), f_namelen 255, f_flags only ST_RDONLY", statfs),
+  fstatfs: partial("a host file's filesystem as statfs; pipes, sockets, /dev devices and anonymous inodes answer their filesystem's magic with no blocks", fstatfs),
   ftruncate: supported(ftruncate),
   truncate: supported(truncate),
   fsync: supported(fsync),
@@ -361,10 +564,15 @@ export const fsOps: Family = {
   sync: supported(() => 0),
   fchdir: supported(chdirFd),
   utimensat: supported(utimensat),
+  futimesat: supported((t, a) => futimesat(t, a.int(0), a.ptr(1), a.ptr(2))),
+  utimes: supported((t, a) => futimesat(t, AT_FDCWD, a.ptr(0), a.ptr(1))),
+  utime: supported((t, a) => utime(t, a.ptr(0), a.ptr(1))),
   ...Object.fromEntries(
-    ['getxattr', 'lgetxattr', 'fgetxattr', 'listxattr', 'llistxattr', 'flistxattr', 'setxattr', 'lsetxattr', 'fsetxattr', 'removexattr', 'lremovexattr', 'fremovexattr'].map(
-      (n) => [n, unimplemented('extended attributes are not supported by the guest filesystem', E.EOPNOTSUPP)],
-    ),
+    (['getxattr', 'setxattr', 'listxattr', 'removexattr'] as const).flatMap((n) => [
+      [n, partial('the name is looked up (ENOENT, ENOTDIR...); an existing file answers EOPNOTSUPP: no extended attributes are kept', xattr('path'))],
+      [`l${n}`, partial('the name is looked up without following a final symlink; an existing file answers EOPNOTSUPP: no extended attributes are kept', xattr('lpath'))],
+      [`f${n}`, partial('the descriptor is checked (EBADF); an open file answers EOPNOTSUPP: no extended attributes are kept', xattr('fd'))],
+    ]),
   ),
 };
 

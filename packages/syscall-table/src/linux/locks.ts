@@ -1,4 +1,4 @@
-import { BLOCK, E, errno, locks, type OpenFile, type RecordLock, type SyscallResult, type Task } from '@nommu/kernel';
+import { BLOCK, E, errno, locks, notPath, type OpenFile, type RecordLock, type SyscallResult, type Task } from '@nommu/kernel';
 import { supported, type Family } from './define.js';
 
 const LOCK_SH = 1;
@@ -14,7 +14,7 @@ function waitForUnlock(task: Task, why: string): typeof BLOCK {
 }
 
 function flock(task: Task, fd: number, op: number): SyscallResult {
-  const file = task.process.files.get(fd);
+  const file = notPath(task.process.files.get(fd));
   const kind = op & ~LOCK_NB;
   const want = kind === LOCK_SH ? 'sh' : kind === LOCK_EX ? 'ex' : kind === LOCK_UN ? 'un' : null;
   if (want === null) throw errno(E.EINVAL);

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { E, errno, HostFile, mman, pageUp, PAGE_SIZE, type SyscallArgs, type Task } from '@nommu/kernel';
+import { DeviceFile, E, errno, HostFile, mman, notPath, pageUp, PAGE_SIZE, type SyscallArgs, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 
 const { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_SHARED, PROT_EXEC } = mman;
@@ -37,7 +37,11 @@ function mmap(task: Task, a: SyscallArgs) {
   const size = pageUp(len);
   if (size > k.phys.size) throw errno(E.ENOMEM);
   const anon = (flags & MAP_ANONYMOUS) !== 0;
-  const file = anon ? null : task.process.files.get(fd);
+  let file = anon ? null : notPath(task.process.files.get(fd));
+  // /dev/zero maps anonymous memory (shared anonymous memory for MAP_SHARED), as Linux's mmap_zero.
+  const zeroDev = file instanceof DeviceFile && file.device === 'zero';
+  if (zeroDev && !file!.readable) throw errno(E.EACCES);
+  if (zeroDev) file = null;
   if (file && !(file instanceof HostFile)) throw errno(E.ENODEV);
   if (file && !file.readable) throw errno(E.EACCES);
   const shared = (flags & MAP_TYPE) === MAP_SHARED;
@@ -82,6 +86,7 @@ function mmap(task: Task, a: SyscallArgs) {
     name = file.guestPath;
     inode = st.ino;
   }
+  if (zeroDev && shared) name = '/dev/zero (deleted)';
   mm.insert({ start, end: start + size, prot, shared, name, fileOffset: off, dev: 0, inode, owned });
   if ((prot & PROT_EXEC) !== 0) k.cpu.invalidateCode(start, size);
   return start;

@@ -1,4 +1,4 @@
-import { E, errno, POLL, UNBLOCKABLE, type OpenFile, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { BLOCK, E, errno, POLL, UNBLOCKABLE, type OpenFile, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 import { expired, finish, readSigmask, signalPending, timedWait } from './timed_wait.js';
 import { readTimeout } from './timespec.js';
@@ -30,12 +30,17 @@ type Wait = ReturnType<typeof timedWait>;
 /**
  * Nothing ready: watch every file, then sleep until one changes or the
  * deadline (fixed at the first run) passes; the call then looks again.
+ * A handler that runs ends the call with EINTR, SA_RESTART or not (Linux's
+ * ERESTARTNOHAND: only a signal that runs no handler restarts it).
  */
 function sleepOn(task: Task, w: Wait, files: OpenFile[], why: string): SyscallResult {
-  if (w.savedMask !== null && signalPending(task)) return errno(E.EINTR);
+  // A signal the temporary mask lets through is pending: its handler ends the call (EINTR); if it runs none, the call restarts.
+  if (w.savedMask !== null && signalPending(task)) return errno(E.ERESTARTNOHAND);
   for (const f of files) f.watch(task);
   const host = files.some((f) => f.waitQueue?.host === true);
-  return task.kernel.waitDeadline(task, why, w.deadline, host);
+  task.kernel.waitDeadline(task, why, w.deadline, host);
+  task.interruptCode = E.ERESTARTNOHAND;
+  return BLOCK;
 }
 
 function doPoll(task: Task, fdsAddr: number, nfds: number, timeoutNs: bigint | null, mask: bigint | null = null): SyscallResult {
@@ -80,8 +85,12 @@ function doSelect(task: Task, a: SyscallArgs, timeoutNs: bigint | null, mask: bi
     if ((events & POLL.OUT) !== 0 && (r & (POLL.OUT | POLL.ERR)) !== 0) mark(1);
     if ((events & POLL.PRI) !== 0 && (r & POLL.PRI) !== 0) mark(2);
   });
-  sets.forEach((p, k) => p !== 0 && mem.copyOut(p, outSets[k]!)); // a timeout reports empty sets
-  if (count > 0 || timeoutNs === 0n || expired(w)) return finish(task, w, count);
+  if (count > 0 || timeoutNs === 0n || expired(w)) {
+    // Only a call that returns writes the sets (a timeout reports them empty); one that sleeps keeps
+    // the caller's sets to watch them again when it runs again.
+    sets.forEach((p, k) => p !== 0 && mem.copyOut(p, outSets[k]!));
+    return finish(task, w, count);
+  }
   return sleepOn(task, w, files, 'select');
 }
 

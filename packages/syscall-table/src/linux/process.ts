@@ -1,5 +1,6 @@
-import { E, errno, NORETURN, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { E, errno, HostFile, NORETURN, PathFile, type ExecAt, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, unimplemented, type Family } from './define.js';
+import { dirPath } from './files.js';
 
 function exitGroup(task: Task, a: SyscallArgs): SyscallResult {
   task.kernel.exitProcess(task.process, { code: a.int(0) & 0xff, signal: 0, coreDumped: false });
@@ -83,6 +84,43 @@ function execve(task: Task, a: SyscallArgs): SyscallResult {
   return task.kernel.exec(task, path, argv, envp);
 }
 
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_EMPTY_PATH = 0x1000;
+
+/**
+ * execveat: execve relative to a directory descriptor, or of an open file
+ * (AT_EMPTY_PATH with an empty path: fexecve). As on Linux, the program is
+ * then known as /dev/fd/N or /dev/fd/N/path (AT_EXECFN, a script's name for
+ * its interpreter), and a script reachable only through a close-on-exec
+ * descriptor cannot run (ENOENT).
+ */
+function execveat(task: Task, a: SyscallArgs): SyscallResult {
+  const k = task.kernel;
+  const mem = k.mem;
+  const dirfd = a.int(0);
+  const path = mem.cstring(a.ptr(1));
+  const argv = mem.stringArray(a.ptr(2));
+  const envp = mem.stringArray(a.ptr(3));
+  const flags = a.int(4);
+  if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) throw errno(E.EINVAL);
+  const at: ExecAt = { noFollow: (flags & AT_SYMLINK_NOFOLLOW) !== 0 };
+  if (path.startsWith('/') || (dirfd === AT_FDCWD && path !== '')) return k.exec(task, path, argv, envp, at);
+  const files = task.process.files;
+  if (path === '') {
+    if ((flags & AT_EMPTY_PATH) === 0) throw errno(E.ENOENT);
+    if (dirfd === AT_FDCWD) throw errno(E.EACCES); // the working directory
+    const file = files.get(dirfd);
+    // A host name that reaches the open file's inode (Node's own descriptor in the host's /proc: renamed or unlinked alike).
+    const host = file instanceof HostFile ? `/proc/self/fd/${file.fd}` : file instanceof PathFile ? file.hostPath : '';
+    if (host === '') throw errno(E.EACCES);
+    const name = `/dev/fd/${dirfd}`;
+    return k.exec(task, name, argv, envp, { ...at, file: { guest: file.guestPath, host }, name, nameGone: files.cloexec(dirfd) });
+  }
+  const dir = dirPath(files.get(dirfd));
+  return k.exec(task, path, argv, envp, { ...at, dir, name: `/dev/fd/${dirfd}/${path}`, nameGone: files.cloexec(dirfd) });
+}
+
 const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 const RLIMIT_NOFILE = 7;
 /** Linux's fs.nr_open default: no NOFILE limit goes above it, even for root. */
@@ -116,11 +154,13 @@ function rlimit(task: Task, resource: number): readonly [bigint, bigint] {
 function prlimit64(task: Task, a: SyscallArgs) {
   const pid = a.int(0);
   if (pid !== 0 && pid !== task.process.pid) throw errno(E.ESRCH);
-  const resource = a.uint(1);
+  return setRlimit(task, a.uint(1), a.ptr(2), a.ptr(3));
+}
+
+/** Sets (from a struct rlimit at newAddr) and/or reads back (to oldAddr) the caller's limit; setrlimit's struct rlimit is rlimit64 on x86-64. */
+function setRlimit(task: Task, resource: number, newAddr: number, oldAddr: number) {
   const old = rlimit(task, resource);
   const mem = task.kernel.mem;
-  const oldAddr = a.ptr(3);
-  const newAddr = a.ptr(2);
   if (newAddr !== 0) {
     const soft = mem.u64(newAddr);
     const hard = mem.u64(newAddr + 8);
@@ -145,8 +185,17 @@ function getrlimit(task: Task, a: SyscallArgs) {
   return 0;
 }
 
+const GRND_NONBLOCK = 1;
+const GRND_RANDOM = 2;
+const GRND_INSECURE = 4;
+
+/** getrandom: the host's CSPRNG, never blocking (the pool is always ready); at most 32 MiB - 1 at a time, as Linux. */
 function getrandom(task: Task, a: SyscallArgs) {
+  const flags = a.uint(2);
+  if ((flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) !== 0) throw errno(E.EINVAL);
+  if ((flags & (GRND_RANDOM | GRND_INSECURE)) === (GRND_RANDOM | GRND_INSECURE)) throw errno(E.EINVAL);
   const len = Math.min(a.ptr(1), 33554431);
+  if (len === 0) return 0;
   const buf = task.kernel.mem.bytes(a.ptr(0), len);
   globalThis.crypto.getRandomValues(buf.subarray(0, Math.min(len, 65536)));
   for (let off = 65536; off < len; off += 65536) globalThis.crypto.getRandomValues(buf.subarray(off, Math.min(len, off + 65536)));
@@ -159,6 +208,8 @@ const PR_GET_DUMPABLE = 3;
 const PR_SET_DUMPABLE = 4;
 const PR_SET_NAME = 15;
 const PR_GET_NAME = 16;
+const PR_SET_CHILD_SUBREAPER = 36;
+const PR_GET_CHILD_SUBREAPER = 37;
 const PR_SET_NO_NEW_PRIVS = 38;
 const PR_GET_NO_NEW_PRIVS = 39;
 
@@ -187,6 +238,12 @@ function prctl(task: Task, a: SyscallArgs) {
       return 1;
     case PR_SET_DUMPABLE:
       if (a.int(1) !== 0 && a.int(1) !== 1) throw errno(E.EINVAL);
+      return 0;
+    case PR_SET_CHILD_SUBREAPER:
+      task.process.childSubreaper = a.u64(1) !== 0n;
+      return 0;
+    case PR_GET_CHILD_SUBREAPER:
+      mem.setI32(a.ptr(1), task.process.childSubreaper ? 1 : 0);
       return 0;
     case PR_SET_NO_NEW_PRIVS:
       if (a.int(1) !== 1) throw errno(E.EINVAL);
@@ -358,9 +415,10 @@ export const processFamily: Family = {
   getpriority: supported(getpriority),
   setpriority: partial('the nice value is recorded and reported; the scheduler does not weigh it', setpriority),
   getgroups: partial('the guest identity has no supplementary groups: the list is empty', getgroups),
-  prctl: partial('names, dumpable, pdeathsig (accepted, not delivered) and no_new_privs; other options answer EINVAL', prctl),
+  prctl: partial('names, dumpable, pdeathsig (accepted, not delivered), child subreaper and no_new_privs; other options answer EINVAL', prctl),
   exit_group: supported(exitGroup),
   execve: supported(execve),
+  execveat: supported(execveat),
   getpid: supported((t) => t.process.pid),
   getppid: supported((t) => t.process.parent?.pid ?? 0),
   gettid: supported((t) => t.tid),
@@ -390,6 +448,10 @@ export const processFamily: Family = {
   rseq: unimplemented('restartable sequences need per-CPU preemption hooks; libc falls back', E.ENOSYS),
   uname: supported(uname),
   prlimit64: partial('limits are kept per process; only NOFILE is enforced', prlimit64),
+  setrlimit: partial('as prlimit64 on the caller: limits are kept per process; only NOFILE is enforced', (t, a) => {
+    if (a.ptr(1) === 0) throw errno(E.EFAULT);
+    return setRlimit(t, a.uint(0), a.ptr(1), 0);
+  }),
   getrlimit: supported(getrlimit),
   getrandom: supported(getrandom),
 };

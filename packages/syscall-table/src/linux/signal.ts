@@ -63,7 +63,11 @@ function checkSig(sig: number): void {
   if (sig < 0 || sig > 64) throw errno(E.EINVAL);
 }
 
-/** kill(2): pid > 0 one process, 0 the caller's group, -1 everyone but pid 1, < -1 a group. */
+/**
+ * kill(2): pid > 0 one process, 0 the caller's group, -1 everyone but pid 1
+ * and the caller's own thread group, < -1 a group. A zombie still has its pid
+ * and group: it counts (the signal goes nowhere), as on Linux.
+ */
 function kill(task: Task, a: SyscallArgs) {
   const k = task.kernel;
   const pid = a.int(0);
@@ -71,10 +75,9 @@ function kill(task: Task, a: SyscallArgs) {
   checkSig(sig);
   const self = task.process;
   const targets = [...k.processes.values()].filter((p) => {
-    if (p.exitStatus) return false;
     if (pid > 0) return p.pid === pid;
     if (pid === 0) return p.pgid === self.pgid;
-    if (pid === -1) return p.pid !== 1;
+    if (pid === -1) return p.pid !== 1 && p !== self;
     return p.pgid === -pid;
   });
   if (targets.length === 0) throw errno(E.ESRCH);

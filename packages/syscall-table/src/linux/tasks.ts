@@ -1,4 +1,4 @@
-import { CLONE, E, errno, NORETURN, WAIT_CONTINUED, WAIT_EXITED, WAIT_STOPPED, type ChildEvent, type Kernel, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { CLONE, E, errno, NORETURN, WAIT_ALL, WAIT_CLONE, WAIT_CONTINUED, WAIT_EXITED, WAIT_STOPPED, type ChildEvent, type Kernel, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 import { readTimeout, readTimespec } from './timespec.js';
 
@@ -40,6 +40,11 @@ const __WALL = 0x40000000;
 const __WCLONE = 0x80000000;
 const __WNOTHREAD = 0x20000000;
 
+/** __WALL / __WCLONE as the kernel's child selection. */
+function cloneSelection(options: number): number {
+  return ((options & __WALL) !== 0 ? WAIT_ALL : 0) | ((options & __WCLONE) !== 0 ? WAIT_CLONE : 0);
+}
+
 /** Linux's wait status: exit code in bits 8-15, or the signal (plus 0x80 for a core). */
 function waitStatus(st: { code: number; signal: number; coreDumped: boolean }): number {
   return st.signal !== 0 ? st.signal | (st.coreDumped ? 0x80 : 0) : (st.code & 0xff) << 8;
@@ -78,7 +83,7 @@ function wait4(task: Task, a: SyscallArgs): SyscallResult {
   const options = a.int(2);
   if ((options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD)) !== 0) throw errno(E.EINVAL);
   if (pid === -2147483648) throw errno(E.ESRCH);
-  const events = WAIT_EXITED | ((options & WUNTRACED) !== 0 ? WAIT_STOPPED : 0) | ((options & WCONTINUED) !== 0 ? WAIT_CONTINUED : 0);
+  const events = WAIT_EXITED | ((options & WUNTRACED) !== 0 ? WAIT_STOPPED : 0) | ((options & WCONTINUED) !== 0 ? WAIT_CONTINUED : 0) | cloneSelection(options);
   const { found, any } = k.findChild(task, pid, events);
   if (!any) throw errno(E.ECHILD);
   if (!found) return (options & WNOHANG) !== 0 ? 0 : k.waitForChild(task);
@@ -107,7 +112,7 @@ function waitid(task: Task, a: SyscallArgs): SyscallResult {
   if ((options & (WEXITED | WUNTRACED | WCONTINUED)) === 0) throw errno(E.EINVAL);
   const pid = idtype === P_ALL ? -1 : idtype === P_PID ? id : idtype === P_PGID ? (id === 0 ? 0 : -id) : NaN;
   if (Number.isNaN(pid)) throw errno(E.EINVAL);
-  const events = options & (WEXITED | WUNTRACED | WCONTINUED); // WSTOPPED is WUNTRACED
+  const events = (options & (WEXITED | WUNTRACED | WCONTINUED)) | cloneSelection(options); // WSTOPPED is WUNTRACED
   const { found, any } = k.findChild(task, pid, events);
   if (!any) throw errno(E.ECHILD);
   if (!found) {
@@ -249,13 +254,18 @@ function futex(task: Task, a: SyscallArgs): SyscallResult {
 
 const TIMER_ABSTIME = 1;
 
+/** The clocks clock_nanosleep sleeps on: REALTIME, MONOTONIC, BOOTTIME, TAI. */
+const SLEEP_CLOCKS = [0, 1, 7, 11];
+/** Clocks that exist but cannot be slept on (Linux has no nsleep for them): the CPU-time ones, MONOTONIC_RAW and the coarse ones. */
+const NO_SLEEP_CLOCKS = [2, 3, 4, 5, 6];
+
 function clockNanosleep(task: Task, a: SyscallArgs): SyscallResult {
   const k = task.kernel;
   const clock = a.int(0);
-  if (![0, 1, 4, 5, 6, 7].includes(clock)) throw errno(clock === 2 || clock === 3 ? E.EOPNOTSUPP : E.EINVAL);
+  if (!SLEEP_CLOCKS.includes(clock)) throw errno(NO_SLEEP_CLOCKS.includes(clock) ? E.EOPNOTSUPP : E.EINVAL);
   let ns = readTimespec(task, a.ptr(2));
   if ((a.int(1) & TIMER_ABSTIME) !== 0) {
-    const now = clock === 0 || clock === 5 ? k.clock.realtime() : k.clock.monotonic();
+    const now = clock === 0 || clock === 11 ? k.clock.realtime() : k.clock.monotonic();
     ns = ns > now ? ns - now : 0n;
   }
   if (ns === 0n) return 0;
@@ -294,6 +304,47 @@ function setsid(task: Task) {
   return p.sid;
 }
 
+/** The kernel's CPUs: one (nr_cpu_ids); a cpumask is one unsigned long (cpumask_size()). */
+const NR_CPUS = 1;
+const CPUMASK_BYTES = 8;
+
+/** The thread an affinity call names: pid 0 is the caller, else any thread by tid. */
+function affinityTarget(task: Task, pid: number): Task {
+  if (pid === 0) return task;
+  const t = task.kernel.tasks.get(pid);
+  if (!t || pid < 0) throw errno(E.ESRCH);
+  return t;
+}
+
+/** sched_getaffinity: CPU 0 only; len must hold nr_cpu_ids bits and be a multiple of sizeof(long). Returns the bytes written. */
+function schedGetaffinity(task: Task, a: SyscallArgs): SyscallResult {
+  const len = a.uint(1);
+  if (len * 8 < NR_CPUS || (len & 7) !== 0) throw errno(E.EINVAL);
+  affinityTarget(task, a.int(0));
+  const n = Math.min(len, CPUMASK_BYTES);
+  const mask = new Uint8Array(n);
+  mask[0] = 1;
+  task.kernel.mem.copyOut(a.ptr(2), mask);
+  return n;
+}
+
+/** sched_setaffinity: any mask that has CPU 0 (the only one) is accepted; one without it is EINVAL. */
+function schedSetaffinity(task: Task, a: SyscallArgs): SyscallResult {
+  affinityTarget(task, a.int(0));
+  const len = Math.min(a.uint(1), CPUMASK_BYTES);
+  const mask = len > 0 ? task.kernel.mem.copyIn(a.ptr(2), len) : new Uint8Array(1);
+  if ((mask[0]! & 1) === 0) throw errno(E.EINVAL);
+  return 0;
+}
+
+/** getcpu: CPU 0 of node 0, written where asked. */
+function getcpu(task: Task, a: SyscallArgs): SyscallResult {
+  const mem = task.kernel.mem;
+  if (a.ptr(0) !== 0) mem.setU32(a.ptr(0), 0);
+  if (a.ptr(1) !== 0) mem.setU32(a.ptr(1), 0);
+  return 0;
+}
+
 export const tasks: Family = {
   clone: partial('namespaces and pidfds are refused (EINVAL)', clone),
   clone3: partial('set_tid and cgroup are ignored', clone3),
@@ -313,7 +364,10 @@ export const tasks: Family = {
     const rem = a.ptr(1);
     return ns === 0n ? 0 : t.kernel.sleep(t, ns, rem !== 0 ? (left) => writeRemaining(t, rem, left) : undefined);
   }),
-  clock_nanosleep: partial('CPU-time clocks answer ENOTSUP', clockNanosleep),
+  clock_nanosleep: partial('REALTIME, MONOTONIC, BOOTTIME and TAI; CPU-time clocks answer ENOTSUP, as MONOTONIC_RAW and the coarse clocks do on Linux', clockNanosleep),
+  sched_getaffinity: partial('one CPU: the mask has CPU 0 only', schedGetaffinity),
+  sched_setaffinity: partial('one CPU: a mask with CPU 0 is accepted (and changes nothing), one without it is EINVAL', schedSetaffinity),
+  getcpu: partial('one CPU: always CPU 0 of node 0', getcpu),
   sched_yield: supported((t) => {
     t.kernel.yield(t);
     return 0;

@@ -70,9 +70,15 @@ function clockGettime(task: Task, a: SyscallArgs) {
   return 0;
 }
 
+/** A jiffy at HZ=250: the resolution Linux reports for the *_COARSE clocks, which advance once a tick. */
+const TICK_NS = 4_000_000n;
+
+/** clock_getres: 1 ns (high-resolution timers), a tick for the coarse clocks. */
 function clockGetres(task: Task, a: SyscallArgs) {
-  clockNs(task, a.int(0));
-  if (a.ptr(1) !== 0) writeTimespec(task, a.ptr(1), 1n);
+  const clock = a.int(0);
+  clockNs(task, clock);
+  const coarse = clock === CLOCK.REALTIME_COARSE || clock === CLOCK.MONOTONIC_COARSE;
+  if (a.ptr(1) !== 0) writeTimespec(task, a.ptr(1), coarse ? TICK_NS : 1n);
   return 0;
 }
 
@@ -98,7 +104,7 @@ function time(task: Task, a: SyscallArgs) {
 
 export const timeFamily: Family = {
   clock_gettime: partial('CPU-time clocks count guest time in the CPU backend (user) and in the kernel for the task (system), measured in host time', clockGettime),
-  clock_getres: supported(clockGetres),
+  clock_getres: partial('1 ns, and a tick at HZ=250 (4 ms) for the *_COARSE clocks (which read the exact time here)', clockGetres),
   gettimeofday: supported(gettimeofday),
   time: supported(time),
 };
