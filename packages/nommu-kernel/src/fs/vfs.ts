@@ -157,21 +157,26 @@ export class Vfs {
    * it are followed inside the guest tree, as mount(8) does); /proc and / are
    * not mount points. Throws an Errno (ENOENT, ENOTDIR, EBUSY) otherwise.
    */
+  /** ENOTDIR unless `r` names a directory, synthetic or on the host (whose errors translate). */
+  requireDirectory(r: Resolved): void {
+    if (r.node) {
+      if (r.node.kind !== 'dir') throw errno(E.ENOTDIR);
+      return;
+    }
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(r.host);
+    } catch (err) {
+      throw hostErrno(err);
+    }
+    if (!st.isDirectory()) throw errno(E.ENOTDIR);
+  }
+
   mount(spec: MountSpec): Mount {
     const r = this.resolve('/', spec.target, true);
     if (r.guest === '/' || r.guest === '/proc' || r.guest.startsWith('/proc/')) throw errno(E.EBUSY);
-    if (r.node) {
-      // A directory of /dev (or /dev itself): the mount hides it.
-      if (r.node.kind !== 'dir') throw errno(E.ENOTDIR);
-    } else {
-      let st: fs.Stats;
-      try {
-        st = fs.statSync(r.host);
-      } catch (err) {
-        throw hostErrno(err);
-      }
-      if (!st.isDirectory()) throw errno(E.ENOTDIR);
-    }
+    // A directory of /dev (or /dev itself) may be mounted over: the mount hides it.
+    this.requireDirectory(r);
     let host: string;
     if (spec.type === 'bind') {
       try {

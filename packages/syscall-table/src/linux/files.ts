@@ -706,18 +706,7 @@ function getcwd(task: Task, a: SyscallArgs) {
 
 function chdir(task: Task, a: SyscallArgs) {
   const r = task.kernel.vfs.resolve(task.process.cwd, task.kernel.mem.cstring(a.ptr(0)), true, task.process);
-  if (r.node) {
-    if (r.node.kind !== 'dir') throw errno(E.ENOTDIR);
-    task.process.cwd = r.guest;
-    return 0;
-  }
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(r.host);
-  } catch (err) {
-    throw hostErrno(err);
-  }
-  if (!st.isDirectory()) throw errno(E.ENOTDIR);
+  task.kernel.vfs.requireDirectory(r);
   task.process.cwd = r.guest;
   return 0;
 }
