@@ -83,14 +83,26 @@ static void test_clocks(void)
 		snprintf(what, sizeof what, "%s advanced by the 30 ms slept (and less than 5 s)", CLOCKS[i].name);
 		check(d >= min && d < 5000 * MS, what);
 	}
-	/* Coarse: at most a tick (or two) behind the fine clock, never ahead. */
+	/*
+	 * Coarse: never ahead of the fine clock, and behind it by about a tick.
+	 * A loaded VM can hold the tick back for a while (one CI host lagged
+	 * more than 10 ms natively), so the lag is the smallest of 20 reads
+	 * 1 ms apart, and the bound is 50 ms.
+	 */
 	for (int k = 0; k < 2; k++) {
 		clockid_t coarse = k ? CLOCK_MONOTONIC_COARSE : CLOCK_REALTIME_COARSE;
 		clockid_t fine = k ? CLOCK_MONOTONIC : CLOCK_REALTIME;
-		long long c = ns_of(coarse), f = ns_of(fine);
-		snprintf(what, sizeof what, "%s is at most 10 ms behind %s, never ahead", k ? "MONOTONIC_COARSE" : "REALTIME_COARSE",
+		int ahead = 0;
+		long long lag = -1;
+		for (int n = 0; n < 20; n++) {
+			long long c = ns_of(coarse), f = ns_of(fine);
+			if (c > f) ahead = 1;
+			if (lag < 0 || f - c < lag) lag = f - c;
+			nap(1 * MS);
+		}
+		snprintf(what, sizeof what, "%s is at most a few ticks behind %s, never ahead", k ? "MONOTONIC_COARSE" : "REALTIME_COARSE",
 		         k ? "MONOTONIC" : "REALTIME");
-		check(c <= f && f - c < 10 * MS, what);
+		check(!ahead && lag < 50 * MS, what);
 	}
 	for (unsigned i = 0; i < NCLOCKS; i++) {
 		struct timespec res = {-1, -1};

@@ -421,9 +421,11 @@ int main(void)
 			pid_t me = getpid();
 			pid_t a = fork();
 			if (a == 0) {
+				/* A's pid from A itself: B's getppid() may already be S if A exits first. */
+				pid_t apid = getpid();
 				if (fork() == 0) {
 					/* B: first orphaned by A (to S), then by S (to the top). */
-					char c = ppid_change(getppid()) == me ? 'S' : 'x';
+					char c = ppid_change(apid) == me ? 'S' : 'x';
 					if (write(report[1], &c, 1) != 1 || write(go[1], &c, 1) != 1)
 						_exit(1);
 					c = ppid_change(me) == top ? 'T' : 'y';

@@ -21,6 +21,8 @@ interface SharedPage {
 export class Overlays {
   readonly #pages = new Map<number, SharedPage>();
   readonly #byHolder = new Map<Holder, Set<number>>();
+  /** The pages whose bytes of a holder wait outside RAM: what `activate` swaps in, without visiting the resident ones. */
+  readonly #away = new Map<Holder, Set<number>>();
   /** Pages copied in or out so far (for benchmarks and /proc). */
   swaps = 0;
 
@@ -51,13 +53,27 @@ export class Overlays {
     return this.ram.subarray(off, off + PAGE_SIZE);
   }
 
-  #index(holder: Holder): Set<number> {
-    let s = this.#byHolder.get(holder);
+  #index(holder: Holder, index = this.#byHolder): Set<number> {
+    let s = index.get(holder);
     if (!s) {
       s = new Set();
-      this.#byHolder.set(holder, s);
+      index.set(holder, s);
     }
     return s;
+  }
+
+  /** Keeps `holder`'s bytes of `page` out of RAM. */
+  #save(p: SharedPage, page: number, holder: Holder, bytes: Uint8Array | null): void {
+    p.saved.set(holder, bytes);
+    this.#index(holder, this.#away).add(page);
+  }
+
+  /** Forgets `holder`'s saved bytes of `page`; returns them. */
+  #unsave(p: SharedPage, page: number, holder: Holder): Uint8Array | null {
+    const bytes = p.saved.get(holder) ?? null;
+    p.saved.delete(holder);
+    forget(this.#away, holder, page);
+    return bytes;
   }
 
   /** `to` gets a private copy of `from`'s bytes for each page (fork). */
@@ -70,7 +86,7 @@ export class Overlays {
         this.#index(from).add(page);
       }
       const src = p.resident === from ? snapshot(this.#bytes(page)) : (p.saved.get(from) ?? null);
-      p.saved.set(to, src === null ? null : src.slice());
+      this.#save(p, page, to, src === null ? null : src.slice());
       this.#index(to).add(page);
     }
   }
@@ -123,16 +139,13 @@ export class Overlays {
 
   /** Puts `holder`'s bytes in RAM for every page it shares. */
   activate(holder: Holder): void {
-    const pages = this.#byHolder.get(holder);
-    if (!pages) return;
+    const away = this.#away.get(holder);
+    if (!away || away.size === 0) return;
     const moved: number[] = [];
-    for (const page of pages) {
+    for (const page of [...away]) {
       const p = this.#pages.get(page)!;
-      if (p.resident === holder) continue;
       this.#evict(page, p);
-      const mine = p.saved.get(holder) ?? null;
-      p.saved.delete(holder);
-      this.#restore(page, mine);
+      this.#restore(page, this.#unsave(p, page, holder));
       p.resident = holder;
       moved.push(page);
       this.swaps++;
@@ -157,7 +170,7 @@ export class Overlays {
   /** Saves the resident holder's bytes out of RAM. */
   #evict(page: number, p: SharedPage): void {
     if (p.resident === null) return;
-    p.saved.set(p.resident, snapshot(this.#bytes(page)));
+    this.#save(p, page, p.resident, snapshot(this.#bytes(page)));
     p.resident = null;
     this.swaps++;
   }
@@ -170,11 +183,11 @@ export class Overlays {
   release(holder: Holder, page: number): boolean {
     const p = this.#pages.get(page);
     if (!p) return true;
-    this.#byHolder.get(holder)?.delete(page);
+    forget(this.#byHolder, holder, page);
     if (p.resident === holder) {
       p.resident = null;
     } else {
-      p.saved.delete(holder);
+      this.#unsave(p, page, holder);
     }
     const left = [...p.saved.keys()];
     if (p.resident === null && left.length === 0) {
@@ -184,17 +197,25 @@ export class Overlays {
     if (left.length + (p.resident ? 1 : 0) === 1) {
       const last = p.resident ?? left[0]!;
       if (p.resident === null) {
-        this.#restore(page, p.saved.get(last) ?? null);
+        this.#restore(page, this.#unsave(p, page, last));
       }
       this.#madeResident(last, [page]);
       this.#pages.delete(page);
-      this.#byHolder.get(last)?.delete(page);
+      forget(this.#byHolder, last, page);
     }
     return false;
   }
 }
 
 const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+
+/** Drops `page` from `holder`'s set in `index`, and the set once empty (a holder that left). */
+function forget(index: Map<Holder, Set<number>>, holder: Holder, page: number): void {
+  const pages = index.get(holder);
+  if (!pages) return;
+  pages.delete(page);
+  if (pages.size === 0) index.delete(holder);
+}
 
 /** A copy of a page, or null when it is all zeros (most of a stack or a heap). */
 function snapshot(bytes: Uint8Array): Uint8Array | null {
