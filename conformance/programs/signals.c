@@ -27,11 +27,7 @@
 #include <unistd.h>
 
 #include "check.h"
-
-static const char *yesno(int b)
-{
-	return b ? "yes" : "no";
-}
+#include "sigcheck.h"
 
 static const char *codename(int sig, int code)
 {
@@ -66,22 +62,6 @@ static const char *codename(int sig, int code)
 	static char buf[32];
 	snprintf(buf, sizeof buf, "code %d", code);
 	return buf;
-}
-
-static void install(int sig, void (*fn)(int, siginfo_t *, void *), int flags, const sigset_t *mask)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = fn;
-	sa.sa_flags = SA_SIGINFO | flags;
-	if (mask)
-		sa.sa_mask = *mask;
-	else
-		sigemptyset(&sa.sa_mask);
-	if (sigaction(sig, &sa, NULL) != 0) {
-		printf("FAIL sigaction(%d): %s\n", sig, errname(errno));
-		failures++;
-	}
 }
 
 static void set_default(int sig)
@@ -145,7 +125,7 @@ static void reset_rec(void)
 
 static void test_siginfo(void)
 {
-	install(SIGUSR1, recorder, 0, NULL);
+	install(SIGUSR1, recorder, 0);
 
 	reset_rec();
 	kill(getpid(), SIGUSR1);
@@ -188,7 +168,7 @@ static void test_siginfo(void)
 
 static void test_blocking(void)
 {
-	install(SIGUSR2, recorder, 0, NULL);
+	install(SIGUSR2, recorder, 0);
 	reset_rec();
 	block(SIGUSR2, SIG_BLOCK);
 	raise(SIGUSR2);
@@ -204,7 +184,7 @@ static void test_blocking(void)
 	/* Two pending standard signals unblocked at once: Linux sets up the frame
 	 * of the lowest-numbered (SIGUSR1) first, then SIGUSR2's on top of it, so
 	 * SIGUSR2's handler runs first. */
-	install(SIGUSR1, recorder, 0, NULL);
+	install(SIGUSR1, recorder, 0);
 	reset_rec();
 	sigset_t both;
 	sigemptyset(&both);
@@ -219,7 +199,7 @@ static void test_blocking(void)
 	       rec_order[1] == SIGUSR1 ? "SIGUSR1" : rec_order[1] == SIGUSR2 ? "SIGUSR2" : "?");
 
 	/* Real-time signals queue, in order, with their values. */
-	install(SIGRTMIN, recorder, 0, NULL);
+	install(SIGRTMIN, recorder, 0);
 	reset_rec();
 	block(SIGRTMIN, SIG_BLOCK);
 	for (int i = 1; i <= 3; i++) {
@@ -284,7 +264,7 @@ static void test_restart(void)
 	char c;
 
 	/* Without SA_RESTART: the blocked read fails with EINTR. */
-	install(SIGALRM, alrm_handler, 0, NULL);
+	install(SIGALRM, alrm_handler, 0);
 	alrm_count = 0;
 	alrm_write_fd = -1;
 	timer_ms(50, 50);
@@ -295,7 +275,7 @@ static void test_restart(void)
 	printf("read without SA_RESTART: %d %s, handler ran: %s\n", (int)n, errname(e), yesno(alrm_count > 0));
 
 	/* With SA_RESTART: the read is restarted until the third handler run writes a byte. */
-	install(SIGALRM, alrm_handler, SA_RESTART, NULL);
+	install(SIGALRM, alrm_handler, SA_RESTART);
 	alrm_count = 0;
 	alrm_write_fd = p[1];
 	timer_ms(20, 20);
@@ -376,7 +356,7 @@ static void test_altstack(void)
 	ss.ss_size = ALT_SIZE;
 	ss.ss_flags = 0;
 	check(sigaltstack(&ss, NULL) == 0, "sigaltstack installed");
-	install(SIGUSR1, alt_handler, SA_ONSTACK, NULL);
+	install(SIGUSR1, alt_handler, SA_ONSTACK);
 	alt_ran = 0;
 	raise(SIGUSR1);
 	printf("SA_ONSTACK handler: ran %d, on the alternate stack: %s, SS_ONSTACK inside: %s\n", alt_ran,
@@ -388,7 +368,7 @@ static void test_altstack(void)
 	       yesno(cur.ss_sp == altstack_mem));
 
 	/* Without SA_ONSTACK the handler runs on the normal stack. */
-	install(SIGUSR1, alt_handler, 0, NULL);
+	install(SIGUSR1, alt_handler, 0);
 	alt_ran = 0;
 	raise(SIGUSR1);
 	printf("handler without SA_ONSTACK on the alternate stack: %s\n", yesno(alt_in_range));
@@ -410,7 +390,7 @@ static void test_altstack(void)
 		setrlimit(RLIMIT_STACK, &rl);
 		rl.rlim_cur = rl.rlim_max = 0;
 		setrlimit(RLIMIT_CORE, &rl);
-		install(SIGSEGV, overflow_handler, SA_ONSTACK, NULL);
+		install(SIGSEGV, overflow_handler, SA_ONSTACK);
 		_exit(recurse(0) == 12345 ? 35 : 36);
 	}
 	int st = 0;
@@ -452,7 +432,7 @@ static void test_nodefer(void)
 	sigemptyset(&m);
 	sigaddset(&m, SIGUSR2);
 	for (int nodefer = 1; nodefer >= 0; nodefer--) {
-		install(SIGUSR1, nodefer_handler, nodefer ? SA_NODEFER : 0, &m);
+		install_masked(SIGUSR1, nodefer_handler, nodefer ? SA_NODEFER : 0, &m);
 		nd_depth = nd_max = nd_calls = 0;
 		raise(SIGUSR1);
 		printf("%s: calls %d, max nesting %d, signal blocked inside: %s, sa_mask SIGUSR2 blocked inside: %s\n",
@@ -478,7 +458,7 @@ static void test_resethand(void)
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
-		install(SIGUSR1, resethand_handler, SA_RESETHAND, NULL);
+		install(SIGUSR1, resethand_handler, SA_RESETHAND);
 		raise(SIGUSR1);
 		struct sigaction old;
 		sigaction(SIGUSR1, NULL, &old);
@@ -576,11 +556,11 @@ static void fix_handler(int sig, siginfo_t *si, void *uc)
 static void test_faults(void)
 {
 	long pagesz = sysconf(_SC_PAGESIZE);
-	install(SIGSEGV, fault_handler, 0, NULL);
-	install(SIGBUS, fault_handler, 0, NULL);
-	install(SIGFPE, fault_handler, 0, NULL);
-	install(SIGILL, fault_handler, 0, NULL);
-	install(SIGTRAP, fault_handler, 0, NULL);
+	install(SIGSEGV, fault_handler, 0);
+	install(SIGBUS, fault_handler, 0);
+	install(SIGFPE, fault_handler, 0);
+	install(SIGILL, fault_handler, 0);
+	install(SIGTRAP, fault_handler, 0);
 
 	/* Read from an unmapped low address. */
 	{
@@ -683,7 +663,7 @@ static void test_faults(void)
 		if (sigsetjmp(fault_env, 1) == 0)
 			__asm__ volatile("int3");
 		printf("int3: %s, %s\n", f_sig == SIGTRAP ? "SIGTRAP" : "other", codename(f_sig, f_code));
-		install(SIGTRAP, trap_return_handler, 0, NULL);
+		install(SIGTRAP, trap_return_handler, 0);
 		trap_returns = 0;
 		trap_after = NULL;
 		do_int3();
@@ -694,7 +674,7 @@ static void test_faults(void)
 
 	/* Return from a SIGSEGV handler that fixed the protection: the write is retried. */
 	{
-		install(SIGSEGV, fix_handler, 0, NULL);
+		install(SIGSEGV, fix_handler, 0);
 		fix_page = page;
 		mprotect(page, (size_t)pagesz, PROT_NONE);
 		fix_count = 0;
@@ -733,7 +713,7 @@ static void test_pgrp(void)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(sync[0]);
-		install(SIGUSR1, pg_handler, 0, NULL);
+		install(SIGUSR1, pg_handler, 0);
 		if (setpgid(0, 0) != 0)
 			_exit(1);
 		if (write(sync[1], "r", 1) != 1)
@@ -764,7 +744,7 @@ static void test_pgrp(void)
 
 static void test_sigsuspend(void)
 {
-	install(SIGUSR2, recorder, 0, NULL);
+	install(SIGUSR2, recorder, 0);
 	reset_rec();
 	block(SIGUSR2, SIG_BLOCK);
 	fflush(stdout);
@@ -802,7 +782,7 @@ static void chld_handler(int sig, siginfo_t *si, void *uc)
 
 static void test_sigchld(void)
 {
-	install(SIGCHLD, chld_handler, SA_RESTART, NULL);
+	install(SIGCHLD, chld_handler, SA_RESTART);
 	block(SIGCHLD, SIG_BLOCK);
 	chld_count = 0;
 	fflush(stdout);
@@ -866,7 +846,7 @@ static void test_sigpipe(void)
 	close(p[1]);
 
 	/* Caught: the handler runs and write still fails with EPIPE. */
-	install(SIGPIPE, pipe_handler, 0, NULL);
+	install(SIGPIPE, pipe_handler, 0);
 	pipe_sigs = 0;
 	if (pipe(p)) {
 		failures++;

@@ -35,27 +35,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "sigcheck.h"
 
 #define FUTEX_WAIT_PRIVATE 128
 #define FUTEX_WAKE_PRIVATE 129
-
-static const char *yesno(int b)
-{
-	return b ? "yes" : "no";
-}
-
-static void install(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = fn;
-	sa.sa_flags = SA_SIGINFO | flags;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(sig, &sa, NULL) != 0) {
-		printf("FAIL sigaction(%d): %s\n", sig, errname(errno));
-		failures++;
-	}
-}
 
 static void block(int sig, int how)
 {

@@ -77,6 +77,7 @@ const CASES: Case[] = [
   { program: 'unix_sockets', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
   { program: 'inet_sockets' },
   { program: 'job_control' },
+  { program: 'terminals' },
   { program: 'timers' },
   { program: 'cputime' },
   { program: 'cpu_affinity' },
@@ -88,6 +89,7 @@ const CASES: Case[] = [
   { program: 'limits' },
   { program: 'identity' },
   { program: 'file_copy', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
+  { program: 'signals3', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
 ];
 
 /** A nommu exit status of 128+N stands for "killed by signal N", which spawnSync reports apart. */

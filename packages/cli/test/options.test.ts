@@ -99,7 +99,7 @@ describe('--mount and --tmpfs', () => {
     const script = 'cat /mnt/hello; echo x > /mnt/new; echo t > /tmp/t; cat /tmp/t; ls /tmp; cat /proc/mounts';
     const r = await nommu(['run', '--root', root, '--read-only', '--mount', `${host}:/mnt:ro`, '--tmpfs', '/tmp', '/bin/busybox', 'sh', '-c', script]);
     expect(r.stdout).toBe(
-      'from the host\nt\nt\nroot / hostfs ro 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\ndevtmpfs /dev devtmpfs rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\nsysfs /sys sysfs rw 0 0\nbind /mnt hostfs ro 0 0\ntmpfs /tmp tmpfs rw 0 0\n',
+      'from the host\nt\nt\nroot / hostfs ro 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\ndevtmpfs /dev devtmpfs rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\ndevpts /dev/pts devpts rw 0 0\nsysfs /sys sysfs rw 0 0\nbind /mnt hostfs ro 0 0\ntmpfs /tmp tmpfs rw 0 0\n',
     );
     expect(lines(r.stderr)).toEqual(["sh: can't create /mnt/new: Read-only file system"]);
     expect(existsSync(join(host, 'new'))).toBe(false);

@@ -89,7 +89,47 @@ int main(void) {
 }
 `;
 
+/** A password prompt: ICANON kept, ECHO off, so the host terminal is raw and nommu edits the line. */
+const PASSWORD_C = String.raw`
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+
+int main(void) {
+  struct termios t, saved;
+  char line[64] = "";
+  tcgetattr(0, &saved);
+  t = saved;
+  t.c_lflag &= ~ECHO;
+  tcsetattr(0, TCSANOW, &t);
+  printf("password: ");
+  fflush(stdout);
+  if (!fgets(line, sizeof line, stdin)) return 1;
+  tcsetattr(0, TCSANOW, &saved);
+  line[strcspn(line, "\n")] = 0;
+  printf("\ngot [%s]\n", line);
+  return 0;
+}
+`;
+
 describe.skipIf(!HAVE_TMUX)('nommu run on a terminal', () => {
+  it.skipIf(!HAVE_MUSL_GCC)('a password prompt (ICANON without ECHO): nothing echoes, erase edits the line', async () => {
+    const { dir, cleanup } = tempDir('password');
+    try {
+      const prog = compileMusl(dir, 'password', PASSWORD_C);
+      const status = join(dir, 'status');
+      start(`node ${NOMMU_BIN} run ${prog}; echo $? > ${status}`, 80, 20);
+      await waitFor(/^password:/m);
+      tmux('send-keys', '-t', session, 'secx', 'BSpace', 'ret', 'Enter');
+      const screen = await waitFor(/^got \[/m);
+      expect(screen).toMatch(/^got \[secret\]$/m);
+      expect(screen).not.toMatch(/secx/);
+      expect((await readWhenWritten(status)).trim()).toBe('0');
+    } finally {
+      cleanup();
+    }
+  });
+
   it.skipIf(!HAVE_MUSL_GCC)('the guest sees the window size, and SIGWINCH with the new size after a resize', async () => {
     const { dir, cleanup } = tempDir('winch');
     try {

@@ -12,20 +12,21 @@ import { PtRegs, SIZEOF_PT_REGS, vdsoImage, vdsoLayout, type VdsoLayout } from '
 import { E, Errno, errno, hostErrno } from './errno.js';
 import { KernelError } from './errors.js';
 import { HookLists, SyscallCall, type KernelHooks, type MemoryFault } from './hooks.js';
-import { FdTable, hostSink, hostSource, O_RDONLY, O_WRONLY, StreamFile, type StreamSink, type StreamSource } from './fs/file.js';
+import { FdTable, hostSink, hostSource, O_RDONLY, O_WRONLY, StreamFile, type OpenFile, type StreamSink, type StreamSource } from './fs/file.js';
 import { ProcFs } from './fs/procfs.js';
 import { DevFs } from './fs/devfs.js';
 import { SysFs } from './fs/sysfs.js';
-import { Terminal } from './fs/tty.js';
+import { Terminal, type Tty } from './fs/tty.js';
 import { Vfs, type MountSpec } from './fs/vfs.js';
 import { ExecFailure } from './loader/elf.js';
 import { loadProgram, type ExecAt, type ExecEnv, type LoadedProgram } from './loader/exec.js';
 import { NetStack } from './net/stack.js';
 import { PhysicalMemory, PAGE_SIZE } from './memory/ram.js';
-import { PROT_READ, PROT_WRITE } from './memory/mm.js';
+import { PROT_EXEC, PROT_READ, PROT_WRITE } from './memory/mm.js';
 import { UserMemory } from './memory/user.js';
-import { SIG, signalFromStop } from './signals.js';
+import { SIG, SI_CODE, signalFromStop } from './signals.js';
 import { bit, defaultAction, parseSigaction, SA, SIG_DFL, SIG_IGN, UNBLOCKABLE, type SigAction } from './signal/action.js';
+import { newAltStack, onAltStack, SS } from './signal/altstack.js';
 import { buildFrame, restoreFrame, type SigInfo } from './signal/frame.js';
 import { BLOCK, NORETURN, SYSCALL_REGISTRY_VERSION, SyscallArgs, type SyscallTable } from './syscalls.js';
 import { commOf, initFpState, Process, RegsAt, Task, TaskState, type CpuTimer, type ExitStatus } from './task/task.js';
@@ -46,6 +47,8 @@ const STOP_SIGNALS = bit(SIG.STOP) | bit(SIG.TSTP) | bit(SIG.TTIN) | bit(SIG.TTO
 const CLD_STOPPED = 5;
 const CLD_CONTINUED = 6;
 const SI_KERNEL = 0x80;
+/** restart_syscall's number: what a restart block resumes through. */
+const NR_RESTART_SYSCALL = 219;
 
 /** How long a task runs (ms) before another runnable task gets the CPU: the watchdog's or the run loop's doing. */
 const SLICE_MS = 10;
@@ -344,11 +347,7 @@ export class Kernel {
     task.nice = Math.max(-20, Math.min(19, Math.trunc(opts.nice ?? hostNice())));
     this.#startImage(task, loaded, opts.path);
     this.#init = proc;
-    if (this.terminal) {
-      proc.ctty = true;
-      this.terminal.session = proc.sid;
-      this.terminal.foreground = proc.pgid;
-    }
+    this.terminal?.attach(proc);
     this.#runQueue.push(task);
     return proc;
   }
@@ -460,6 +459,9 @@ export class Kernel {
     for (const t of [...proc.threads]) this.#reapThread(t);
     this.#deleteTimers(proc);
     proc.exitStatus = status;
+    // A session leader's exit takes its pseudo-terminal from the session (the host terminal stays with the guest's init).
+    const ctty = proc.ctty;
+    if (ctty && ctty !== this.terminal && proc.sid === proc.pid && ctty.controls(proc)) ctty.disassociate(this, true);
     if (--proc.files.users === 0) proc.files.closeAll();
     proc.mm.put();
     this.#releaseVforkParent(proc);
@@ -807,21 +809,31 @@ export class Kernel {
 
   /**
    * Parks `task` for `ns` nanoseconds of host time; it resumes with 0. A
-   * signal ends it with EINTR (never restarted, as nanosleep), and `remaining`
-   * hears how much was left.
+   * signal ends it, and `remaining` hears how much was left: EINTR after a
+   * handler (never restarted, as nanosleep), or, when the signal runs none,
+   * restart_syscall sleeps for the rest (Linux's hrtimer_nanosleep_restart).
    */
   sleep(task: Task, ns: bigint, remaining?: (ns: bigint) => void): typeof BLOCK {
     this.block(task, 'sleep', true);
     this.#armTimer(task, ns, 0n);
     task.interruptCode = E.ERESTART_RESTARTBLOCK;
     const due = process.hrtime.bigint() + ns;
-    task.onInterrupt = remaining ? () => remaining(due > process.hrtime.bigint() ? due - process.hrtime.bigint() : 0n) : null;
+    const left = (): bigint => {
+      const now = process.hrtime.bigint();
+      return due > now ? due - now : 0n;
+    };
+    task.onInterrupt = remaining ? () => remaining(left()) : null;
+    task.restartBlock = (t) => {
+      const rest = left();
+      return rest > 0n ? this.sleep(t, rest, remaining) : 0;
+    };
     return BLOCK;
   }
 
   #armTimer(task: Task, ns: bigint, result: bigint | null): void {
     // Node's timers have millisecond resolution and may round down: never end a wait early.
     const ms = Math.ceil(Number(ns) / 1e6) + 1;
+    this.#cancelTimer(task);
     task.timer = setTimeout(() => {
       task.timer = null;
       this.#dropFutexWait(task);
@@ -1445,10 +1457,12 @@ export class Kernel {
     const p = task.ptregs;
     const ax = this.mem.i64(p + PtRegs.AX);
     const code = Number(-ax);
+    // With no handler everything restarts; a restart block through restart_syscall, for the time left.
     const restart =
       act === null ? true : code === E.ERESTARTNOINTR || (code === E.ERESTARTSYS && (act.flags & SA.RESTART) !== 0);
-    if (restart && code !== E.ERESTART_RESTARTBLOCK) {
-      this.mem.setU64(p + PtRegs.AX, this.mem.u64(p + PtRegs.ORIG_AX));
+    if (restart) {
+      const nr = code === E.ERESTART_RESTARTBLOCK ? BigInt(NR_RESTART_SYSCALL) : this.mem.u64(p + PtRegs.ORIG_AX);
+      this.mem.setU64(p + PtRegs.AX, nr);
       this.mem.setU64(p + PtRegs.IP, this.mem.u64(p + PtRegs.IP) - 2n); // back onto the syscall instruction
       task.regsAt = RegsAt.Full;
     } else {
@@ -1461,10 +1475,11 @@ export class Kernel {
     this.#restartIfInterrupted(task, act);
     const sig = info.signo;
     if (this.#current === task) this.cpu.getFpState(task.fpState);
+    // SA_RESETHAND: SIG_DFL from now on, before the frame (Linux's get_signal); the flags stay.
+    if ((act.flags & SA.RESETHAND) !== 0) this.#resetHandler(task.process, sig);
     const alt = task.altStack;
     const sp = this.mem.u64(task.ptregs + PtRegs.SP);
-    const onAlt = alt !== null && sp > alt.sp && sp <= alt.sp + alt.size;
-    const useAlt = (act.flags & SA.ONSTACK) !== 0 && alt !== null && (alt.flags & 2) === 0;
+    const onAlt = onAltStack(alt, sp);
     const oldMask = task.savedSigmask ?? task.sigmask;
     const mm = task.process.mm;
     let frame: number;
@@ -1475,8 +1490,9 @@ export class Kernel {
         mask: oldMask,
         info,
         restorer: (act.flags & SA.RESTORER) !== 0 ? act.restorer : 0n,
-        altStack: alt ? { sp: alt.sp, size: alt.size, flags: onAlt ? 1 : 0 } : null,
-        switchStack: useAlt && !onAlt,
+        altStack: alt,
+        onAltStack: onAlt,
+        switchStack: (act.flags & SA.ONSTACK) !== 0 && alt !== null && !onAlt,
         mayWrite: (addr, len) => mm.allows(addr, addr + len, PROT_WRITE),
       });
     } catch (e) {
@@ -1496,11 +1512,21 @@ export class Kernel {
     initFpState(task.fpState); // handlers start with a clean FPU
     task.sigmask |= act.mask | ((act.flags & SA.NODEFER) !== 0 ? 0n : bit(sig));
     task.sigmask &= ~UNBLOCKABLE;
-    if ((act.flags & SA.RESETHAND) !== 0) task.process.sigactions.delete(sig);
+    // SS_AUTODISARM: no alternate stack while the handler runs; rt_sigreturn brings it back from uc_stack.
+    if (alt !== null && (alt.flags & SS.AUTODISARM) !== 0) task.altStack = null;
     task.regsAt = RegsAt.Full;
     if (this.#current === task) this.#current = null; // reload everything, FPU included
     if (!this.#runQueue.includes(task)) this.#runQueue.unshift(task);
     return true;
+  }
+
+  /** The handler of `sig` becomes SIG_DFL; the flags and mask stay registered, as Linux keeps them. */
+  #resetHandler(proc: Process, sig: number): void {
+    const bytes = proc.sigactions.get(sig);
+    if (!bytes) return;
+    const reset = bytes.slice();
+    reset.fill(0, 0, 8);
+    proc.sigactions.set(sig, reset);
   }
 
   /**
@@ -1523,8 +1549,13 @@ export class Kernel {
   /** rt_sigreturn: back to where the signal interrupted, every register as it was. */
   sigreturn(task: Task): typeof NORETURN {
     const mm = task.process.mm;
+    task.restartBlock = null;
     try {
-      task.sigmask = restoreFrame(this.mem, task.ptregs, task.fpState, (addr, len) => mm.allows(addr, addr + len, PROT_READ)) & ~UNBLOCKABLE;
+      const back = restoreFrame(this.mem, task.ptregs, task.fpState, (addr, len) => mm.allows(addr, addr + len, PROT_READ));
+      task.sigmask = back.mask & ~UNBLOCKABLE;
+      // uc_stack comes back as sigaltstack would set it at the restored rsp; Linux ignores what it refuses.
+      const alt = newAltStack(task.altStack, this.mem.u64(task.ptregs + PtRegs.SP), back.altStack);
+      if (!(alt instanceof Errno)) task.altStack = alt;
     } catch (e) {
       if (!(e instanceof Errno)) throw e;
       // A frame the process may not read: nothing was restored; SIGSEGV, as Linux's signal_fault.
@@ -1593,7 +1624,12 @@ export class Kernel {
       return;
     }
     const stop = this.cpu.lastStop();
-    const sig = signalFromStop(stop);
+    let sig = signalFromStop(stop);
+    // A page of a file mapping wholly past the end of the file: SIGBUS, as Linux's filemap fault answers.
+    const need = stop.access === FaultAccess.Write ? PROT_WRITE : stop.access === FaultAccess.Fetch ? PROT_EXEC : PROT_READ;
+    if (stop.reason === StopReason.Fault && sig.addr !== undefined && task.process.mm.isPastEndOfFile(Number(sig.addr), need)) {
+      sig = { signo: SIG.BUS, code: SI_CODE.BUS_ADRERR, addr: sig.addr };
+    }
     if (this.#hooks && stop.reason === StopReason.Fault) {
       const access = stop.access === FaultAccess.Write ? 'write' : stop.access === FaultAccess.Fetch ? 'fetch' : 'read';
       const fault: MemoryFault = { address: sig.addr ?? stop.address, rip: stop.rip, access, protection: stop.protection, signo: sig.signo, code: sig.code };
@@ -1618,6 +1654,9 @@ export class Kernel {
       this.#hostWaiters--;
     }
     task.state = TaskState.Runnable;
+    task.onInterrupt = null;
+    // The wait's timeout goes with the wait (a re-parked handler arms it again from its deadline).
+    this.#cancelTimer(task);
     for (const q of task.waitQueues) q.remove(task);
     task.waitQueues.length = 0;
     task.interruptCode = E.ERESTARTSYS; // a wait that wants another answer sets it again when it parks
@@ -1647,8 +1686,7 @@ export class Kernel {
    * signal and retries the call when continued. A blocked or ignored SIGTTOU
    * lets it through, SIGTTIN then gives EIO, and so does an orphaned group.
    */
-  terminalCheck(task: Task, signo: number): 0 | Errno {
-    const term = this.terminal;
+  terminalCheck(task: Task, signo: number, term: Tty | null = this.terminal): 0 | Errno {
     const proc = task.process;
     if (!term?.controls(proc) || term.foreground === 0 || proc.pgid === term.foreground) return 0;
     if ((task.sigmask & bit(signo)) !== 0n || this.sigaction(proc, signo).handler === SIG_IGN) {
@@ -1662,7 +1700,9 @@ export class Kernel {
   }
 
   /** A new open of `task`'s controlling terminal (/dev/tty); null when it has none. */
-  openTerminal(task: Task, flags: number): StreamFile | null {
+  openTerminal(task: Task, flags: number): OpenFile | null {
+    const ctty = task.process.ctty;
+    if (ctty && ctty !== this.terminal) return ctty.controls(task.process) ? ctty.reopen(task, flags) : null;
     if (!this.terminal?.controls(task.process)) return null;
     const { stdin, stdout, stderr } = this.#stdio;
     const isTty = (fd: number | undefined): boolean => fd !== undefined && Terminal.isTerminal(fd);
@@ -1696,6 +1736,13 @@ export class Kernel {
       }
     }
     return false;
+  }
+
+  /** A signal from a terminal to a process group (SI_KERNEL, as Linux's kill_pgrp from the tty layer). */
+  signalGroup(pgid: number, signo: number): void {
+    for (const p of this.processes.values()) {
+      if (p.pgid === pgid && p.exitStatus === null) this.sendSignal(p, { signo, code: SI_KERNEL });
+    }
   }
 
   /** A terminal signal key, or a host signal meant for the guest (nommu's Ctrl-C, SIGTERM, SIGHUP): to the foreground group. */

@@ -11,6 +11,7 @@ export const SIG = {
 /** si_code values for faults. */
 export const SI_CODE = {
   SEGV_MAPERR: 1, SEGV_ACCERR: 2,
+  BUS_ADRERR: 2,
   ILL_ILLOPC: 1, ILL_ILLOPN: 2, ILL_PRVOPC: 5,
   FPE_INTDIV: 1, FPE_INTOVF: 2,
   TRAP_BRKPT: 1, TRAP_TRACE: 2,

@@ -178,7 +178,7 @@ describe('mounts seen by busybox', () => {
   it('/proc/mounts lists the root, /proc and each mount, with its mode', async () => {
     const run = await busybox(['cat', '/proc/mounts'], { mounts: [{ type: 'bind', source: BIND, target: '/mnt', readOnly: true }, { type: 'tmpfs', target: '/tmp' }] });
     expect(run.stdout).toBe(
-      'root / hostfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\ndevtmpfs /dev devtmpfs rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\nsysfs /sys sysfs rw 0 0\nbind /mnt hostfs ro 0 0\ntmpfs /tmp tmpfs rw 0 0\n',
+      'root / hostfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\ndevtmpfs /dev devtmpfs rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\ndevpts /dev/pts devpts rw 0 0\nsysfs /sys sysfs rw 0 0\nbind /mnt hostfs ro 0 0\ntmpfs /tmp tmpfs rw 0 0\n',
     );
   });
 
@@ -352,7 +352,7 @@ describe("the kernel's /dev (devfs): never the root's", () => {
           'full refused',
           'character special file 1:3 666',
           'character special file 1:5 666',
-          'console\nfd\nfull\nnull\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero',
+          'console\nfd\nfull\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero',
           'shm',
           '',
         ].join('\n'),

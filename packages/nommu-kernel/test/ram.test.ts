@@ -357,6 +357,34 @@ describe('MemoryMap', () => {
     expect(phys.alloc(cpu.ramSize)).toBe(BASE);
   });
 
+  it('keeps the pages of a file mapping past the end of the file inaccessible, whatever protection it gets', () => {
+    const protects: [number, number, number][] = [];
+    const counted: CpuBackend = Object.create(cpu, {
+      protect: { value: (addr: number, len: number, prot: number) => { protects.push([(addr - BASE) / PAGE_SIZE, len / PAGE_SIZE, prot]); return cpu.protect(addr, len, prot); } },
+    });
+    const mm = new MemoryMap(new PhysicalMemory(counted));
+    const RW = mman.PROT_READ | mman.PROT_WRITE;
+    // Four pages at file offset one page, over a file of two pages and a bit: the mapping's first two pages hold file bytes.
+    mm.reserve(4 * PAGE_SIZE, page(8));
+    mm.insert(vma(page(8), page(12), { fileOffset: PAGE_SIZE, fileSize: 2 * PAGE_SIZE + 10 }));
+    expect(protects).toEqual([[8, 2, RW], [10, 2, 0]]);
+    expect([8, 9, 10, 11].map((n) => mm.protAt(page(n)))).toEqual([RW, RW, 0, 0]);
+    expect(mm.isPastEndOfFile(page(9) + PAGE_SIZE - 1, mman.PROT_READ)).toBe(false);
+    expect(mm.isPastEndOfFile(page(10), mman.PROT_READ)).toBe(true);
+    expect(mm.isPastEndOfFile(page(10), mman.PROT_EXEC)).toBe(false); // not executable: SIGSEGV
+    expect(mm.allows(page(8), page(10), mman.PROT_WRITE)).toBe(true);
+    expect(mm.allows(page(9), page(10) + 1, mman.PROT_READ)).toBe(false);
+    // mprotect of the whole mapping, then of a piece: the pieces keep knowing where the file ends.
+    protects.length = 0;
+    mm.protect(page(8), page(12), mman.PROT_READ);
+    expect(protects).toEqual([[8, 2, mman.PROT_READ]]);
+    mm.protect(page(11), page(12), RW);
+    expect(mm.protAt(page(11))).toBe(0);
+    expect(mm.isPastEndOfFile(page(11), mman.PROT_WRITE)).toBe(true);
+    expect(mm.isPastEndOfFile(page(10), mman.PROT_WRITE)).toBe(false); // read-only: SIGSEGV
+    cpu.protect(BASE, cpu.ramSize, 7);
+  });
+
   it('fork() keeps MAP_SHARED pages the same pages, freed when the last holder lets go', () => {
     const parent = new MemoryMap(phys);
     const shared = mapped(parent, 2, { shared: true });

@@ -4,6 +4,7 @@ import type { Kernel } from '../kernel.js';
 import type { Process, Task } from '../task/task.js';
 import { O_ACCMODE, O_CLOEXEC, O_RDONLY, OpenFile, type IoResult } from './file.js';
 import type { SyntheticFs, SyntheticNode } from './procfs.js';
+import { PTY_SLAVE_MAJOR, Pty, PtyMaster } from './pty.js';
 import { S_IFCHR, syntheticStat, type KStat } from './stat.js';
 
 /** The device numbers Linux gives, as st_rdev encodes them (new_encode_dev). */
@@ -12,7 +13,7 @@ export function makedev(major: number, minor: number): number {
 }
 
 /** What a device of this /dev does when opened. */
-type DeviceKind = 'null' | 'zero' | 'full' | 'random' | 'tty' | 'console';
+type DeviceKind = 'null' | 'zero' | 'full' | 'random' | 'tty' | 'console' | 'ptmx';
 
 interface DeviceSpec {
   readonly kind: DeviceKind;
@@ -35,6 +36,7 @@ const DEVICES = new Map<string, DeviceSpec>(
       ['urandom', 'random', 1, 9, 0o666, 0],
       ['tty', 'tty', 5, 0, 0o666, 5],
       ['console', 'console', 5, 1, 0o600, 0],
+      ['ptmx', 'ptmx', 5, 2, 0o666, 5],
     ] as const
   ).map(([name, kind, major, minor, mode, gid], i) => [name, { kind, major, minor, mode, gid, ino: 3 + i }]),
 );
@@ -47,16 +49,26 @@ const LINKS = new Map<string, string>([
   ['stderr', '/proc/self/fd/2'],
 ]);
 
+/** The st_dev of /dev/pts and its nodes (an anonymous device, as a devpts instance has). */
+const DEVPTS_DEV = 0x16;
+/** Group of the slave nodes: tty, as Linux's devpts mounted with gid=5,mode=620 makes them. */
+const TTY_GID = 5;
+/** /proc/sys/kernel/pty/max. */
+const PTY_MAX = 4096;
+
 /**
  * /dev, made up by the kernel (a devtmpfs with only what a guest needs):
  * null, zero, full, random, urandom, tty (the caller's controlling
- * terminal), console (the terminal or standard streams nommu runs on), and
- * stdin/stdout/stderr/fd symlinks into /proc. Host devices are never
- * opened; other mounts (the /dev/shm tmpfs) show up in its listing.
+ * terminal), console (the terminal or standard streams nommu runs on),
+ * ptmx, and stdin/stdout/stderr/fd symlinks into /proc; and what the devpts
+ * mount on /dev/pts shows: ptmx and a node per pseudo-terminal. Host devices are never opened; other mounts (the
+ * /dev/shm tmpfs) show up in its listing.
  */
 export class DevFs implements SyntheticFs {
   /** The devices' times: when the kernel started, as devtmpfs nodes made at boot. */
   readonly #bootNs = BigInt(Date.now()) * 1_000_000n;
+  /** Pseudo-terminals whose master is open, by number: the slave nodes of /dev/pts. */
+  readonly #ptys = new Map<number, Pty>();
 
   constructor(private readonly kernel: Kernel) {}
 
@@ -65,6 +77,8 @@ export class DevFs implements SyntheticFs {
       const entries = (): string[] => [...new Set([...DEVICES.keys(), ...LINKS.keys(), ...this.kernel.vfs.mountPointsIn('/dev')])];
       return { kind: 'dir', mode: 0o755, entries, timeNs: this.#bootNs };
     }
+    // /dev/pts is mounted on its own (a 'devpts' mount): the Vfs looks its names up here.
+    if (parts[0] === 'pts') return this.#pts(parts.slice(1));
     if (parts.length !== 1) return null;
     const name = parts[0]!;
     const target = LINKS.get(name);
@@ -94,9 +108,60 @@ export class DevFs implements SyntheticFs {
       }
       case 'console':
         return k.openConsole(fileFlags);
+      case 'ptmx':
+        return this.#newPty(task, fileFlags, `/dev/${name}`, () => this.#stat(spec));
       default:
         return new DeviceFile(fileFlags, `/dev/${name}`, spec.kind, () => this.#stat(spec));
     }
+  }
+
+  /** /dev/pts: ptmx (another way to open a master) and a node per pseudo-terminal whose master is open. */
+  #pts(parts: readonly string[]): SyntheticNode | null {
+    const k = this.kernel;
+    if (parts.length === 0) {
+      const entries = (): string[] => ['ptmx', ...[...this.#ptys.keys()].sort((a, b) => a - b).map(String)];
+      return { kind: 'dir', mode: 0o755, entries, timeNs: this.#bootNs };
+    }
+    if (parts.length !== 1) return null;
+    const name = parts[0]!;
+    if (name === 'ptmx') {
+      const stat = (): KStat => ({ ...syntheticStat(S_IFCHR, makedev(5, 2), 2), dev: DEVPTS_DEV, atimeNs: this.#bootNs, mtimeNs: this.#bootNs, ctimeNs: this.#bootNs });
+      // Mode 0000: only root (who passes any permission check) opens it.
+      const open = (task: Task, flags: number): OpenFile => {
+        if (k.identity.euid !== 0) throw errno(E.EACCES);
+        return this.#newPty(task, flags & ~O_CLOEXEC, '/dev/pts/ptmx', stat);
+      };
+      return { kind: 'device', stat, open };
+    }
+    const pty = /^(0|[1-9]\d*)$/.test(name) ? this.#ptys.get(Number(name)) : undefined;
+    if (!pty) return null;
+    return {
+      kind: 'device',
+      stat: pty.slaveStat,
+      open: (task, flags) => {
+        const st = pty.slaveStat();
+        const acc = flags & O_ACCMODE;
+        const bits = k.identity.euid === 0 ? 0o6 : k.identity.euid === st.uid ? st.mode >> 6 : k.identity.egid === st.gid ? st.mode >> 3 : st.mode;
+        if ((acc !== O_RDONLY && (bits & 2) === 0) || (acc !== 1 && (bits & 4) === 0)) throw errno(E.EACCES);
+        return pty.openSlave(task, flags);
+      },
+    };
+  }
+
+  /** Opening ptmx: a new pseudo-terminal, the lowest free number, its slave node owned by the opener. */
+  #newPty(task: Task, flags: number, guestPath: string, statOf: () => KStat): PtyMaster {
+    let index = 0;
+    while (this.#ptys.has(index)) index++;
+    if (index >= PTY_MAX) throw errno(E.ENOSPC);
+    const uid = this.kernel.identity.euid;
+    const made = BigInt(Date.now()) * 1_000_000n;
+    const slaveStat = (): KStat => ({
+      ...syntheticStat(S_IFCHR | 0o620, makedev(PTY_SLAVE_MAJOR, index), index + 3),
+      dev: DEVPTS_DEV, uid, gid: TTY_GID, atimeNs: made, mtimeNs: made, ctimeNs: made,
+    });
+    const pty = new Pty(task.kernel, index, slaveStat, () => this.#ptys.delete(index));
+    this.#ptys.set(index, pty);
+    return new PtyMaster(pty, flags, guestPath, statOf);
   }
 }
 

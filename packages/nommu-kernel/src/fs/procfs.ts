@@ -73,7 +73,7 @@ export class ProcFs implements SyntheticFs {
           const running = tasks.filter((t) => t.state !== TaskState.Blocked).length;
           return `0.00 0.00 0.00 ${running}/${tasks.length} ${Math.max(0, ...k.tasks.keys())}\n`;
         };
-      case 'filesystems': return () => 'nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n\thostfs\n';
+      case 'filesystems': return () => 'nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tdevpts\n\thostfs\n';
       case 'stat': return () => this.#stat();
       default: return null;
     }
@@ -219,6 +219,13 @@ function stackStart(p: Process): number {
   return p.exitStatus ? 0 : (p.mm.vmas.find((v) => v.name === '[stack]')?.end ?? 0);
 }
 
+/** tty_nr and tpgid: the controlling terminal's device and foreground group (0, -1 without one, or on the host's terminal, whose number nommu does not show). */
+function ttyOf(p: Process): [number, number] {
+  const t = p.ctty;
+  if (!t || t.rdev === 0 || !t.controls(p)) return [0, -1];
+  return [t.rdev, t.foreground || -1];
+}
+
 /** The 52 fields of /proc/<pid>/stat (fs/proc/array.c), times in USER_HZ (100) ticks. */
 function stat(p: Process, t: Task): string {
   const k = p.kernel;
@@ -227,7 +234,7 @@ function stat(p: Process, t: Task): string {
   const exitCode = p.exitStatus ? (p.exitStatus.signal !== 0 ? p.exitStatus.signal : p.exitStatus.code << 8) : 0;
   const fields: (number | string)[] = [
     t.tid, `(${t.comm})`, state(p, t)[0]!, p.parent?.pid ?? 0, p.pgid, p.sid,
-    0, -1, 0x400000, 0, 0, 0, 0, // tty_nr, tpgid, flags, minflt, cminflt, majflt, cmajflt
+    ...ttyOf(p), 0x400000, 0, 0, 0, 0, // tty_nr, tpgid, flags, minflt, cminflt, majflt, cmajflt
     tick(p.utimeMs), tick(p.stimeMs), tick(p.childUtimeMs), tick(p.childStimeMs),
     20 + t.nice, t.nice, p.threads.length, 0, start, vsize(p), Math.ceil(p.mm.ownedBytes / PAGE),
     '18446744073709551615', 0, 0, stackStart(p), 0, 0, // rsslim, startcode, endcode, startstack, kstkesp, kstkeip

@@ -55,8 +55,8 @@ export class Mount {
   readonly parts: readonly string[];
   #host: string | (() => string);
   constructor(
-    /** 'devfs': the kernel's /dev (no host directory: the Vfs looks names up in its devfs). */
-    readonly kind: 'root' | 'bind' | 'tmpfs' | 'devfs' | 'sysfs',
+    /** 'devfs': the kernel's /dev, 'devpts' its /dev/pts (no host directory: the Vfs looks names up in its devfs). */
+    readonly kind: 'root' | 'bind' | 'tmpfs' | 'devfs' | 'devpts' | 'sysfs',
     /** Canonical guest path of the mount point. */
     readonly target: string,
     /** The host directory behind the mount's root, or what makes it at first use. */
@@ -97,11 +97,11 @@ export class Mount {
 
   /** /proc/mounts' source and type columns: no host path is shown (and no "rootfs", which df and friends skip). */
   get fsType(): string {
-    if (this.kind === 'sysfs') return 'sysfs';
+    if (this.kind === 'sysfs' || this.kind === 'devpts') return this.kind;
     return this.kind === 'tmpfs' ? 'tmpfs' : this.kind === 'devfs' ? 'devtmpfs' : 'hostfs';
   }
   get source(): string {
-    if (this.kind === 'sysfs') return 'sysfs';
+    if (this.kind === 'sysfs' || this.kind === 'devpts') return this.kind;
     return this.kind === 'devfs' ? 'devtmpfs' : this.kind;
   }
 }
@@ -140,6 +140,7 @@ export class Vfs {
     if (this.devfs) {
       this.mounts.push(new Mount('devfs', '/dev', '', false, this.mounts.length));
       this.mounts.push(new Mount('tmpfs', '/dev/shm', () => this.#scratchDir(), false, this.mounts.length));
+      this.mounts.push(new Mount('devpts', '/dev/pts', '', false, this.mounts.length));
     }
     // With `sysfs`, /sys is that synthetic filesystem, after /dev and before `mounts`.
     this.sysfs = opts.sysfs ?? null;
@@ -214,7 +215,7 @@ export class Vfs {
   hostPath(parts: readonly string[]): string {
     const m = this.mountOf(parts);
     // A devfs name has no host file: never hand out a path a host call could use.
-    if (m.kind === 'devfs' || m.kind === 'sysfs') throw errno(E.ENOENT);
+    if (m.kind === 'devfs' || m.kind === 'devpts' || m.kind === 'sysfs') throw errno(E.ENOENT);
     const rest = parts.slice(m.parts.length);
     return rest.length === 0 ? m.host : path.join(m.host, ...rest);
   }
@@ -225,6 +226,8 @@ export class Vfs {
     if (this.devfs === null && this.sysfs === null) return null;
     const m = this.mountOf(parts);
     if (m.kind === 'sysfs' && this.sysfs) return { fs: this.sysfs, rest: parts.slice(m.parts.length) };
+    // devpts is the devfs's pts directory, mounted on its own.
+    if (m.kind === 'devpts' && this.devfs) return { fs: this.devfs, rest: ['pts', ...parts.slice(m.parts.length)] };
     return m.kind === 'devfs' && this.devfs ? { fs: this.devfs, rest: parts.slice(m.parts.length) } : null;
   }
 

@@ -31,6 +31,19 @@ export interface Vma {
    * kernel's, and its shim must keep running whatever the guest asks).
    */
   owned: boolean;
+  /**
+   * A file mapping: the file's size when it was mapped. Pages of the mapping
+   * wholly past it are inaccessible and a touch raises SIGBUS (BUS_ADRERR),
+   * as on Linux; without a shared page cache a later ftruncate that grows
+   * the file does not make them valid.
+   */
+  fileSize?: number;
+}
+
+/** Where the pages of `v` past the end of its file begin (`v.end` when none are). */
+export function pastEndOfFile(v: Vma): number {
+  if (v.fileSize === undefined) return v.end;
+  return Math.min(v.end, Math.max(v.start, v.start - v.fileOffset + pageUp(v.fileSize)));
 }
 
 /**
@@ -61,7 +74,31 @@ export class MemoryMap {
   /** The protection the CPU must enforce at `addr` while this process's bytes are there. */
   protAt(addr: number): number {
     const v = this.find(addr);
-    return v?.owned ? v.prot : PROT_READ | PROT_WRITE | PROT_EXEC;
+    if (!v?.owned) return PROT_READ | PROT_WRITE | PROT_EXEC;
+    return addr >= pastEndOfFile(v) ? 0 : v.prot;
+  }
+
+  /**
+   * Is a fault at `addr` a touch of a page of a file mapping wholly past the
+   * end of the file (SIGBUS)? Only if the mapping's protection allows the
+   * access (`need`: PROT_READ, PROT_WRITE or PROT_EXEC); else it is SIGSEGV.
+   */
+  isPastEndOfFile(addr: number, need: number): boolean {
+    const v = this.find(addr);
+    if (v === undefined || addr < pastEndOfFile(v)) return false;
+    // On x86 any access right lets a page be read.
+    return need === PROT_READ ? v.prot !== 0 : (v.prot & need) !== 0;
+  }
+
+  /**
+   * Makes the CPU enforce `prot` on [start, end) of `v` (an owned mapping):
+   * pages past the end of its file stay inaccessible whatever `prot` says.
+   */
+  enforce(v: Vma, start: number, end: number, prot = v.prot): void {
+    if (!v.owned || end <= start) return;
+    const eof = Math.max(start, Math.min(end, pastEndOfFile(v)));
+    if (eof > start) this.phys.setProt(start, eof - start, prot);
+    if (end > eof) this.phys.setProt(eof, end - eof, 0);
   }
 
   /**
@@ -77,6 +114,7 @@ export class MemoryMap {
       if (v.start > at) return false;
       const have = v.prot === 0 || this.phys.enforce ? v.prot : PROT_READ | PROT_WRITE | PROT_EXEC;
       if ((have & prot) !== prot) return false;
+      if (prot !== 0 && Math.min(end, v.end) > pastEndOfFile(v)) return false;
       at = v.end;
       if (at >= end) return true;
     }
@@ -99,7 +137,7 @@ export class MemoryMap {
     let i = 0;
     while (i < this.vmas.length && this.vmas[i]!.start < vma.start) i++;
     this.vmas.splice(i, 0, vma);
-    if (vma.owned) this.phys.setProt(vma.start, vma.end - vma.start, vma.prot);
+    this.enforce(vma, vma.start, vma.end);
   }
 
   /**
@@ -157,9 +195,10 @@ export class MemoryMap {
       const a = Math.max(v.start, start);
       const b = Math.min(v.end, end);
       if (v.start < a) out.push({ ...v, end: a });
-      out.push({ ...v, start: a, end: b, prot, fileOffset: v.fileOffset + (a - v.start) });
+      const changed: Vma = { ...v, start: a, end: b, prot, fileOffset: v.fileOffset + (a - v.start) };
+      out.push(changed);
       if (b < v.end) out.push({ ...v, start: b, fileOffset: v.fileOffset + (b - v.start) });
-      if (v.owned) this.phys.setProt(a, b - a, prot);
+      this.enforce(changed, a, b);
     }
     this.vmas.splice(0, this.vmas.length, ...out);
   }

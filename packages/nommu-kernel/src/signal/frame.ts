@@ -2,6 +2,7 @@ import { PtRegs } from '@nommu/um-entry';
 import { FXSAVE_SIZE } from '@nommu/x86-cpu';
 import { E, errno } from '../errno.js';
 import type { UserMemory } from '../memory/user.js';
+import type { AltStack } from './altstack.js';
 
 /**
  * The x86-64 rt_sigframe exactly as Linux lays it out on the user stack:
@@ -87,8 +88,10 @@ export interface FrameInput {
   mask: bigint;
   info: SigInfo;
   restorer: bigint;
-  /** The alternate stack (recorded in uc_stack), if any. */
-  altStack: { sp: bigint; flags: number; size: bigint } | null;
+  /** The alternate stack (recorded in uc_stack with its flags as set), if any. */
+  altStack: AltStack | null;
+  /** The interrupted code runs on the alternate stack: the frame must fit in it. */
+  onAltStack: boolean;
   /** Switch to the alternate stack (SA_ONSTACK, and not already on it). */
   switchStack: boolean;
   /**
@@ -115,7 +118,7 @@ export function buildFrame(mem: UserMemory, f: FrameInput): number {
   mem.offset(frame, len); // EFAULT if any of it is not RAM
   // On the alternate stack (or going there) the frame must fit in it: never below it (Linux's check too).
   const alt = f.altStack;
-  if (alt !== null && (alt.flags === 1 || f.switchStack) && !(BigInt(frame) > alt.sp && BigInt(frame) - alt.sp <= alt.size)) throw BAD_FRAME;
+  if (alt !== null && (f.onAltStack || f.switchStack) && !(BigInt(frame) > alt.sp && BigInt(frame) - alt.sp <= alt.size)) throw BAD_FRAME;
   if (f.mayWrite && !f.mayWrite(frame, len)) throw BAD_FRAME;
   mem.copyOut(fpAddr, f.fpState);
   mem.fill(fpAddr + SW_BYTES, FXSAVE_SIZE - SW_BYTES);
@@ -148,12 +151,19 @@ export function buildFrame(mem: UserMemory, f: FrameInput): number {
   return frame;
 }
 
+/** What rt_sigreturn takes back besides the registers: the signal mask and the alternate stack (uc_stack). */
+export interface Restored {
+  mask: bigint;
+  altStack: AltStack;
+}
+
 /**
  * rt_sigreturn: the frame the handler returned from, back into pt_regs;
- * returns the mask to restore. A frame (or FP state) the process may not
- * read (`mayRead`), or that is not RAM, throws EFAULT before anything changes.
+ * returns the mask and alternate stack to restore. A frame (or FP state) the
+ * process may not read (`mayRead`), or that is not RAM, throws EFAULT before
+ * anything changes.
  */
-export function restoreFrame(mem: UserMemory, ptregs: number, fpOut: Uint8Array, mayRead?: (addr: number, len: number) => boolean): bigint {
+export function restoreFrame(mem: UserMemory, ptregs: number, fpOut: Uint8Array, mayRead?: (addr: number, len: number) => boolean): Restored {
   const frame = mem.ptr(ptregs + PtRegs.SP) - 8;
   const uc = frame + FRAME.UC;
   const mc = uc + UC.MCONTEXT;
@@ -195,5 +205,6 @@ export function restoreFrame(mem: UserMemory, ptregs: number, fpOut: Uint8Array,
     fpOut[25] = mxcsr >> 8;
     fpOut[26] = fpOut[27] = 0;
   }
-  return mem.u64(uc + UC.SIGMASK);
+  const altStack = { sp: mem.u64(uc + UC.STACK), flags: mem.i32(uc + UC.STACK + 8), size: mem.u64(uc + UC.STACK + 16) };
+  return { mask: mem.u64(uc + UC.SIGMASK), altStack };
 }

@@ -1,9 +1,12 @@
 import type { FdTable } from '../fs/file.js';
 import type { Kernel } from '../kernel.js';
 import type { MemoryMap } from '../memory/mm.js';
+import type { AltStack } from '../signal/altstack.js';
 import type { SigInfo } from '../signal/frame.js';
 import type { PosixTimer } from '../signal/timers.js';
+import type { SyscallResult } from '../syscalls.js';
 import { WaitQueue } from '../fs/wait.js';
+import type { Tty } from '../fs/tty.js';
 
 /**
  * What a parked syscall keeps across its re-runs (Linux's restart_block): the
@@ -54,8 +57,8 @@ export class Process {
   parent: Process | null = null;
   pgid: number;
   sid: number;
-  /** The kernel's terminal is its controlling terminal (inherited by fork; setsid and TIOCNOTTY drop it). */
-  ctty = false;
+  /** Its controlling terminal (inherited by fork; setsid, TIOCNOTTY and a hang-up drop it); null when none. */
+  ctty: Tty | null = null;
   cwd = '/';
   umask = 0o022;
   /** Resource limits the process set (prlimit64), [soft, hard] by resource; the others have their defaults. Kept across fork and exec. */
@@ -140,11 +143,18 @@ export class Task {
   /** Thread-directed signals not yet delivered. */
   readonly pending: SigInfo[] = [];
   /** sigaltstack: the alternate signal stack, if any. */
-  altStack: { sp: bigint; size: bigint; flags: number } | null = null;
+  altStack: AltStack | null = null;
   /** What an interrupted wait answers (Linux's restart codes), ERESTARTSYS by default. */
   interruptCode = 512;
-  /** Called when a signal interrupts the wait (nanosleep's remaining time). */
+  /** Called when a signal interrupts the wait (nanosleep's remaining time); dropped when the wait ends otherwise. */
   onInterrupt: (() => void) | null = null;
+  /**
+   * Linux's restart_block: how restart_syscall resumes a wait that answered
+   * ERESTART_RESTARTBLOCK (a sleep, a timed futex wait, poll) for the time
+   * left, when a signal interrupted it and ran no handler. Set by the wait,
+   * kept across the re-runs of restart_syscall, dropped by rt_sigreturn.
+   */
+  restartBlock: ((task: Task) => SyscallResult) | null = null;
   /** The signals an rt_sigtimedwait waits for, or null. */
   sigwait: bigint | null = null;
   /** Woken from a parked syscall: run it again before returning to user mode... */

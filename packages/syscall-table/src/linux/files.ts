@@ -736,7 +736,7 @@ export const files: Family = {
   faccessat2: partial('AT_EACCESS checks the real identity, which equals the effective one here', (t, a) =>
     faccessat(t, a.int(0), a.ptr(1), a.int(2), a.int(3) & ~AT_EACCESS),
   ),
-  ioctl: partial('terminals (TCGETS/TCSETS*, window size, foreground group, TIOCSCTTY/TIOCNOTTY, TIOCGSID, FIONREAD) on the host terminal nommu runs on, FIONREAD on pipes and sockets; other requests ENOTTY', ioctl),
+  ioctl: partial('terminals (TCGETS/TCSETS*, window size, foreground group, TIOCSCTTY/TIOCNOTTY, TIOCGSID, FIONREAD/TIOCOUTQ, TCFLSH, TCXONC, TCSBRK*) on the host terminal nommu runs on and on pseudo-terminals (with TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TIOCGPTPEER on a master), FIONREAD on pipes and sockets; other requests ENOTTY', ioctl),
   fcntl: partial('no leases or notifications (F_SETLEASE, F_NOTIFY answer EINVAL); seals only on memfds; F_SETLKW does not detect deadlocks', fcntlSyscall),
   dup: supported(dup),
   dup2: supported((t, a) => (a.int(0) === a.int(1) ? (t.process.files.get(a.int(0)), a.int(0)) : dup3(t, a.int(0), a.int(1), 0))),

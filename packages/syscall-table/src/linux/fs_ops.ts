@@ -319,7 +319,8 @@ function statfs(task: Task, a: SyscallArgs) {
   // /proc/PID/fd/N followed: the open file's filesystem; a /dev name: devtmpfs's.
   if (r.node.kind === 'symlink' && r.node.file) return statfsOfFile(task, addr, r.node.file);
   const vfs = task.kernel.vfs;
-  if (vfs.mountOf(r.guest.split('/').filter((c) => c !== '')).kind === 'devfs') return writeMagicStatfs(task, addr, TMPFS_MAGIC);
+  const kind = vfs.mountOf(r.guest.split('/').filter((c) => c !== '')).kind;
+  if (kind === 'devfs' || kind === 'devpts') return writeMagicStatfs(task, addr, kind === 'devpts' ? DEVPTS_SUPER_MAGIC : TMPFS_MAGIC);
   return writeStatfs(task, addr, null, '');
 }
 
@@ -327,6 +328,11 @@ const PIPEFS_MAGIC = 0x50495045;
 const SOCKFS_MAGIC = 0x534f434b;
 const ANON_INODE_FS_MAGIC = 0x09041934;
 const DEVPTS_SUPER_MAGIC = 0x1cd1;
+
+/** Is a name of the kernel's /dev in its devpts directory? */
+function isDevpts(guest: string): boolean {
+  return guest === '/dev/pts' || guest.startsWith('/dev/pts/');
+}
 
 /** struct statfs of a kernel filesystem with no blocks (pipefs, sockfs, anon inodes, devtmpfs). */
 function writeMagicStatfs(task: Task, addr: number, magic: number) {
@@ -354,7 +360,11 @@ function statfsOfFile(task: Task, addr: number, f: OpenFile) {
     const r = lexists(fifo.host) ? task.kernel.vfs.resolve('/', fifo.guest, false, task.process) : null;
     if (r && !r.node && r.host === fifo.host) return writeStatfs(task, addr, r.mount, r.host);
   }
-  if (f instanceof DeviceFile || (f instanceof PathFile && f.guestPath.startsWith('/dev/'))) return writeMagicStatfs(task, addr, TMPFS_MAGIC);
+  // Pseudo-terminals: a slave (and /dev/pts/ptmx) on devpts, /dev/ptmx on devtmpfs.
+  if (isDevpts(f.guestPath)) return writeMagicStatfs(task, addr, DEVPTS_SUPER_MAGIC);
+  if (f instanceof DeviceFile || f.guestPath === '/dev/ptmx' || (f instanceof PathFile && f.guestPath.startsWith('/dev/'))) {
+    return writeMagicStatfs(task, addr, TMPFS_MAGIC);
+  }
   if (f instanceof StreamFile) {
     // A standard stream: the host's answer for what it really is (through the host's magic link to it), else a terminal's.
     const hostFd = f.hostFd;

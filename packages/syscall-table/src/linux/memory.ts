@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { DeviceFile, E, errno, HostFile, mman, notPath, pageUp, PAGE_SIZE, type SyscallArgs, type Task } from '@nommu/kernel';
+import { DeviceFile, E, errno, HostFile, mman, notPath, pageUp, PAGE_SIZE, stat, type SyscallArgs, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 
 const { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_SHARED, PROT_EXEC } = mman;
@@ -72,6 +72,7 @@ function mmap(task: Task, a: SyscallArgs) {
   }
   let name = '';
   let inode = 0;
+  let fileSize: number | undefined;
   if (file instanceof HostFile) {
     const st = file.stat();
     const n = Math.max(0, Math.min(len, st.size - off));
@@ -85,9 +86,10 @@ function mmap(task: Task, a: SyscallArgs) {
     }
     name = file.guestPath;
     inode = st.ino;
+    if ((st.mode & stat.S_IFMT) === stat.S_IFREG) fileSize = st.size;
   }
   if (zeroDev && shared) name = '/dev/zero (deleted)';
-  mm.insert({ start, end: start + size, prot, shared, name, fileOffset: off, dev: 0, inode, owned });
+  mm.insert({ start, end: start + size, prot, shared, name, fileOffset: off, dev: 0, inode, owned, ...(fileSize !== undefined ? { fileSize } : {}) });
   if ((prot & PROT_EXEC) !== 0) k.cpu.invalidateCode(start, size);
   return start;
 }
@@ -139,7 +141,7 @@ function mremap(task: Task, a: SyscallArgs) {
   if (end === v.end && k.phys.isFree(end, newLen - oldLen)) {
     mm.reserve(newLen - oldLen, end);
     v.end = old + newLen;
-    if (v.owned) k.phys.setProt(end, newLen - oldLen, v.prot);
+    mm.enforce(v, end, v.end);
     return old;
   }
   if ((flags & MREMAP_MAYMOVE) === 0) throw errno(E.ENOMEM);
@@ -169,7 +171,7 @@ function madvise(task: Task, a: SyscallArgs) {
 
 export const memory: Family = {
   brk: supported(brk),
-  mmap: partial('file mappings are private copies; writable shared file mappings answer ENODEV as on nommu Linux', mmap),
+  mmap: partial('file mappings are private copies; writable shared file mappings answer ENODEV as on nommu Linux; pages wholly past the end of the file raise SIGBUS (the file\'s size when mapped counts: growing it later does not make them valid)', mmap),
   munmap: supported(munmap),
   mremap: partial('MREMAP_FIXED and MREMAP_DONTUNMAP need page tables: EINVAL', mremap),
   mprotect: partial('enforced per page by the CPU backend (SIGSEGV with SEGV_ACCERR), but not on the kernel\'s own copies (a read-only buffer gives no EFAULT); MAP_SHARED pages shared across fork share one protection; past the ranges a backend can hold (Unicorn: 512) some pages stay more permissive; on Unicorn a handler that fixes the page and returns re-runs its translation block from the start', mprotect),

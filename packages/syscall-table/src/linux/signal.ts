@@ -1,4 +1,5 @@
-import { bit, BLOCK, E, errno, SIG, UNBLOCKABLE, writeSiginfo, type CpuTimer, type Process, type SigInfo, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { altStackFlags, bit, BLOCK, E, Errno, errno, newAltStack, SIG, UNBLOCKABLE, writeSiginfo, type CpuTimer, type Process, type SigInfo, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { PtRegs } from '@nommu/um-entry';
 import { partial, supported, type Family } from './define.js';
 import { readTimeout } from './timespec.js';
 
@@ -126,30 +127,24 @@ function park(task: Task, why: string): SyscallResult {
   return BLOCK;
 }
 
+/** sigaltstack: the query reports SS_ONSTACK while on the stack, and SS_AUTODISARM as set. */
 function sigaltstack(task: Task, a: SyscallArgs) {
   const mem = task.kernel.mem;
   const ss = a.ptr(0);
   const old = a.ptr(1);
-  const sp = mem.u64(task.ptregs + 152);
+  const sp = mem.u64(task.ptregs + PtRegs.SP);
   const cur = task.altStack;
-  const onIt = cur !== null && sp > cur.sp && sp <= cur.sp + cur.size;
+  const want = ss === 0 ? null : { sp: mem.u64(ss), flags: mem.i32(ss + 8), size: mem.u64(ss + 16) };
   if (old !== 0) {
     mem.setU64(old, cur?.sp ?? 0n);
-    mem.setI32(old + 8, cur === null ? 2 : onIt ? 1 : cur.flags);
+    mem.setI32(old + 8, altStackFlags(cur, sp));
     mem.setI32(old + 12, 0);
     mem.setU64(old + 16, cur?.size ?? 0n);
   }
-  if (ss !== 0) {
-    if (onIt) throw errno(E.EPERM);
-    const flags = mem.i32(ss + 8);
-    if ((flags & ~(2 | 0x80000000)) !== 0) throw errno(E.EINVAL);
-    if ((flags & 2) !== 0) {
-      task.altStack = null;
-    } else {
-      const size = mem.u64(ss + 16);
-      if (size < 2048n) throw errno(E.ENOMEM);
-      task.altStack = { sp: mem.u64(ss), size, flags: 0 };
-    }
+  if (want !== null) {
+    const next = newAltStack(cur, sp, want);
+    if (next instanceof Errno) throw next;
+    task.altStack = next;
   }
   return 0;
 }
@@ -268,6 +263,7 @@ export const signalFamily: Family = {
   tgkill: supported((t, a) => tgkill(t, a.int(0), a.int(1), a.int(2))),
   tkill: supported((t, a) => tgkill(t, -1, a.int(0), a.int(1))),
   sigaltstack: supported(sigaltstack),
+  restart_syscall: supported((t) => t.restartBlock?.(t) ?? errno(E.EINTR)),
   alarm: supported(alarm),
   setitimer: partial('VIRTUAL and PROF count guest CPU time as clock_gettime measures it, checked after each run of the CPU (at most one slice late)', setitimer),
   getitimer: supported(getitimer),

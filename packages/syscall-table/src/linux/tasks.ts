@@ -199,6 +199,22 @@ function futexWakeOp(task: Task, a: SyscallArgs, shared: boolean): number {
   return woken;
 }
 
+/**
+ * A timed FUTEX_WAIT until the host monotonic `deadline`. Its restart block
+ * (Linux's futex_wait_restart) waits again for the time left when a signal
+ * that runs no handler interrupted it; after a handler it answers EINTR.
+ */
+function futexWaitUntil(task: Task, addr: number, val: number, bitset: number, shared: boolean, deadline: bigint): SyscallResult {
+  const k = task.kernel;
+  const left = deadline - process.hrtime.bigint();
+  if (left <= 0n) throw errno(E.ETIMEDOUT);
+  task.restartBlock = (t) => {
+    if (k.mem.u32(addr) !== val) throw errno(E.EAGAIN);
+    return futexWaitUntil(t, addr, val, bitset, shared, deadline);
+  };
+  return k.futexWait(task, addr, bitset, shared, left);
+}
+
 function futex(task: Task, a: SyscallArgs): SyscallResult {
   const k = task.kernel;
   const addr = a.ptr(0);
@@ -220,15 +236,13 @@ function futex(task: Task, a: SyscallArgs): SyscallResult {
       const bitset = cmd === FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : a.uint(5);
       if (bitset === 0) throw errno(E.EINVAL);
       if (k.mem.u32(addr) !== val) throw errno(E.EAGAIN);
-      if (timeout !== null) {
-        if (cmd === FUTEX_WAIT_BITSET) {
-          // Absolute, on CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME; FUTEX_WAIT's is relative.
-          const now = (op & FUTEX_CLOCK_REALTIME) !== 0 ? k.clock.realtime() : k.clock.monotonic();
-          timeout = timeout > now ? timeout - now : 0n;
-        }
-        if (timeout === 0n) throw errno(E.ETIMEDOUT);
+      if (timeout === null) return k.futexWait(task, addr, bitset, shared, null);
+      if (cmd === FUTEX_WAIT_BITSET) {
+        // Absolute, on CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME; FUTEX_WAIT's is relative.
+        const now = (op & FUTEX_CLOCK_REALTIME) !== 0 ? k.clock.realtime() : k.clock.monotonic();
+        timeout = timeout > now ? timeout - now : 0n;
       }
-      return k.futexWait(task, addr, bitset, shared, timeout);
+      return futexWaitUntil(task, addr, val, bitset, shared, process.hrtime.bigint() + timeout);
     }
     case FUTEX_WAKE:
     case FUTEX_WAKE_BITSET: {
@@ -300,7 +314,7 @@ function setsid(task: Task) {
   for (const q of task.kernel.processes.values()) if (q.pgid === p.pid) throw errno(E.EPERM);
   p.sid = p.pid;
   p.pgid = p.pid;
-  p.ctty = false;
+  p.ctty = null;
   return p.sid;
 }
 
