@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -311,5 +311,25 @@ describe('help and version', () => {
     const pkg = JSON.parse(readFileSync(join(REPO, 'packages/cli/package.json'), 'utf8')) as { version: string };
     const r = await nommu([flag]);
     expect(r).toMatchObject({ status: 0, stdout: `nommu ${pkg.version}\n`, stderr: '' });
+  });
+});
+
+describe('start-up code cache', () => {
+  const cache = join(REPO, 'packages/cli/dist/nommu-cli.cache');
+
+  it('a run writes V8\'s code cache of the bundle; a corrupt one is refused, the run works and a good one replaces it', async () => {
+    await nommu(['run', '/bin/busybox', 'true']);
+    expect(existsSync(cache)).toBe(true);
+    const good = readFileSync(cache).length;
+    expect(good).toBeGreaterThan(100_000); // the kernel's code, compiled by the run
+    writeFileSync(cache, Buffer.from('not a code cache'));
+    expect(await nommu(['run', '/bin/busybox', 'echo', 'still runs'])).toMatchObject({ status: 0, stdout: 'still runs\n', stderr: '' });
+    expect(readFileSync(cache).length).toBeGreaterThan(100_000);
+    // Commands other than run and shell leave it alone.
+    writeFileSync(cache, Buffer.from('not a code cache'));
+    expect(await nommu(['--version'])).toMatchObject({ status: 0 });
+    expect(readFileSync(cache, 'utf8')).toBe('not a code cache');
+    await nommu(['run', '/bin/busybox', 'true']);
+    expect(readFileSync(cache).length).toBeGreaterThan(100_000);
   });
 });
