@@ -286,7 +286,8 @@ function nommuBuildStamp() {
     for (const e of entries) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else newest = Math.max(newest, fs.statSync(p).mtimeMs);
+      // The CLI's code cache is written by runs, not by builds.
+      else if (!e.name.endsWith('.cache')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
     }
   };
   for (const pkg of fs.readdirSync(path.join(root, 'packages'))) {

@@ -831,14 +831,23 @@ export class Kernel {
   }
 
   #armTimer(task: Task, ns: bigint, result: bigint | null): void {
-    // Node's timers have millisecond resolution and may round down: never end a wait early.
-    const ms = Math.ceil(Number(ns) / 1e6) + 1;
     this.#cancelTimer(task);
-    task.timer = setTimeout(() => {
+    const due = process.hrtime.bigint() + ns;
+    // Node's timers count whole milliseconds of a loop clock that may lag:
+    // one can fire a little early, so a wait re-arms for what is left (never
+    // ends early) instead of always adding a millisecond (a 1 ms nanosleep
+    // took ~2.2 ms that way).
+    const fire = (): void => {
+      const left = due - process.hrtime.bigint();
+      if (left > 0n) {
+        task.timer = setTimeout(fire, timerMs(left));
+        return;
+      }
       task.timer = null;
       this.#dropFutexWait(task);
       this.wakeUp(task, true, result);
-    }, Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+    };
+    task.timer = setTimeout(fire, timerMs(ns));
   }
 
   /**
@@ -1786,4 +1795,9 @@ function hostNice(): number {
   } catch {
     return 0;
   }
+}
+
+/** A setTimeout delay for `ns`: whole milliseconds, at most Node's limit (longer waits re-arm). */
+function timerMs(ns: bigint): number {
+  return Math.min(Number(ns / 1_000_000n), 2 ** 31 - 1);
 }
