@@ -55,7 +55,8 @@ Options:
                       a trapped 'mov $nr, %eax; syscall' site is rewritten to
                       call the kernel entry directly (faster; the guest sees
                       the rewritten bytes if it reads its own code)
-  --uid N, --gid N    identity the guest sees (default 0, root)
+  --uid N, --gid N    identity the guest sees (default 0, root); host files of
+                      the user running nommu show as this identity's
 `;
 
 export const SHELL_HELP = `Usage: nommu shell [options]

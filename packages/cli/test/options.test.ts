@@ -4,7 +4,7 @@
  * checked by spawning the CLI on Debian's static busybox.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BASE_ENV, compileMusl, expectOneLine, HAVE_MUSL_GCC, lines, NOMMU_BIN, nommu, REPO, tempDir } from './helpers.js';
@@ -59,6 +59,24 @@ describe('--uid and --gid', () => {
   it('the guest sees the identity it is given, real and effective', async () => {
     const r = await nommu(['run', '--uid', '1234', '--gid=567', '/bin/busybox', 'sh', '-c', 'id -u; id -g; id -ru; id -rg']);
     expect(r).toMatchObject({ status: 0, stdout: '1234\n567\n1234\n567\n', stderr: '' });
+  });
+
+  it('files of the host user are the identity\'s (what the guest creates is its own), and the other way round', async () => {
+    const dir = join(tmp.dir, 'owners');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'host'), 'made by the host user\n');
+    const hostUid = process.getuid!();
+    const script = `cd ${dir}; touch new; mkdir sub; stat -c '%u:%g %n' host new sub; chown ${hostUid}:${process.getgid!()} new; stat -c '%u:%g' new`;
+    const r = await nommu(['run', '--uid', '4242', '--gid', '4343', '/bin/busybox', 'sh', '-c', script]);
+    // A guest that is not root may not give its file away (EPERM), as on Linux.
+    expect(r.stdout).toBe('4242:4343 host\n4242:4343 new\n4242:4343 sub\n4242:4343\n');
+    expect(r.stderr).toMatch(/^chown: new: Operation not permitted$/m);
+    // On the host they are the host user's; the guest's root chowning to the identity gives them back to it.
+    expect(statSync(join(dir, 'new')).uid).toBe(hostUid);
+    if (hostUid !== 0) return; // only a root host can chown to another user
+    const back = await nommu(['run', '--uid', '0', '/bin/busybox', 'sh', '-c', `chown 4242 ${dir}/sub; stat -c %u ${dir}/sub`]);
+    expect(back).toMatchObject({ status: 0, stdout: '4242\n' });
+    expect(statSync(join(dir, 'sub')).uid).toBe(4242);
   });
 });
 

@@ -18,6 +18,7 @@ import { DevFs } from './fs/devfs.js';
 import { SysFs } from './fs/sysfs.js';
 import { Terminal, type Tty } from './fs/tty.js';
 import { Vfs, type MountSpec } from './fs/vfs.js';
+import { OwnerMap } from './fs/stat.js';
 import { ExecFailure } from './loader/elf.js';
 import { loadProgram, type ExecAt, type ExecEnv, type LoadedProgram } from './loader/exec.js';
 import { NetStack } from './net/stack.js';
@@ -167,6 +168,13 @@ export class Kernel {
   readonly vdso: VdsoLayout;
   readonly clock: VdsoClockKeeper;
   readonly identity: Identity;
+  /**
+   * Owners of host files: the host user nommu runs as and the guest's
+   * identity (effective ids) trade places, so what the guest creates is its
+   * own and what it chowns to itself is the host user's (a swap, so every id
+   * still means one owner). Identity for root on both sides.
+   */
+  readonly owners: OwnerMap;
   readonly hostname: string;
   readonly bootNs = process.hrtime.bigint();
   tracer: SyscallTracer | null;
@@ -227,6 +235,7 @@ export class Kernel {
     this.vfs = Kernel.#makeVfs(opts, opts.devfs === false ? null : new DevFs(this));
     this.vfs.procfs = new ProcFs(this);
     this.identity = { uid: 0, gid: 0, euid: 0, egid: 0, ...opts.identity };
+    this.owners = new OwnerMap(process.getuid?.() ?? 0, process.getgid?.() ?? 0, this.identity.euid, this.identity.egid);
     this.hostname = opts.hostname ?? 'nommu';
     this.#stackSize = opts.stackSize ?? 8 << 20;
     this.#brkSize = opts.brkSize ?? 32 << 20;

@@ -31,15 +31,19 @@ describe('chown, lchown, fchownat', () => {
   });
 
   it.skipIf(!hostIsRoot)('let a non-root owner give a file only to their own group (EPERM otherwise)', async () => {
+    // The host user (root here) and the guest identity (1000) trade places (Kernel.owners):
+    // the host's root file is the guest's own, the host's 1000 file is the guest's root's.
     fs.writeFileSync(join(dir, 'mine'), '');
-    fs.chownSync(join(dir, 'mine'), 1000, 1000);
     fs.writeFileSync(join(dir, 'theirs'), '');
+    fs.chownSync(join(dir, 'theirs'), 1000, 1000);
     const r = await guest(
       sh('chown 1000 mine; echo $?; chgrp 1000 mine; echo $?; chown 0 mine; echo $?; chgrp 0 mine; echo $?; chgrp 1000 theirs; echo $?; stat -c "%u %g" mine theirs'),
       { cwd: dir, identity: { uid: 1000, euid: 1000, gid: 1000, egid: 1000 } },
     );
     expect(r.out).toBe('0\n0\n1\n1\n1\n1000 1000\n0 0\n');
     expect(r.err.match(/Operation not permitted/g)).toHaveLength(3);
+    expect(fs.statSync(join(dir, 'mine'))).toMatchObject({ uid: 0, gid: 0 });
+    expect(fs.statSync(join(dir, 'theirs'))).toMatchObject({ uid: 1000, gid: 1000 });
   });
 
   it('answer EROFS on a read-only root', async () => {

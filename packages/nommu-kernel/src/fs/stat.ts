@@ -45,6 +45,38 @@ export function statFromHost(st: fs.BigIntStats): KStat {
   };
 }
 
+/**
+ * Host file owners as the guest sees them, and back: the host's uid (gid) and
+ * the guest's trade places; every other id is itself.
+ */
+export class OwnerMap {
+  constructor(
+    readonly hostUid: number,
+    readonly hostGid: number,
+    readonly guestUid: number,
+    readonly guestGid: number,
+  ) {}
+
+  /** The guest's view of a host file's stat. */
+  toGuest(st: KStat): KStat {
+    const uid = swap(st.uid, this.hostUid, this.guestUid);
+    const gid = swap(st.gid, this.hostGid, this.guestGid);
+    return uid === st.uid && gid === st.gid ? st : { ...st, uid, gid };
+  }
+
+  /** The host ids for a chown from the guest (-1, "unchanged", stays). */
+  toHostUid(uid: number): number {
+    return uid === -1 ? -1 : swap(uid, this.guestUid, this.hostUid);
+  }
+  toHostGid(gid: number): number {
+    return gid === -1 ? -1 : swap(gid, this.guestGid, this.hostGid);
+  }
+}
+
+function swap(id: number, from: number, to: number): number {
+  return id === from ? to : id === to ? from : id;
+}
+
 /** A character device or pipe with no host file behind it. */
 export function syntheticStat(mode: number, rdev = 0, ino = 1): KStat {
   return { dev: 5, ino, nlink: 1, mode, uid: 0, gid: 0, rdev, size: 0, blksize: 4096, blocks: 0, atimeNs: 0n, mtimeNs: 0n, ctimeNs: 0n };

@@ -404,12 +404,18 @@ function closeRange(task: Task, a: SyscallArgs) {
   return 0;
 }
 
+/** An open file's stat, a host file's with its owners as the guest sees them (see Kernel.owners). */
+function fileStat(task: Task, f: OpenFile): KStat {
+  const st = f.stat();
+  return f instanceof HostFile || (f instanceof PathFile && f.hostPath !== '') ? task.kernel.owners.toGuest(st) : st;
+}
+
 function kstatPath(task: Task, dirfd: number, path: string, flags: number): KStat {
-  if (path === '' && (flags & AT_EMPTY_PATH) !== 0) return task.process.files.get(dirfd).stat();
+  if (path === '' && (flags & AT_EMPTY_PATH) !== 0) return fileStat(task, task.process.files.get(dirfd));
   const r = resolveAt(task, dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) === 0);
   if (r.node) {
     // /proc/PID/fd/N: stat follows the link to the open file; lstat sees the link.
-    if (r.node.kind === 'symlink' && r.node.file && (flags & AT_SYMLINK_NOFOLLOW) === 0) return r.node.file.stat();
+    if (r.node.kind === 'symlink' && r.node.file && (flags & AT_SYMLINK_NOFOLLOW) === 0) return fileStat(task, r.node.file);
     return nodeStat(r.node);
   }
   let st: fs.BigIntStats;
@@ -418,7 +424,7 @@ function kstatPath(task: Task, dirfd: number, path: string, flags: number): KSta
   } catch (err) {
     throw hostErrno(err);
   }
-  const k = stat.statFromHost(st);
+  const k = task.kernel.owners.toGuest(stat.statFromHost(st));
   if (r.mount) k.dev = r.mount.devOf(k.dev);
   // A bound AF_UNIX name is a placeholder file on the host: it is a socket to the guest.
   if (task.kernel.net.isSocketPath(r.host, st.ino)) return { ...k, mode: stat.S_IFSOCK | (k.mode & 0o7777) };
@@ -468,7 +474,7 @@ function statx(task: Task, a: SyscallArgs) {
 }
 
 function fstat(task: Task, a: SyscallArgs) {
-  const st = task.process.files.get(a.int(0)).stat();
+  const st = fileStat(task, task.process.files.get(a.int(0)));
   stat.writeStat(task.kernel.mem, a.ptr(1), st);
   return 0;
 }

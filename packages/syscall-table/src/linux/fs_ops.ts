@@ -235,12 +235,20 @@ const AT_EMPTY_PATH = 0x1000;
  * and may only hand it to their own group (there are no supplementary groups).
  * The host then applies its own rule for the user nommu runs as.
  */
-function checkChown(task: Task, st: fs.Stats, uid: number, gid: number): void {
-  const { euid, egid } = task.kernel.identity;
-  if (euid === 0) return;
+/**
+ * May the guest give a host file (host stat `hostSt`) these owners (guest ids,
+ * -1: unchanged)? Returns the host ids to chown to (Kernel.owners).
+ */
+function checkChown(task: Task, hostSt: fs.Stats, uid: number, gid: number): [number, number] {
+  const k = task.kernel;
+  const { euid, egid } = k.identity;
+  const hostIds: [number, number] = [k.owners.toHostUid(uid), k.owners.toHostGid(gid)];
+  if (euid === 0) return hostIds;
+  const st = k.owners.toGuest({ ...stat.syntheticStat(0), uid: hostSt.uid, gid: hostSt.gid });
   const owner = st.uid === euid;
   if (uid !== -1 && !(owner && uid === st.uid)) throw errno(E.EPERM);
   if (gid !== -1 && !(owner && (gid === egid || gid === st.gid))) throw errno(E.EPERM);
+  return hostIds;
 }
 
 /** A uid_t/gid_t argument: (uid_t)-1, "leave unchanged", as -1. */
@@ -254,8 +262,8 @@ function fchownat(task: Task, dirfd: number, p: string, uid: number, gid: number
     // An O_PATH descriptor is changed by the name it holds (never following it: it may be a symlink).
     if (f instanceof PathFile && f.hostPath !== '') {
       if (f.mount?.readOnly) throw errno(E.EROFS);
-      checkChown(task, host(() => fs.lstatSync(f.hostPath)), uid, gid);
-      host(() => fs.lchownSync(f.hostPath, uid, gid));
+      const [hu, hg] = checkChown(task, host(() => fs.lstatSync(f.hostPath)), uid, gid);
+      host(() => fs.lchownSync(f.hostPath, hu, hg));
       return 0;
     }
     if (f === null) return fchownat(task, AT_FDCWD, '.', uid, gid, flags & ~AT_EMPTY_PATH);
@@ -265,16 +273,16 @@ function fchownat(task: Task, dirfd: number, p: string, uid: number, gid: number
   const r = resolveFile(task, dirfd, p, follow);
   if (r.node) throw errno(E.EPERM);
   writable(r);
-  checkChown(task, host(() => (follow ? fs.statSync(r.host) : fs.lstatSync(r.host))), uid, gid);
-  host(() => (follow ? fs.chownSync(r.host, uid, gid) : fs.lchownSync(r.host, uid, gid)));
+  const [hu, hg] = checkChown(task, host(() => (follow ? fs.statSync(r.host) : fs.lstatSync(r.host))), uid, gid);
+  host(() => (follow ? fs.chownSync(r.host, hu, hg) : fs.lchownSync(r.host, hu, hg)));
   return 0;
 }
 
 function fchown(task: Task, fd: number, uid: number, gid: number, raw = false) {
   const f = hostFile(task, fd, !raw);
   writableFile(task, f);
-  checkChown(task, host(() => fs.fstatSync(f.fd)), uid, gid);
-  host(() => fs.fchownSync(f.fd, uid, gid));
+  const [hu, hg] = checkChown(task, host(() => fs.fstatSync(f.fd)), uid, gid);
+  host(() => fs.fchownSync(f.fd, hu, hg));
   return 0;
 }
 
