@@ -472,6 +472,8 @@ export class Kernel {
     const ctty = proc.ctty;
     if (ctty && ctty !== this.terminal && proc.sid === proc.pid && ctty.controls(proc)) ctty.disassociate(this, true);
     if (--proc.files.users === 0) proc.files.closeAll();
+    // The first process's exit ends the run: its memory needs no zeroing or protection changes.
+    if (proc === this.#init) this.phys.retire();
     proc.mm.put();
     this.#releaseVforkParent(proc);
     // Orphans go to the nearest living subreaper above (PR_SET_CHILD_SUBREAPER), else to the first process, as to init.

@@ -36,6 +36,18 @@ describe('PhysicalMemory', () => {
     expect(phys.isFree(BASE, cpu.ramSize)).toBe(true);
   });
 
+  it('once retired (the run is over), frees keep the accounting but leave the bytes and protections alone', () => {
+    const a = phys.alloc(2 * PAGE_SIZE)!;
+    fillRam(a, 2 * PAGE_SIZE, 0x5a);
+    phys.setProt(a, PAGE_SIZE, 1);
+    phys.free(a, PAGE_SIZE);
+    expect(allZero(a, PAGE_SIZE)).toBe(true);
+    phys.retire();
+    phys.free(a + PAGE_SIZE, PAGE_SIZE);
+    expect(phys.usedBytes).toBe(0);
+    expect(bytes(a + PAGE_SIZE, PAGE_SIZE).every((b) => b === 0x5a)).toBe(true);
+  });
+
   it('allocates whole pages, from the top of RAM down', () => {
     const a = phys.alloc(1);
     expect(a).toBe(END - PAGE_SIZE);
