@@ -5,12 +5,10 @@ import type { Process, Task } from '../task/task.js';
 import { O_ACCMODE, O_CLOEXEC, O_RDONLY, OpenFile, type IoResult } from './file.js';
 import type { SyntheticFs, SyntheticNode } from './procfs.js';
 import { PTY_SLAVE_MAJOR, Pty, PtyMaster } from './pty.js';
-import { S_IFCHR, syntheticStat, type KStat } from './stat.js';
+import { makedev, S_IFCHR, syntheticStat, type KStat } from './stat.js';
 
-/** The device numbers Linux gives, as st_rdev encodes them (new_encode_dev). */
-export function makedev(major: number, minor: number): number {
-  return (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12);
-}
+export { makedev };
+
 
 /** What a device of this /dev does when opened. */
 type DeviceKind = 'null' | 'zero' | 'full' | 'random' | 'tty' | 'console' | 'ptmx';

@@ -5,7 +5,7 @@ import { BLOCK } from '../syscalls.js';
 import type { Task, WaitState } from '../task/task.js';
 import { O_CLOEXEC, O_NOCTTY, O_NONBLOCK, OpenFile, POLL, type IoResult } from './file.js';
 import { ByteQueue, N_TTY_BUF_SIZE, V } from './ldisc.js';
-import type { KStat } from './stat.js';
+import { makedev, type KStat } from './stat.js';
 import { Tty, type TtySide } from './tty.js';
 import { WaitQueue } from './wait.js';
 
@@ -53,8 +53,7 @@ export class Pty extends Tty {
   }
 
   get rdev(): number {
-    const minor = this.index;
-    return (minor & 0xff) | (PTY_SLAVE_MAJOR << 8) | ((minor & ~0xff) << 12);
+    return makedev(PTY_SLAVE_MAJOR, this.index);
   }
 
   protected signalForeground(signo: number): void {

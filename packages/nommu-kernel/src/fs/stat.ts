@@ -59,9 +59,17 @@ export class OwnerMap {
 
   /** The guest's view of a host file's stat. */
   toGuest(st: KStat): KStat {
-    const uid = swap(st.uid, this.hostUid, this.guestUid);
-    const gid = swap(st.gid, this.hostGid, this.guestGid);
+    const uid = this.guestUidOf(st.uid);
+    const gid = this.guestGidOf(st.gid);
     return uid === st.uid && gid === st.gid ? st : { ...st, uid, gid };
+  }
+
+  /** The guest's view of a host owner. */
+  guestUidOf(hostUid: number): number {
+    return swap(hostUid, this.hostUid, this.guestUid);
+  }
+  guestGidOf(hostGid: number): number {
+    return swap(hostGid, this.hostGid, this.guestGid);
   }
 
   /** The host ids for a chown from the guest (-1, "unchanged", stays). */
@@ -75,6 +83,11 @@ export class OwnerMap {
 
 function swap(id: number, from: number, to: number): number {
   return id === from ? to : id === to ? from : id;
+}
+
+/** The device numbers Linux gives, as st_rdev encodes them (new_encode_dev). */
+export function makedev(major: number, minor: number): number {
+  return (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12);
 }
 
 /** A character device or pipe with no host file behind it. */

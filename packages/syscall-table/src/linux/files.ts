@@ -492,19 +492,24 @@ function readlinkat(task: Task, dirfd: number, pathAddr: number, buf: number, si
   const path = k.mem.cstring(pathAddr);
   if (path === '') return readlinkFd(task, dirfd, buf, size);
   const r = resolveAt(task, dirfd, path, false);
+  return copyLinkTarget(task, r.node, r.host, E.EINVAL, buf, size);
+}
+
+/** Copies a symlink's target (a synthetic node's, else the host link's) to the guest, cut at `size`; `notLink` for a node that is none. */
+function copyLinkTarget(task: Task, node: SyntheticNode | null | undefined, hostPath: string, notLink: number, buf: number, size: number) {
   let target: string;
-  if (r.node) {
-    if (r.node.kind !== 'symlink') throw errno(E.EINVAL);
-    target = r.node.target;
+  if (node) {
+    if (node.kind !== 'symlink') throw errno(notLink);
+    target = node.target;
   } else {
     try {
-      target = fs.readlinkSync(r.host);
+      target = fs.readlinkSync(hostPath);
     } catch (err) {
       throw hostErrno(err);
     }
   }
   const bytes = Buffer.from(target, 'utf8').subarray(0, size);
-  k.mem.copyOut(buf, bytes);
+  task.kernel.mem.copyOut(buf, bytes);
   return bytes.length;
 }
 
@@ -513,20 +518,7 @@ function readlinkFd(task: Task, dirfd: number, buf: number, size: number) {
   if (dirfd === AT_FDCWD) throw errno(E.ENOENT);
   const file = task.process.files.get(dirfd);
   if (!(file instanceof PathFile) || (file.stat().mode & stat.S_IFMT) !== stat.S_IFLNK) throw errno(E.ENOENT);
-  let target: string;
-  if (file.node) {
-    if (file.node.kind !== 'symlink') throw errno(E.ENOENT);
-    target = file.node.target;
-  } else {
-    try {
-      target = fs.readlinkSync(file.hostPath);
-    } catch (err) {
-      throw hostErrno(err);
-    }
-  }
-  const bytes = Buffer.from(target, 'utf8').subarray(0, size);
-  task.kernel.mem.copyOut(buf, bytes);
-  return bytes.length;
+  return copyLinkTarget(task, file.node, file.hostPath, E.ENOENT, buf, size);
 }
 
 function faccessat(task: Task, dirfd: number, pathAddr: number, mode: number, flags: number) {

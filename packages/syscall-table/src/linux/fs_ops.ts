@@ -244,10 +244,10 @@ function checkChown(task: Task, hostSt: fs.Stats, uid: number, gid: number): [nu
   const { euid, egid } = k.identity;
   const hostIds: [number, number] = [k.owners.toHostUid(uid), k.owners.toHostGid(gid)];
   if (euid === 0) return hostIds;
-  const st = k.owners.toGuest({ ...stat.syntheticStat(0), uid: hostSt.uid, gid: hostSt.gid });
-  const owner = st.uid === euid;
-  if (uid !== -1 && !(owner && uid === st.uid)) throw errno(E.EPERM);
-  if (gid !== -1 && !(owner && (gid === egid || gid === st.gid))) throw errno(E.EPERM);
+  const fileUid = k.owners.guestUidOf(hostSt.uid);
+  const owner = fileUid === euid;
+  if (uid !== -1 && !(owner && uid === fileUid)) throw errno(E.EPERM);
+  if (gid !== -1 && !(owner && (gid === egid || gid === k.owners.guestGidOf(hostSt.gid)))) throw errno(E.EPERM);
   return hostIds;
 }
 
