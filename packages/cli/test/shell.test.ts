@@ -45,10 +45,10 @@ describe.skipIf(!HAVE_TMUX)('nommu shell in a terminal', () => {
       tmux('send-keys', '-t', session, 'echo hello from $((6*7))', 'Enter');
       await waitFor(/^hello from 42$/m);
       // Ctrl-C stops the foreground command, not the shell.
-      tmux('send-keys', '-t', session, '/bin/busybox sleep 30; echo not-interrupted', 'Enter');
-      await sleep(1500);
+      // The marker comes from the foreground job itself, so Ctrl-C cannot race the shell's tcsetpgrp.
+      tmux('send-keys', '-t', session, "/bin/busybox sh -c 'echo started; exec /bin/busybox sleep 30'; echo not-interrupted", 'Enter');
+      await waitFor(/^started$/m);
       tmux('send-keys', '-t', session, 'C-c');
-      await sleep(500);
       tmux('send-keys', '-t', session, 'echo still-here', 'Enter');
       const screen = await waitFor(/^still-here$/m);
       expect(screen).not.toMatch(/^not-interrupted$/m);

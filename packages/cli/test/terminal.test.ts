@@ -174,7 +174,8 @@ describe.skipIf(!HAVE_TMUX)('nommu run on a terminal', () => {
       const [before, after, status] = ['before', 'after', 'status'].map((f) => join(dir, f)) as [string, string, string];
       start(`stty -g > ${before}; PS1='P> ' node ${NOMMU_BIN} run ${BUSYBOX} sh; echo $? > ${status}; stty -g > ${after}`, 100, 30);
       await waitFor(/^P>\s*$/m);
-      tmux('send-keys', '-t', session, `echo started; ${BUSYBOX} sleep 30; echo not-interrupted`, 'Enter');
+      // The marker comes from the foreground job itself, so Ctrl-C cannot race the shell's tcsetpgrp.
+      tmux('send-keys', '-t', session, `${BUSYBOX} sh -c 'echo started; exec ${BUSYBOX} sleep 30'; echo not-interrupted`, 'Enter');
       await waitFor(/^started$/m);
       tmux('send-keys', '-t', session, 'C-c');
       tmux('send-keys', '-t', session, 'echo still-here', 'Enter');
