@@ -33,22 +33,38 @@ enum { CMD_RUN = 1, CMD_PROTECT = 2, CMD_EXIT = 3 };
 
 /*
  * Each side spins for the other's answer before sleeping on the futex, for a
- * time budget that adapts: a wait that ended while spinning keeps the budget;
- * a short wait that ended in sleep sets it to twice that wait (a longer spin
- * would have caught it); a long one halves it. On an idle core a hand-over
- * then costs no context switch; on a busy machine, or while the other side
- * computes or waits for I/O, the spinner soon stops stealing the CPU.
+ * time budget that follows the waits it sees: a short wait (one a spin could
+ * catch) longer than half the budget raises it to twice that wait at once,
+ * shorter ones let it decay by 1/32; a long wait (the other side computes, or
+ * waits for I/O) decays it by 1/8. One slow syscall thus no longer halves the
+ * budget for the fast ones after it, while a run of long waits soon stops the
+ * spinner from stealing the CPU. A side never spins while the other one was
+ * last seen on its own CPU: there the answer cannot come before it sleeps.
  * Measured: a fixed 4000-pause spin made a guest getpid cost ~350 us at load 7
- * on 2 cores; a pause-counted adaptive spin never grew past the runner's 3 us
- * of SIGSYS handling (trapped getpid 22 us against 2.6 us by direct call).
+ * on 2 cores. The earlier rule (set to twice the last short wait, halve on a
+ * long one) slept in about half of the first 6,000 syscalls of a run, while
+ * Node's code was still cold: hand-overs of 7-11 us instead of 0.2-0.7 us.
  */
-#define SPIN_START_US 20
+#define SPIN_START_US 50
 #define SPIN_MIN_US 2
 #define SPIN_MAX_US 200
 
 static inline uint32_t spin_next(uint32_t budget_us, uint64_t waited_us) {
-  if (waited_us < SPIN_MAX_US / 2) return (uint32_t)(waited_us * 2 > SPIN_MIN_US ? waited_us * 2 : SPIN_MIN_US);
-  return budget_us / 2 > SPIN_MIN_US ? budget_us / 2 : SPIN_MIN_US;
+  if (waited_us <= SPIN_MAX_US / 2) {
+    uint32_t want = (uint32_t)waited_us * 2;
+    if (want > budget_us) return want;
+    budget_us -= budget_us / 32;
+  } else {
+    budget_us -= budget_us / 8;
+  }
+  return budget_us > SPIN_MIN_US ? budget_us : SPIN_MIN_US;
+}
+
+/* The CPU this thread runs on now (Linux keeps it in TSC_AUX). */
+static inline uint32_t this_cpu(void) {
+  unsigned aux;
+  __rdtscp(&aux);
+  return aux & 0xfff;
 }
 
 /* TSC ticks per microsecond, measured once (~0.2 ms). */
@@ -85,7 +101,10 @@ typedef struct {
   /* Set while that side sleeps on its futex, so the other wakes it only then. */
   uint32_t node_sleeping;
   uint32_t runner_sleeping;
-  uint8_t pad[256 - 48 - 8 - 8 - 8 - 128 - 8];
+  /* The CPU each side last waited on (see spin_next). */
+  uint32_t node_cpu;
+  uint32_t runner_cpu;
+  uint8_t pad[256 - 48 - 8 - 8 - 8 - 128 - 8 - 8];
   GuestState guest; /* 256 */
   /*
    * Protection changes not applied yet. Only guest code is subject to them and
@@ -98,6 +117,17 @@ typedef struct {
   struct {
     uint64_t addr, len, prot;
   } prot_queue[PROT_QUEUE_MAX];
+  /*
+   * Where a command's time goes, in TSC ticks, kept only when the addon was
+   * opened with NOMMU_NATIVE_STATS set (printed on stderr when it closes):
+   * Node posts -> runner sees it -> guest enters ... leaves -> runner says
+   * done -> Node sees it -> Node posts the next command.
+   */
+  uint32_t stats_on;
+  uint32_t pad1;
+  uint64_t t_post, t_seen, t_done, t_back;
+  uint64_t s_commands, s_sleeps_node, s_sleeps_runner;
+  uint64_t s_to_runner, s_guest, s_to_node, s_node;
 } Control;
 
 _Static_assert(__builtin_offsetof(Control, guest) == 256, "Control layout");

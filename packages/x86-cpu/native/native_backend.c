@@ -80,7 +80,10 @@ static void stop_runner(Native *n) {
   }
 }
 
+static void print_stats(Native *n);
+
 static void destroy(Native *n) {
+  print_stats(n);
   stop_runner(n);
   if (n->ram) munmap(n->ram, n->ram_size);
   if (n->ctl) munmap(n->ctl, CONTROL_SIZE);
@@ -101,18 +104,22 @@ static void native_finalize(napi_env env, void *data, void *hint) {
 /* Waits for the runner to finish the posted command; 0 when it did, -1 when it died. */
 static int wait_done(Native *n, uint32_t seq) {
   Control *c = n->ctl;
-  uint64_t per_us = tsc_per_us(), t0 = __rdtsc(), limit = t0 + n->spin_us * per_us;
+  uint32_t cpu = this_cpu();
+  __atomic_store_n(&c->node_cpu, cpu, __ATOMIC_RELAXED);
+  uint64_t per_us = tsc_per_us(), t0 = __rdtsc();
+  uint64_t limit = __atomic_load_n(&c->runner_cpu, __ATOMIC_RELAXED) == cpu ? t0 : t0 + n->spin_us * per_us;
+  int rc = 0;
   while (__rdtsc() < limit) {
-    if (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE) == seq) return 0;
+    if (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE) == seq) goto out;
     _mm_pause();
   }
-  int rc = 0;
   for (;;) {
     __atomic_store_n(&c->node_sleeping, 1, __ATOMIC_SEQ_CST);
     uint32_t v = __atomic_load_n(&c->done, __ATOMIC_SEQ_CST);
     if (v == seq) break;
     struct timespec ts = {0, 50 * 1000 * 1000};
     syscall(SYS_futex, &c->done, FUTEX_WAIT, v, &ts, NULL, 0);
+    if (c->stats_on) c->s_sleeps_node++;
     if (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE) == seq) break;
     reap(n, WNOHANG);
     if (n->dead) {
@@ -121,6 +128,7 @@ static int wait_done(Native *n, uint32_t seq) {
     }
   }
   __atomic_store_n(&c->node_sleeping, 0, __ATOMIC_RELAXED);
+out:
   n->spin_us = spin_next(n->spin_us, (__rdtsc() - t0) / per_us);
   return rc;
 }
@@ -129,9 +137,32 @@ static int post(Native *n, uint32_t cmd) {
   if (n->dead) return -1;
   Control *c = n->ctl;
   c->cmd = cmd;
+  if (c->stats_on) {
+    c->t_post = __rdtsc();
+    if (c->t_back) c->s_node += c->t_post - c->t_back;
+  }
   uint32_t seq = __atomic_add_fetch(&c->req, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&c->runner_sleeping, __ATOMIC_SEQ_CST)) syscall(SYS_futex, &c->req, FUTEX_WAKE, 1, NULL, NULL, 0);
-  return wait_done(n, seq);
+  int rc = wait_done(n, seq);
+  if (c->stats_on && rc == 0) {
+    c->t_back = __rdtsc();
+    c->s_to_node += c->t_back - c->t_done;
+    c->s_commands++;
+  }
+  return rc;
+}
+
+/* NOMMU_NATIVE_STATS: the hand-over breakdown (see Control.stats_on), once. */
+static void print_stats(Native *n) {
+  Control *c = n->ctl;
+  if (!c || !c->stats_on || !c->s_commands) return;
+  double k = (double)c->s_commands, us = (double)tsc_per_us();
+  fprintf(stderr,
+          "nommu native backend: %llu commands; per command (us): Node -> runner %.2f, guest %.2f, runner -> Node %.2f, "
+          "Node %.2f; sleeps: Node %llu, runner %llu\n",
+          (unsigned long long)c->s_commands, c->s_to_runner / us / k, c->s_guest / us / k, c->s_to_node / us / k,
+          c->s_node / us / k, (unsigned long long)c->s_sleeps_node, (unsigned long long)c->s_sleeps_runner);
+  c->stats_on = 0;
 }
 
 static napi_value runner_died(napi_env env, Native *n) {
@@ -193,6 +224,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     goto fail;
   }
 
+  n->ctl->node_cpu = n->ctl->runner_cpu = ~0u;
+  const char *stats = getenv("NOMMU_NATIVE_STATS");
+  n->ctl->stats_on = stats && *stats && strcmp(stats, "0") != 0;
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, n->ram_fd, 3);
@@ -408,6 +442,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
     return NULL;
   Native *n = data;
   /* Stop the runner now; the mappings go with the handle (JavaScript may still hold views). */
+  print_stats(n);
   stop_runner(n);
   n->dead = 1;
   n->closed = 1;

@@ -104,68 +104,260 @@ static void die_of(int sig) {
 
 /*
  * Syscall sites rewritten to call __kernel_vsyscall directly, avoiding the
- * SIGSYS (~3 us on a VM) on their next runs: the option-6 fast path of the
- * native backend. Only `mov $imm32, %eax; syscall` (b8 imm32 0f 05) is
- * rewritten, lazily, when it traps and rax equals the immediate: the mov
- * becomes `jmp stub`, the syscall stays (a jump straight to it, or a
- * restarted syscall, still traps). The stub does what the mov and the
- * instruction did: eax = imm, r11 = rflags, rcx = the next instruction, and
- * jumps to the shim, without touching the red zone under rsp.
+ * SIGSYS (~3.5 us on a VM) on their next runs: the option-6 fast path of the
+ * native backend. Sites are rewritten lazily, when they trap, in one of two
+ * ways; both jump to a stub in the area after RAM that does what the
+ * instruction did (r11 = rflags, rcx = where to go on; the red zone under rsp
+ * untouched) and jumps to the shim.
+ *
+ * - `mov $imm32, %eax; syscall` (b8 imm32 0f 05) with rax equal to the
+ *   immediate: the mov becomes `jmp stub`, which sets eax first; the syscall
+ *   stays, so a jump straight to it or a restarted syscall still traps.
+ * - Otherwise, `syscall` followed by one register-only instruction I of 3 or
+ *   more bytes (glibc's `cmp $-4096,%rax`, musl's `mov %rax,%rdi`, ...), or
+ *   by a `ret` and at least 2 bytes of alignment padding (musl's
+ *   __syscall_cp_c, through which its read and write go): the syscall and
+ *   the start of I become `jmp stub`; the stub's shim call comes back to a
+ *   copy of I and then jumps past it. The stub keeps a `syscall`
+ *   right before that copy, where a restart (rcx - 2) lands. Code may still
+ *   reach I's old address (a jump there, or a task that trapped before the
+ *   rewrite resuming after its syscall): the stub is placed so that the byte
+ *   there, the second of the jump's displacement, is 0xcc (int3), and the
+ *   SIGTRAP handler sends such a task to the copy of I (instruction punning).
+ *   Guests see rcx pointing into the stub after such a syscall, and a guest
+ *   that reads its own code sees the jump.
  */
 #define STUB_AREA (1u << 20)
+#define STUB_GRAIN 16
 #define STUB_SIZE 48
 #define SITE_SLOTS 8192
+#define PUN 0xcc
+enum { SITE_MOV = 1, SITE_AFTER = 2 };
 /* The area starts with the shim's address (one slot, kept current by run_guest), then the stubs. */
 static uint8_t *nn_stubs;
-static uint32_t nn_stubs_used = 64;
-static struct { uint64_t next; uint32_t imm; uint32_t stub; } nn_sites[SITE_SLOTS];
+static uint8_t nn_stub_used[STUB_AREA / STUB_GRAIN / 8];
+static struct {
+  uint64_t next;    /* the address after the syscall instruction */
+  uint32_t stub;    /* offset in the area */
+  uint8_t kind;     /* SITE_* */
+  uint8_t len;      /* SITE_AFTER: I's length */
+  uint8_t code[10]; /* SITE_MOV: the immediate; SITE_AFTER: I */
+} nn_sites[SITE_SLOTS];
 
 static int fits_rel32(int64_t d) { return d >= INT32_MIN && d <= INT32_MAX; }
 
-static uint8_t *stub_for(uint64_t next, uint32_t imm) {
-  uint32_t h = (uint32_t)((next * 0x9e3779b97f4a7c15ull) >> 51) & (SITE_SLOTS - 1);
-  for (uint32_t n = 0; n < SITE_SLOTS; n++, h = (h + 1) & (SITE_SLOTS - 1)) {
-    if (nn_sites[h].next == next && nn_sites[h].imm == imm) return nn_stubs + nn_sites[h].stub;
-    if (nn_sites[h].next == 0) {
-      if (nn_stubs_used + STUB_SIZE > STUB_AREA) return NULL;
-      uint8_t *st = nn_stubs + nn_stubs_used, *p = st;
-      *p++ = 0xb8; memcpy(p, &imm, 4); p += 4;                    /* mov $imm, %eax */
-      memcpy(p, "\x48\x8d\x64\x24\x80", 5); p += 5;              /* lea -128(%rsp), %rsp */
-      *p++ = 0x9c;                                                /* pushfq */
-      *p++ = 0x41; *p++ = 0x5b;                                   /* pop %r11 */
-      memcpy(p, "\x48\x8d\xa4\x24\x80\x00\x00\x00", 8); p += 8; /* lea 128(%rsp), %rsp */
-      *p++ = 0x48; *p++ = 0x8d; *p++ = 0x0d;                      /* lea next(%rip), %rcx */
-      int32_t rel = (int32_t)((int64_t)next - (int64_t)(uintptr_t)(p + 4)); memcpy(p, &rel, 4); p += 4;
-      *p++ = 0xff; *p++ = 0x25;                                   /* jmp *slot(%rip): the shim */
-      rel = (int32_t)((int64_t)(uintptr_t)nn_stubs - (int64_t)(uintptr_t)(p + 4)); memcpy(p, &rel, 4);
-      nn_sites[h].next = next;
-      nn_sites[h].imm = imm;
-      nn_sites[h].stub = nn_stubs_used;
-      nn_stubs_used += STUB_SIZE;
-      return st;
-    }
+static int grains_free(uint32_t off) {
+  for (uint32_t g = off / STUB_GRAIN; g < (off + STUB_SIZE) / STUB_GRAIN; g++)
+    if (nn_stub_used[g / 8] & (1u << (g % 8))) return 0;
+  return 1;
+}
+
+static void take_grains(uint32_t off) {
+  for (uint32_t g = off / STUB_GRAIN; g < (off + STUB_SIZE) / STUB_GRAIN; g++) nn_stub_used[g / 8] |= (uint8_t)(1u << (g % 8));
+}
+
+/*
+ * A free stub slot: anywhere (pun_for == 0), or where a jump at pun_for - 2
+ * gets PUN as the second byte of its displacement: (stub - (site + 5)) >> 8
+ * & 0xff == PUN, a 256-byte range of starts in every 64 KiB of the area.
+ * Returns the offset, or 0 when there is none.
+ */
+static uint32_t alloc_stub(uint64_t pun_for) {
+  uint64_t base = (uint64_t)(uintptr_t)nn_stubs;
+  if (!pun_for) {
+    for (uint32_t off = 64; off + STUB_SIZE <= STUB_AREA; off += STUB_GRAIN)
+      if (grains_free(off)) return take_grains(off), off;
+    return 0;
   }
-  return NULL;
+  uint64_t site = pun_for - 2;
+  uint32_t first = (uint32_t)((site + 5 + ((uint64_t)PUN << 8) - base) & 0xffff);
+  for (uint32_t win = 0; win < STUB_AREA; win += 0x10000)
+    for (uint32_t j = (STUB_GRAIN - (first % STUB_GRAIN)) % STUB_GRAIN; j < 256; j += STUB_GRAIN) {
+      uint32_t off = win + first + j;
+      if (off < 64 || off + STUB_SIZE > STUB_AREA || !grains_free(off)) continue;
+      take_grains(off);
+      return off;
+    }
+  return 0;
+}
+
+static uint32_t site_hash(uint64_t next) { return (uint32_t)((next * 0x9e3779b97f4a7c15ull) >> 51) & (SITE_SLOTS - 1); }
+
+/* Handlers call no libc function they have not called before (a lazy binding would run with the guest's FS). */
+static int same_bytes(const uint8_t *a, const uint8_t *b, uint32_t len) {
+  for (uint32_t i = 0; i < len; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
+/* The slot of a known site with these bytes, or a free slot (next == 0), or -1 when the table is full. */
+static int find_site(uint64_t next, uint8_t kind, const uint8_t *code, uint8_t len) {
+  uint32_t h = site_hash(next);
+  for (uint32_t n = 0; n < SITE_SLOTS; n++, h = (h + 1) & (SITE_SLOTS - 1)) {
+    if (nn_sites[h].next == 0) return (int)h;
+    if (nn_sites[h].next == next && nn_sites[h].kind == kind && nn_sites[h].len == len && same_bytes(nn_sites[h].code, code, len))
+      return (int)h;
+  }
+  return -1;
+}
+
+/* Emits the common part of a stub: r11 = rflags, rcx = `resume`, jump to the shim. */
+static uint8_t *emit_entry(uint8_t *p, uint64_t resume) {
+  memcpy(p, "\x48\x8d\x64\x24\x80", 5); p += 5;              /* lea -128(%rsp), %rsp */
+  *p++ = 0x9c;                                                /* pushfq */
+  *p++ = 0x41; *p++ = 0x5b;                                   /* pop %r11 */
+  memcpy(p, "\x48\x8d\xa4\x24\x80\x00\x00\x00", 8); p += 8; /* lea 128(%rsp), %rsp */
+  *p++ = 0x48; *p++ = 0x8d; *p++ = 0x0d;                      /* lea resume(%rip), %rcx */
+  int32_t rel = (int32_t)((int64_t)resume - (int64_t)(uintptr_t)(p + 4)); memcpy(p, &rel, 4); p += 4;
+  *p++ = 0xff; *p++ = 0x25;                                   /* jmp *slot(%rip): the shim */
+  rel = (int32_t)((int64_t)(uintptr_t)nn_stubs - (int64_t)(uintptr_t)(p + 4)); memcpy(p, &rel, 4); p += 4;
+  return p;
+}
+
+/* Where a SITE_AFTER stub keeps its copy of I: after the entry (29 bytes) and a `syscall`. */
+#define AFTER_COPY 31
+
+static uint8_t *stub_for(uint64_t next, uint8_t kind, const uint8_t *code, uint8_t len) {
+  int h = find_site(next, kind, code, len);
+  if (h < 0) return NULL;
+  if (nn_sites[h].next) return nn_stubs + nn_sites[h].stub;
+  uint32_t off = alloc_stub(kind == SITE_AFTER ? next : 0);
+  if (!off) return NULL;
+  uint8_t *st = nn_stubs + off, *p = st;
+  if (kind == SITE_MOV) {
+    *p++ = 0xb8; memcpy(p, code, 4); p += 4; /* mov $imm, %eax */
+    emit_entry(p, next);
+  } else {
+    p = emit_entry(p, (uint64_t)(uintptr_t)(st + AFTER_COPY));
+    *p++ = 0x0f; *p++ = 0x05;                  /* syscall: where a restart lands */
+    memcpy(p, code, len); p += len;            /* I */
+    *p++ = 0xe9;                               /* jmp past I */
+    int32_t rel = (int32_t)((int64_t)(next + len) - (int64_t)(uintptr_t)(p + 4));
+    memcpy(p, &rel, 4);
+  }
+  nn_sites[h].next = next;
+  nn_sites[h].kind = kind;
+  nn_sites[h].len = len;
+  memcpy(nn_sites[h].code, code, len);
+  nn_sites[h].stub = off;
+  return st;
+}
+
+/*
+ * The length of `p` if it is one instruction that uses and changes nothing but
+ * registers and flags (so its copy in a stub behaves the same and cannot
+ * fault), else 0. A small whitelist: optional REX, then ALU and mov forms
+ * with a register operand (ModRM mod 3) or an immediate to eAX/a register.
+ */
+static uint32_t plain_insn_len(const uint8_t *p) {
+  uint32_t n = 0, rexw = 0;
+  if ((p[0] & 0xf0) == 0x40) rexw = p[n++] & 8;
+  uint8_t op = p[n++];
+  switch (op) {
+    case 0x05: case 0x0d: case 0x15: case 0x1d: case 0x25: case 0x2d: case 0x35: case 0x3d: case 0xa9:
+      return n + 4; /* op eAX, imm32 */
+    case 0x01: case 0x03: case 0x09: case 0x0b: case 0x11: case 0x13: case 0x19: case 0x1b: case 0x21: case 0x23:
+    case 0x29: case 0x2b: case 0x31: case 0x33: case 0x39: case 0x3b: case 0x63: case 0x85: case 0x87: case 0x89: case 0x8b:
+      return (p[n] >> 6) == 3 ? n + 1 : 0; /* op r, r */
+    case 0x83: case 0xc1:
+      return (p[n] >> 6) == 3 ? n + 2 : 0; /* op r, imm8 */
+    case 0x81:
+      return (p[n] >> 6) == 3 ? n + 5 : 0; /* op r, imm32 */
+    case 0xc7:
+      return (p[n] >> 6) == 3 && ((p[n] >> 3) & 7) == 0 ? n + 5 : 0; /* mov r, imm32 */
+    case 0x0f:
+      if (p[n] == 0xb6 || p[n] == 0xb7 || p[n] == 0xbe || p[n] == 0xbf) return (p[n + 1] >> 6) == 3 ? n + 2 : 0;
+      return 0;
+    default:
+      if (op >= 0xb8 && op <= 0xbf) return n + (rexw ? 8 : 4); /* mov r, imm32/imm64 */
+      return 0;
+  }
+}
+
+/* The length of `p` if it is a NOP compilers pad with (or an int3), else 0. */
+static uint32_t nop_len(const uint8_t *p) {
+  if (p[0] == 0x90 || p[0] == 0xcc) return 1;
+  uint32_t n = 0;
+  while (n < 6 && p[n] == 0x66) n++;
+  if (n && p[n] == 0x90) return n + 1;
+  if (p[n] == 0x2e) n++;
+  if (p[n] != 0x0f || p[n + 1] != 0x1f) return 0;
+  uint8_t modrm = p[n + 2], mod = modrm >> 6, rm = modrm & 7;
+  n += 3;
+  if (mod == 3) return n;
+  if (rm == 4) n++; /* SIB */
+  if (mod == 1) return n + 1;
+  if (mod == 2 || (mod == 0 && rm == 5)) return n + 4;
+  return n;
+}
+
+static int in_stub_area(uint64_t a) { return nn_stubs && a - (uint64_t)(uintptr_t)nn_stubs < STUB_AREA; }
+
+static void write_jump(uint64_t at, const uint8_t *st) {
+  uint8_t jmp[5] = {0xe9};
+  int32_t rel = (int32_t)((int64_t)(uintptr_t)st - (int64_t)(at + 5));
+  memcpy(jmp + 1, &rel, 4);
+  memcpy(nn_ram_rw + (at - nn_ram_base), jmp, 5);
 }
 
 static void rewrite_site(uint64_t next, uint64_t rax) {
-  uint64_t site = next - 7;
-  if (!nn_stubs || !in_ram(site) || !in_ram(next - 1) || site == nn_ram_base) return;
-  const uint8_t *p = (const uint8_t *)(uintptr_t)site;
-  uint32_t imm;
-  memcpy(&imm, p + 1, 4);
-  if (p[0] != 0xb8 || imm != rax) return;
-  /* A prefix would make the b8 some other instruction (REX.B: mov to r8d), or be part of one. */
-  uint8_t pre = p[-1];
-  if ((pre & 0xf0) == 0x40 || pre == 0x66 || pre == 0x67 || pre == 0xf2 || pre == 0xf3) return;
+  /* The bytes looked at: up to 8 before the syscall, up to 32 after it. */
+  if (!nn_stubs || !in_ram(next - 2) || !in_ram(next + 32)) return;
+  const uint8_t *p = (const uint8_t *)(uintptr_t)(next - 2);
+  if (p[0] != 0x0f || p[1] != 0x05) return; /* int $0x80, or rewritten meanwhile */
   if (!fits_rel32((int64_t)(uintptr_t)nn_stubs - (int64_t)next) ||
-      !fits_rel32((int64_t)(uintptr_t)nn_stubs + STUB_AREA - (int64_t)site)) return;
-  uint8_t *st = stub_for(next, imm);
+      !fits_rel32((int64_t)(uintptr_t)nn_stubs + STUB_AREA - (int64_t)next)) return;
+  if (next - 8 >= nn_ram_base) {
+    const uint8_t *mov = p - 5;
+    uint32_t imm;
+    memcpy(&imm, mov + 1, 4);
+    /* A prefix would make the b8 some other instruction (REX.B: mov to r8d), or be part of one. */
+    uint8_t pre = mov[-1];
+    if (mov[0] == 0xb8 && imm == rax && (pre & 0xf0) != 0x40 && pre != 0x66 && pre != 0x67 && pre != 0xf2 && pre != 0xf3) {
+      uint8_t *st = stub_for(next, SITE_MOV, (const uint8_t *)&imm, 4);
+      if (st) write_jump(next - 7, st);
+      return;
+    }
+    /* Already a jump into the stubs right before: a mov site entered at its syscall; leave it. */
+    if (mov[0] == 0xe9) {
+      int32_t rel;
+      memcpy(&rel, mov + 1, 4);
+      if (in_stub_area(next - 2 + (uint64_t)(int64_t)rel)) return;
+    }
+  }
+  uint32_t len = plain_insn_len(p + 2), cover = len;
+  if (p[2] == 0xc3) { /* `syscall; ret` then alignment padding, which nothing jumps into: the jump may cover it */
+    uint32_t pad = 0, k;
+    while (pad < 2 && (k = nop_len(p + 3 + pad)) != 0) pad += k;
+    if (pad >= 2) len = 1, cover = 1 + pad;
+  }
+  if (cover < 3 || len > sizeof nn_sites[0].code) return;
+  uint8_t *st = stub_for(next, SITE_AFTER, p + 2, (uint8_t)len);
   if (!st) return;
-  uint8_t jmp[5] = {0xe9};
-  int32_t rel = (int32_t)((int64_t)(uintptr_t)st - (int64_t)(site + 5));
-  memcpy(jmp + 1, &rel, 4);
-  memcpy(nn_ram_rw + (site - nn_ram_base), jmp, 5);
+  write_jump(next - 2, st);
+  for (uint32_t i = 5; i < 2 + cover; i++) nn_ram_rw[next - 2 + i - nn_ram_base] = 0xcc;
+}
+
+/*
+ * An int3 at `at`: a punned byte of a SITE_AFTER site (see above)? Then the
+ * stub's copy of the instruction that was there, else 0.
+ */
+static uint64_t pun_target(uint64_t at) {
+  if (!nn_stubs || at - 2 < nn_ram_base || !in_ram(at + 3)) return 0;
+  const uint8_t *p = (const uint8_t *)(uintptr_t)(at - 2);
+  if (p[0] != 0xe9 || p[2] != PUN) return 0;
+  int32_t rel;
+  memcpy(&rel, p + 1, 4);
+  uint64_t st = at + 3 + (uint64_t)(int64_t)rel;
+  if (!in_stub_area(st)) return 0;
+  /* The stub must be this site's (a guest's own int3 there is reported as usual). */
+  uint32_t h = site_hash(at);
+  for (uint32_t n = 0; n < SITE_SLOTS; n++, h = (h + 1) & (SITE_SLOTS - 1)) {
+    if (nn_sites[h].next == 0) return 0;
+    if (nn_sites[h].next == at && nn_sites[h].kind == SITE_AFTER && nn_stubs + nn_sites[h].stub == (uint8_t *)(uintptr_t)st)
+      return st + AFTER_COPY;
+  }
+  return 0;
 }
 
 static void on_sigsys(int sig, siginfo_t *si, void *ctx) {
@@ -208,6 +400,9 @@ static void on_fault(int sig, siginfo_t *si, void *ctx) {
     reason = STOP_HALT;
   } else if (sig == SIGILL) {
     reason = STOP_INVALID_INSN;
+  } else if (sig == SIGTRAP && trapno == 3 && (address = pun_target(rip - 1)) != 0) {
+    g[REG_RIP] = (greg_t)address; /* a punned byte of a rewritten site: on at its instruction's copy */
+    return;
   } else if (sig == SIGTRAP) {
     reason = STOP_EXCEPTION;
     detail = trapno == 1 ? 1 : 3;
@@ -270,20 +465,25 @@ static const char *probe_cpu(void) {
 /* Waits for the next command: an adaptive spin (see spin_next), then the futex. */
 static uint32_t wait_request(uint32_t seen) {
   static uint32_t spin_us = SPIN_START_US;
-  uint64_t per_us = tsc_per_us(), t0 = __rdtsc(), limit = t0 + spin_us * per_us;
+  uint32_t cpu = this_cpu();
+  __atomic_store_n(&ctl->runner_cpu, cpu, __ATOMIC_RELAXED);
+  uint64_t per_us = tsc_per_us(), t0 = __rdtsc();
+  uint64_t limit = __atomic_load_n(&ctl->node_cpu, __ATOMIC_RELAXED) == cpu ? t0 : t0 + spin_us * per_us;
+  uint32_t v;
   while (__rdtsc() < limit) {
-    uint32_t v = __atomic_load_n(&ctl->req, __ATOMIC_ACQUIRE);
-    if (v != seen) return v;
+    v = __atomic_load_n(&ctl->req, __ATOMIC_ACQUIRE);
+    if (v != seen) goto out;
     _mm_pause();
   }
-  uint32_t v;
   for (;;) {
     __atomic_store_n(&ctl->runner_sleeping, 1, __ATOMIC_SEQ_CST);
     v = __atomic_load_n(&ctl->req, __ATOMIC_SEQ_CST);
     if (v != seen) break;
     syscall(SYS_futex, &ctl->req, FUTEX_WAIT, seen, NULL, NULL, 0);
+    if (ctl->stats_on) ctl->s_sleeps_runner++;
   }
   __atomic_store_n(&ctl->runner_sleeping, 0, __ATOMIC_RELAXED);
+out:
   spin_us = spin_next(spin_us, (__rdtsc() - t0) / per_us);
   return v;
 }
@@ -320,7 +520,9 @@ static uint64_t run_guest(uint64_t slice, timer_t timer, uint64_t *armed) {
   memcpy(nn_guest.regs, ctl->guest.regs, sizeof nn_guest.regs);
   memcpy(nn_guest.xsave, ctl->guest.xsave, nn_xsave_size);
   nn_guest.stop[1] = nn_guest.stop[2] = 0;
+  uint64_t t = ctl->stats_on ? __rdtsc() : 0;
   uint64_t reason = nommu_native_enter();
+  if (t) ctl->s_guest += __rdtsc() - t;
   nn_guest.stop[0] = reason;
   if (reason == STOP_KERNEL_CALL) nn_guest.stop[3] = nn_guest.regs[R_RIP];
   memcpy(ctl->guest.regs, nn_guest.regs, sizeof nn_guest.regs + sizeof nn_guest.stop);
@@ -394,6 +596,7 @@ int main(int argc, char **argv) {
   uint32_t seen = 0;
   for (;;) {
     seen = wait_request(seen);
+    if (ctl->stats_on) ctl->t_seen = __rdtsc();
     apply_protections();
     int32_t result = 0;
     switch (ctl->cmd) {
@@ -411,6 +614,11 @@ int main(int argc, char **argv) {
         result = -EINVAL;
     }
     ctl->result = result;
+    __atomic_store_n(&ctl->runner_cpu, this_cpu(), __ATOMIC_RELAXED);
+    if (ctl->stats_on) {
+      ctl->t_done = __rdtsc();
+      ctl->s_to_runner += ctl->t_seen - ctl->t_post;
+    }
     __atomic_store_n(&ctl->done, seen, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&ctl->node_sleeping, __ATOMIC_SEQ_CST)) syscall(SYS_futex, &ctl->done, FUTEX_WAKE, 1, NULL, NULL, 0);
   }

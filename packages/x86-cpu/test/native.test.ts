@@ -157,6 +157,122 @@ describe.skipIf(why !== null)('native backend', () => {
       expect([...cpu.ram.subarray(SITE + 0x200 - cpu.ramBase, SITE + 0x200 + other.length - cpu.ramBase)]).toEqual(other);
     });
 
+    describe('a syscall followed by a register-only instruction: both become a jump, the byte after the syscall a punned int3', () => {
+      const AFTER = SITE + 0x300;
+      // mov rax, rbx (the number comes from elsewhere); syscall; mov rdi, rax; hlt
+      const CODE_AFTER = [0x48, 0x89, 0xd8, 0x0f, 0x05, 0x48, 0x89, 0xc7, HLT];
+      const S = AFTER + 3;
+      let stubResume = 0n;
+      function callFrom(at: number, rbx: bigint): StopReason {
+        cpu.setReg(Reg.RBX, rbx);
+        return enterAt(at);
+      }
+      function answer(rax: bigint): void {
+        cpu.setReg(Reg.RAX, rax);
+        cpu.setReg(Reg.RIP, cpu.getReg(Reg.RCX));
+        expect(cpu.run(0)).toBe(StopReason.Halt);
+        expect(cpu.getReg(Reg.RDI)).toBe(rax);
+      }
+
+      it('traps the first time, then enters the shim through the stub with the same semantics', () => {
+        cpu.ram.set(CODE_AFTER, AFTER - cpu.ramBase);
+        cpu.ram.fill(0x5a, CODE + 0x8000 - 128 - cpu.ramBase, CODE + 0x8000 - cpu.ramBase);
+        expect(callFrom(AFTER, 39n)).toBe(StopReason.KernelCall);
+        expect(cpu.getReg(Reg.RCX)).toBe(BigInt(S + 2));
+        answer(5n);
+        const at = (i: number): number => cpu.ram[S + i - cpu.ramBase]!;
+        expect(at(0)).toBe(0xe9);
+        expect(at(2)).toBe(0xcc); // the old start of `mov rdi, rax`
+        expect(at(5)).toBe(HLT); // what follows the instruction is untouched
+        expect(callFrom(AFTER, 40n)).toBe(StopReason.KernelCall);
+        expect(cpu.getReg(Reg.RAX)).toBe(40n);
+        expect(cpu.getReg(Reg.R11) & 0xfffn).toBe(0x202n);
+        stubResume = cpu.getReg(Reg.RCX);
+        // rcx points into the stub area after RAM, not back into the guest's code.
+        expect(stubResume >= BigInt(cpu.ramBase + cpu.ram.length)).toBe(true);
+        expect(cpu.ram.subarray(CODE + 0x8000 - 128 - cpu.ramBase, CODE + 0x8000 - cpu.ramBase).every((b) => b === 0x5a)).toBe(true);
+        answer(7n);
+      });
+
+      it('sends code that reaches the old next instruction (a jump, a task that trapped before) to its copy', () => {
+        cpu.setReg(Reg.RAX, 11n);
+        cpu.setReg(Reg.RIP, BigInt(S + 2));
+        cpu.setReg(Reg.RFLAGS, 0x202n);
+        expect(cpu.run(0)).toBe(StopReason.Halt);
+        expect(cpu.getReg(Reg.RDI)).toBe(11n);
+      });
+
+      it('restarts through the syscall kept in the stub (rcx - 2), which traps', () => {
+        cpu.setReg(Reg.RAX, 39n);
+        cpu.setReg(Reg.RIP, stubResume - 2n);
+        cpu.setReg(Reg.RSP, BigInt(CODE + 0x8000));
+        cpu.setReg(Reg.RFLAGS, 0x202n);
+        expect(cpu.run(0)).toBe(StopReason.KernelCall);
+        expect(cpu.getReg(Reg.RCX)).toBe(stubResume);
+        answer(13n);
+      });
+
+      it("rewrites glibc's `syscall; cmp $-4096, %rax`, keeping the flags the branch after it reads", () => {
+        const at = SITE + 0x380;
+        // mov rax, rbx; syscall; cmp rax, -4096; ja err; mov edi, 1; hlt; err: mov edi, 2; hlt
+        const code = [0x48, 0x89, 0xd8, 0x0f, 0x05, 0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff, 0x77, 0x06, 0xbf, 1, 0, 0, 0, HLT, 0xbf, 2, 0, 0, 0, HLT];
+        cpu.ram.set(code, at - cpu.ramBase);
+        for (const [result, edi] of [[3n, 1n], [-9n & 0xffffffffffffffffn, 2n], [0n, 1n]] as const) {
+          expect(callFrom(at, 0n)).toBe(StopReason.KernelCall);
+          cpu.setReg(Reg.RAX, result);
+          cpu.setReg(Reg.RIP, cpu.getReg(Reg.RCX));
+          expect(cpu.run(0)).toBe(StopReason.Halt);
+          expect(cpu.getReg(Reg.RDI)).toBe(edi);
+        }
+        // The jump covers the syscall and 3 bytes of the cmp; its 3 other bytes are int3.
+        expect([...cpu.ram.subarray(at + 3 + 5 - cpu.ramBase, at + 3 + 8 - cpu.ramBase)]).toEqual([0xcc, 0xcc, 0xcc]);
+        expect(cpu.ram[at + 3 - cpu.ramBase]).toBe(0xe9);
+      });
+
+      it("rewrites musl's `syscall; ret` followed by alignment padding, never one followed by other code", () => {
+        const at = SITE + 0x3c0;
+        // mov rax, rbx; call f; mov rdi, rax; hlt; (pad) f: syscall; ret; nopw (6 bytes)
+        const f = at + 0x10;
+        const code = [0x48, 0x89, 0xd8, 0xe8, ...le32(f - (at + 8)), 0x48, 0x89, 0xc7, HLT];
+        cpu.ram.set(code, at - cpu.ramBase);
+        const body = [0x0f, 0x05, 0xc3, 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00];
+        cpu.ram.set(body, f - cpu.ramBase);
+        for (const v of [21n, 22n]) {
+          expect(callFrom(at, 39n)).toBe(StopReason.KernelCall);
+          answer(v);
+        }
+        expect(cpu.ram[f - cpu.ramBase]).toBe(0xe9);
+        expect(cpu.ram[f + 2 - cpu.ramBase]).toBe(0xcc);
+        // A `ret` whose next byte may be a function's first: left alone.
+        const g = at + 0x30;
+        const tight = [0x0f, 0x05, 0xc3, 0x55, 0x48, 0x89, 0xe5];
+        cpu.ram.set(tight, g - cpu.ramBase);
+        cpu.ram.set([0x48, 0x89, 0xd8, 0xe8, ...le32(g - (at + 8)), 0x48, 0x89, 0xc7, HLT], at - cpu.ramBase);
+        expect(callFrom(at, 39n)).toBe(StopReason.KernelCall);
+        answer(23n);
+        expect([...cpu.ram.subarray(g - cpu.ramBase, g + tight.length - cpu.ramBase)]).toEqual(tight);
+      });
+
+      it('leaves a syscall alone when what follows is short, touches memory or is an int3 of the guest', () => {
+        const cases = [
+          [0x0f, 0x05, 0x89, 0xc7, HLT], // mov edi, eax: 2 bytes
+          [0x0f, 0x05, 0x48, 0x89, 0x43, 0x30, HLT], // mov [rbx+0x30], rax
+          [0x0f, 0x05, 0x48, 0x8b, 0x0d, 0, 0, 0, 0, HLT], // mov rcx, [rip]
+        ];
+        cases.forEach((bytes, i) => {
+          const at = SITE + 0x400 + i * 0x40;
+          cpu.ram.set(bytes, at - cpu.ramBase);
+          cpu.setReg(Reg.RAX, 39n);
+          cpu.setReg(Reg.RBX, BigInt(CODE + 0x6000));
+          expect(enterAt(at)).toBe(StopReason.KernelCall);
+          expect([...cpu.ram.subarray(at - cpu.ramBase, at + bytes.length - cpu.ramBase)]).toEqual(bytes);
+        });
+        // The guest's own int3 right after a rewritten site's jump is its own breakpoint.
+        expect(runCode([0x90, 0xcc, 0x90])).toBe(StopReason.Exception);
+        expect(cpu.lastStop()).toMatchObject({ vector: Vector.Breakpoint, rip: BigInt(CODE + 2) });
+      });
+    });
+
     it('can be turned off', () => {
       const off = createNativeBackend({ ramSize: 16 << 20, rewriteSyscalls: false });
       try {
