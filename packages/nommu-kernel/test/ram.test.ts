@@ -36,6 +36,29 @@ describe('PhysicalMemory', () => {
     expect(phys.isFree(BASE, cpu.ramSize)).toBe(true);
   });
 
+  it('setProt tells the CPU only the runs of pages whose protection changes, one call per run', () => {
+    const protects: [number, number, number][] = [];
+    const counted: CpuBackend = Object.create(cpu, {
+      protect: { value: (addr: number, len: number, prot: number) => { protects.push([(addr - BASE) / PAGE_SIZE, len / PAGE_SIZE, prot]); return cpu.protect(addr, len, prot); } },
+    });
+    const ram = new PhysicalMemory(counted);
+    const R = mman.PROT_READ;
+    const RW = mman.PROT_READ | mman.PROT_WRITE;
+    ram.setProt(page(4), 4 * PAGE_SIZE, R); // pages 4..7 from the free RAM's rwx
+    ram.setProt(page(10), PAGE_SIZE, 0);
+    ram.setProt(page(12), 2 * PAGE_SIZE, R);
+    expect(protects).toEqual([[4, 4, R], [10, 1, 0], [12, 2, R]]);
+    protects.length = 0;
+    // Over 2..15: pages already read-only are left alone, each other run changes once.
+    ram.setProt(page(2), 14 * PAGE_SIZE, R);
+    expect(protects).toEqual([[2, 2, R], [8, 4, R], [14, 2, R]]);
+    protects.length = 0;
+    ram.setProt(page(2), 14 * PAGE_SIZE, R); // nothing to change
+    ram.setProt(page(0), PAGES * PAGE_SIZE, RW | 8); // a bit the CPU does not know (PROT_SEM) is not its business
+    expect(protects).toEqual([[0, PAGES, RW]]);
+    cpu.protect(BASE, cpu.ramSize, 7);
+  });
+
   it('once retired (the run is over), frees keep the accounting but leave the bytes and protections alone', () => {
     const a = phys.alloc(2 * PAGE_SIZE)!;
     fillRam(a, 2 * PAGE_SIZE, 0x5a);
