@@ -28,6 +28,8 @@ typedef struct {
 
 enum { CMD_RUN = 1, CMD_PROTECT = 2, CMD_EXIT = 3 };
 #define PROT_QUEUE_MAX 128
+/* A prot_queue entry that populates its range (MADV_POPULATE_WRITE) instead of protecting it. */
+#define QUEUE_PREFAULT 0x100
 /* Runner flags (its third argument). */
 #define RUNNER_REWRITE_SYSCALLS 1
 

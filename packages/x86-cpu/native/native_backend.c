@@ -366,6 +366,26 @@ static Native *range_args(napi_env env, napi_callback_info info, uint64_t *addr,
   return n;
 }
 
+/* Queues a change for the runner's next command (see Control.prot_queue): a run of the same kind grows in place. 0, or -1 when the runner died. */
+static int enqueue(Native *n, uint64_t addr, uint64_t len, uint64_t what) {
+  Control *c = n->ctl;
+  uint32_t k = c->nprot;
+  if (k > 0 && c->prot_queue[k - 1].prot == what && c->prot_queue[k - 1].addr + c->prot_queue[k - 1].len == addr) {
+    c->prot_queue[k - 1].len += len;
+    return 0;
+  }
+  if (k == PROT_QUEUE_MAX) {
+    n->ctl->args[1] = 0; /* an empty CMD_PROTECT: the runner applies the queue first */
+    if (post(n, CMD_PROTECT) != 0) return -1;
+    k = c->nprot;
+  }
+  c->prot_queue[k].addr = addr;
+  c->prot_queue[k].len = len;
+  c->prot_queue[k].prot = what;
+  c->nprot = k + 1;
+  return 0;
+}
+
 static napi_value js_protect(napi_env env, napi_callback_info info) {
   uint64_t addr, len, prot;
   Native *n = range_args(env, info, &addr, &len, &prot);
@@ -374,21 +394,7 @@ static napi_value js_protect(napi_env env, napi_callback_info info) {
   Control *c = n->ctl;
   napi_value ok;
   if (!c->prot_failed && !n->dead) {
-    /* Queued for the runner's next command (see Control.prot_queue): a run of the same protection grows in place. */
-    uint32_t k = c->nprot;
-    if (k > 0 && c->prot_queue[k - 1].prot == (prot & 7) && c->prot_queue[k - 1].addr + c->prot_queue[k - 1].len == addr) {
-      c->prot_queue[k - 1].len += len;
-    } else {
-      if (k == PROT_QUEUE_MAX) {
-        n->ctl->args[1] = 0; /* an empty CMD_PROTECT: the runner applies the queue first */
-        if (post(n, CMD_PROTECT) != 0) return runner_died(env, n);
-        k = c->nprot;
-      }
-      c->prot_queue[k].addr = addr;
-      c->prot_queue[k].len = len;
-      c->prot_queue[k].prot = prot & 7;
-      c->nprot = k + 1;
-    }
+    if (enqueue(n, addr, len, prot & 7) != 0) return runner_died(env, n);
     napi_get_boolean(env, true, &ok);
     return ok;
   }
@@ -400,6 +406,15 @@ static napi_value js_protect(napi_env env, napi_callback_info info) {
   if (n->ctl->result != 0 && n->ctl->result != -ENOMEM) return throw_native(env, "NOMMU_PROTECT", strerror(-n->ctl->result));
   napi_get_boolean(env, n->ctl->result == 0, &ok);
   return ok;
+}
+
+static napi_value js_prefault(napi_env env, napi_callback_info info) {
+  uint64_t addr, len;
+  Native *n = range_args(env, info, &addr, &len, NULL);
+  if (!n) return NULL;
+  if ((addr | len) & 0xfff) return throw_native(env, "NOMMU_BAD_ARGUMENT", "prefault: page-aligned range");
+  if (len && !n->dead && enqueue(n, addr, len, QUEUE_PREFAULT) != 0) return runner_died(env, n);
+  return NULL;
 }
 
 static napi_value js_zero(napi_env env, napi_callback_info info) {
@@ -463,6 +478,7 @@ NAPI_MODULE_INIT() {
       {"run", NULL, js_run, NULL, NULL, NULL, napi_default, NULL},
       {"setKernelEntry", NULL, js_set_kernel_entry, NULL, NULL, NULL, napi_default, NULL},
       {"protect", NULL, js_protect, NULL, NULL, NULL, napi_default, NULL},
+      {"prefault", NULL, js_prefault, NULL, NULL, NULL, napi_default, NULL},
       {"zero", NULL, js_zero, NULL, NULL, NULL, napi_default, NULL},
       {"residentBytes", NULL, js_resident, NULL, NULL, NULL, napi_default, NULL},
       {"readTsc", NULL, js_read_tsc, NULL, NULL, NULL, napi_default, NULL},

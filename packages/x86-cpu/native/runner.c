@@ -42,6 +42,9 @@
 #define PR_SET_SYSCALL_USER_DISPATCH 59
 #define PR_SYS_DISPATCH_ON 1
 #endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 #ifndef SYS_USER_DISPATCH
 #define SYS_USER_DISPATCH 2
 #endif
@@ -503,7 +506,12 @@ static int protect_range(uint64_t addr, uint64_t len, int prot) {
 static void apply_protections(void) {
   uint32_t n = ctl->nprot;
   if (n > PROT_QUEUE_MAX) n = PROT_QUEUE_MAX;
-  for (uint32_t i = 0; i < n; i++) protect_range(ctl->prot_queue[i].addr, ctl->prot_queue[i].len, (int)ctl->prot_queue[i].prot);
+  for (uint32_t i = 0; i < n; i++) {
+    uint64_t addr = ctl->prot_queue[i].addr, len = ctl->prot_queue[i].len;
+    /* A failed populate (an old host, a page the guest cannot write) only leaves the faults to come. */
+    if (ctl->prot_queue[i].prot == QUEUE_PREFAULT) madvise((void *)(uintptr_t)addr, len, MADV_POPULATE_WRITE);
+    else protect_range(addr, len, (int)ctl->prot_queue[i].prot);
+  }
   ctl->nprot = 0;
 }
 

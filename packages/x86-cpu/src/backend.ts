@@ -133,6 +133,12 @@ export interface CpuBackend {
    * never less — on a CPU without an MMU, protections are advisory.
    */
   protect(addr: number, len: number, prot: number): boolean;
+  /**
+   * Optional hint: back a page-aligned, guest-writable range with host memory
+   * now, as an MMU-less kernel does at mmap time, so that its first touches
+   * by guest code cost no page fault each. Takes effect before the next run.
+   */
+  prefault?(addr: number, len: number): void;
   /** Forget translated code for a range the host rewrote (a no-op for real CPUs). */
   invalidateCode(addr: number, len: number): void;
   /** Zero a range, returning whole pages to the host. */

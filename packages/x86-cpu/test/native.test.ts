@@ -431,9 +431,27 @@ describe.skipIf(why !== null)('native backend', () => {
     expect(guest).toBeLessThanOrEqual(cpu.readTsc());
   });
 
+  it('prefaults a range before its next run: the host backs it with memory, its bytes stay zero', () => {
+    const off = 0x300000;
+    const len = 1 << 20;
+    cpu.zero(cpu.ramBase + off, len);
+    const before = cpu.residentBytes();
+    cpu.prefault!(cpu.ramBase + off, len);
+    expect(runCode([HLT])).toBe(StopReason.Halt);
+    expect(cpu.residentBytes()).toBeGreaterThanOrEqual(before + len);
+    expect(cpu.ram.subarray(off, off + len).every((b) => b === 0)).toBe(true);
+    // Guest code writes there as anywhere else; zero() gives the pages back.
+    expect(runCode([0xc7, 0x04, 0x25, ...le32(cpu.ramBase + off + 8), 7, 0, 0, 0, HLT])).toBe(StopReason.Halt);
+    expect(cpu.ram[off + 8]).toBe(7);
+    cpu.zero(cpu.ramBase + off, len);
+    expect(cpu.residentBytes()).toBeLessThan(before + len / 2);
+  });
+
   it('refuses bad arguments with errors, not crashes', () => {
     expect(() => cpu.protect(cpu.ramBase + 1, 4096, 7)).toThrow(/page-aligned/);
     expect(() => cpu.zero(0, 16)).toThrow(/outside guest RAM/);
+    expect(() => cpu.prefault!(cpu.ramBase + 16, 4096)).toThrow(/page-aligned/);
+    expect(() => cpu.prefault!(cpu.ramBase + cpu.ramSize, 4096)).toThrow(/outside guest RAM/);
     expect(() => cpu.getRegs(new BigUint64Array(3))).toThrow(/need 20/);
     expect(() => createNativeBackend({ ramSize: 12345 })).toThrow(/page-aligned/);
   });

@@ -4,6 +4,16 @@ import { partial, supported, type Family } from './define.js';
 
 const { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_SHARED, PROT_EXEC } = mman;
 const MAP_TYPE = 0x0f;
+const MAP_GROWSDOWN = 0x100;
+const MAP_NORESERVE = 0x4000;
+const MAP_STACK = 0x20000;
+/**
+ * Anonymous writable memory up to this size is backed by the host at mmap
+ * and brk time (CpuBackend.prefault), as nommu Linux allocates it then: the
+ * program's first touches then cost no page fault each. Stacks and
+ * MAP_NORESERVE mappings, mostly never touched, are left to fault.
+ */
+const PREFAULT_MAX = 64 << 20;
 
 /**
  * brk, nommu style: the break moves inside the area reserved at exec and
@@ -17,6 +27,8 @@ function brk(task: Task, a: SyscallArgs) {
   }
   if (want < mm.brkStart || want > mm.brkLimit) return mm.brk;
   if (want < mm.brk) task.kernel.mem.fill(want, mm.brk - want);
+  const from = pageUp(mm.brk);
+  if (want > from && want - from <= PREFAULT_MAX) task.kernel.cpu.prefault?.(from, pageUp(want) - from);
   mm.brk = want;
   return mm.brk;
 }
@@ -91,6 +103,9 @@ function mmap(task: Task, a: SyscallArgs) {
   if (zeroDev && shared) name = '/dev/zero (deleted)';
   mm.insert({ start, end: start + size, prot, shared, name, fileOffset: off, dev: 0, inode, owned, ...(fileSize !== undefined ? { fileSize } : {}) });
   if ((prot & PROT_EXEC) !== 0) k.cpu.invalidateCode(start, size);
+  if (file === null && (prot & mman.PROT_WRITE) !== 0 && (flags & (MAP_GROWSDOWN | MAP_NORESERVE | MAP_STACK)) === 0 && size <= PREFAULT_MAX) {
+    k.cpu.prefault?.(start, size);
+  }
   return start;
 }
 
