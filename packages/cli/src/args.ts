@@ -23,7 +23,7 @@ export interface RunOptions {
   argv0: string | null;
   strace: null | { file: string | null; summary: boolean };
   backend: string;
-  /** Native backend: rewrite trapped `mov $nr, %eax; syscall` sites into direct calls of the shim. */
+  /** Native backend: rewrite trapped syscall sites (where their bytes allow it) into direct calls of the shim. */
   rewriteSyscalls: boolean;
   strictNommu: boolean;
   /** Page protections enforced for guest code (--no-protections: only PROT_NONE guard pages). */

@@ -52,8 +52,8 @@ Options:
                       process: near-native speed, no isolation from the host;
                       Linux x86-64 with Syscall User Dispatch, >= 5.11)
   --no-syscall-rewrite  native backend: keep trapping every syscall; by default
-                      a trapped 'mov $nr, %eax; syscall' site is rewritten to
-                      call the kernel entry directly (faster; the guest sees
+                      a trapped syscall site whose bytes allow it is rewritten
+                      to call the kernel entry directly (faster; the guest sees
                       the rewritten bytes if it reads its own code)
   --uid N, --gid N    identity the guest sees (default 0, root); host files of
                       the user running nommu show as this identity's
