@@ -5,6 +5,7 @@
  */
 #ifndef NOMMU_NATIVE_ABI_H
 #define NOMMU_NATIVE_ABI_H
+#include <sched.h>
 #include <stdint.h>
 #include <time.h>
 #include <x86intrin.h>
@@ -62,11 +63,10 @@ static inline uint32_t spin_next(uint32_t budget_us, uint64_t waited_us) {
   return budget_us > SPIN_MIN_US ? budget_us : SPIN_MIN_US;
 }
 
-/* The CPU this thread runs on now (Linux keeps it in TSC_AUX). */
+/* The CPU this thread runs on now (glibc reads it from rseq or the vDSO); ~0 if unknown. */
 static inline uint32_t this_cpu(void) {
-  unsigned aux;
-  __rdtscp(&aux);
-  return aux & 0xfff;
+  int cpu = sched_getcpu();
+  return cpu < 0 ? ~0u : (uint32_t)cpu;
 }
 
 /* TSC ticks per microsecond, measured once (~0.2 ms). */

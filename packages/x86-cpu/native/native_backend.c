@@ -107,7 +107,7 @@ static int wait_done(Native *n, uint32_t seq) {
   uint32_t cpu = this_cpu();
   __atomic_store_n(&c->node_cpu, cpu, __ATOMIC_RELAXED);
   uint64_t per_us = tsc_per_us(), t0 = __rdtsc();
-  uint64_t limit = __atomic_load_n(&c->runner_cpu, __ATOMIC_RELAXED) == cpu ? t0 : t0 + n->spin_us * per_us;
+  uint64_t limit = cpu != ~0u && __atomic_load_n(&c->runner_cpu, __ATOMIC_RELAXED) == cpu ? t0 : t0 + n->spin_us * per_us;
   int rc = 0;
   while (__rdtsc() < limit) {
     if (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE) == seq) goto out;

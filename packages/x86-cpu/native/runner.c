@@ -471,7 +471,7 @@ static uint32_t wait_request(uint32_t seen) {
   uint32_t cpu = this_cpu();
   __atomic_store_n(&ctl->runner_cpu, cpu, __ATOMIC_RELAXED);
   uint64_t per_us = tsc_per_us(), t0 = __rdtsc();
-  uint64_t limit = __atomic_load_n(&ctl->node_cpu, __ATOMIC_RELAXED) == cpu ? t0 : t0 + spin_us * per_us;
+  uint64_t limit = cpu != ~0u && __atomic_load_n(&ctl->node_cpu, __ATOMIC_RELAXED) == cpu ? t0 : t0 + spin_us * per_us;
   uint32_t v;
   while (__rdtsc() < limit) {
     v = __atomic_load_n(&ctl->req, __ATOMIC_ACQUIRE);
