@@ -518,7 +518,7 @@ function nativeBackendTargets() {
     const rr = v?.[name];
     if (rr?.median === undefined) return cell(rr);
     const trapped = med('null', name);
-    return `${fmtNs(rr.median)}${trapped !== undefined ? ` (${ratio(rr.median, trapped)} of the trapped null syscall, ${fmtNs(trapped)})` : ''}`;
+    return `${fmtNs(rr.median)}${trapped !== undefined ? ` (${ratio(rr.median, trapped)} of the null syscall row, ${fmtNs(trapped)})` : ''}`;
   };
   t.push(['direct-call path (getpid by calling `__kernel_vsyscall`) measured',
     `native backend: ${vText('nommu-native')}; Unicorn: ${vText('nommu')}; native and qemu-user: ${cell(v?.native)} / ${cell(v?.qemu)} (no such symbol)`,
