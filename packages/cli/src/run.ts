@@ -34,7 +34,8 @@ export async function run(o: RunOptions): Promise<number> {
     const fd = straceFd ?? 2;
     tracer = new StraceTracer({ write: (line) => fs.writeSync(fd, line + '\n'), summary: o.strace.summary });
   }
-  const cpu = createBackend(o.backend, o.mem, { rewriteSyscalls: o.rewriteSyscalls });
+  // This process exists to run the guest: Node's helper threads may yield to the native backend's hand-over.
+  const cpu = createBackend(o.backend, o.mem, { rewriteSyscalls: o.rewriteSyscalls, deprioritizeHostThreads: true });
   let kernel: Kernel;
   try {
     kernel = new Kernel({

@@ -33,6 +33,8 @@ enum { CMD_RUN = 1, CMD_PROTECT = 2, CMD_EXIT = 3 };
 #define QUEUE_PREFAULT 0x100
 /* Runner flags (its third argument). */
 #define RUNNER_REWRITE_SYSCALLS 1
+/* The addon's own open() flag: renice the process's other threads (see deprioritize_others). */
+#define OPEN_DEPRIORITIZE_HOST_THREADS 2
 
 /*
  * Each side spins for the other's answer before sleeping on the futex, for a

@@ -6,6 +6,7 @@
  * runs guest code, installs signal handlers or changes Node's own state.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -188,6 +190,27 @@ static Native *unwrap(napi_env env, napi_value v) {
   return n;
 }
 
+/*
+ * Lowers by 10 nice levels every thread of this process but the caller (V8's
+ * and libuv's helpers): on few cores they would otherwise preempt the side of
+ * the hand-over that spins. Best effort.
+ */
+static void deprioritize_others(void) {
+  pid_t self = (pid_t)syscall(SYS_gettid);
+  DIR *d = opendir("/proc/self/task");
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    pid_t t = (pid_t)atoi(e->d_name);
+    if (t <= 0 || t == self) continue;
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, (id_t)t);
+    if (nice == -1 && errno != 0) continue;
+    setpriority(PRIO_PROCESS, (id_t)t, nice + 10 > 19 ? 19 : nice + 10);
+  }
+  closedir(d);
+}
+
 /* open(runnerPath, ramBase, ramSize, flags?) -> { handle, ram, state, xsaveSize, xsaveMask, mxcsrMask } */
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -225,6 +248,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
 
   n->ctl->node_cpu = n->ctl->runner_cpu = ~0u;
+  if (flags & OPEN_DEPRIORITIZE_HOST_THREADS) deprioritize_others();
   const char *stats = getenv("NOMMU_NATIVE_STATS");
   n->ctl->stats_on = stats && *stats && strcmp(stats, "0") != 0;
   posix_spawn_file_actions_t fa;

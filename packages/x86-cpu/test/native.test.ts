@@ -2,6 +2,7 @@
  * The native backend on this host: guest code on the real CPU in the runner
  * process. Skips, saying why, only where the host cannot run it.
  */
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CPU_BACKEND_INTERFACE_VERSION,
@@ -445,6 +446,31 @@ describe.skipIf(why !== null)('native backend', () => {
     expect(cpu.ram[off + 8]).toBe(7);
     cpu.zero(cpu.ramBase + off, len);
     expect(cpu.residentBytes()).toBeLessThan(before + len / 2);
+  });
+
+  it("can lower the priority of the process's other threads, and of those only", () => {
+    // In a child process: the change is not undone.
+    const script = `
+      import { readdirSync, readFileSync } from 'node:fs';
+      import { createNativeBackend } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      const nice = () => readdirSync('/proc/self/task').map((t) => [t, Number(readFileSync('/proc/self/task/' + t + '/stat', 'utf8').split(') ')[1].split(' ')[16])]);
+      const before = nice();
+      const cpu = createNativeBackend({ ramSize: 1 << 20, deprioritizeHostThreads: process.argv[1] === 'yes' });
+      const after = nice();
+      cpu.dispose();
+      console.log(JSON.stringify({ pid: process.pid, before, after }));
+    `;
+    for (const mode of ['yes', 'no']) {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, mode], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const { pid, before, after } = JSON.parse(r.stdout) as { pid: number; before: [string, number][]; after: [string, number][] };
+      const was = new Map(before);
+      const main = after.find(([t]) => Number(t) === pid)!;
+      expect(main[1]).toBe(was.get(String(pid)));
+      const others = after.filter(([t]) => Number(t) !== pid && was.has(t));
+      expect(others.length).toBeGreaterThan(0);
+      for (const [t, n] of others) expect(n).toBe(mode === 'yes' ? Math.min(19, was.get(t)! + 10) : was.get(t));
+    }
   });
 
   it('refuses bad arguments with errors, not crashes', () => {
