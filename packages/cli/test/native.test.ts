@@ -96,6 +96,16 @@ describe.skipIf(why !== null)('nommu run --backend native', () => {
     expect(runnersOf(child.pid!)).toHaveLength(0);
   });
 
+  it('with NOMMU_NATIVE_STATS set, says where the commands\' time went when the backend closes', async () => {
+    const r = await nommu(['run', '--backend', 'native', '/bin/busybox', 'true'], { env: { ...BASE_ENV, NOMMU_NATIVE_STATS: '1' } });
+    expect(r.status).toBe(0);
+    const m = /^nommu native backend: (\d+) commands; per command \(us\): Node -> runner [\d.]+, guest [\d.]+, runner -> Node [\d.]+, Node [\d.]+; sleeps: Node \d+, runner \d+$/m.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(5); // the syscalls of a busybox start-up, each a command
+    expect(r.stderr.match(/nommu native backend:/g)).toHaveLength(1); // once, though both close and the finalizer stop the runner
+    expect((await nommu(['run', '--backend', 'native', '/bin/busybox', 'true'])).stderr).toBe('');
+  });
+
   it('survives a signal flood in the guest', async () => {
     const flood = await nommu([
       'run', '--backend', 'native', '/bin/busybox', 'sh', '-c',

@@ -64,9 +64,23 @@ static void reap(Native *n, int options) {
   }
 }
 
+/* NOMMU_NATIVE_STATS: the hand-over breakdown (see Control.stats_on), once. */
+static void print_stats(Native *n) {
+  Control *c = n->ctl;
+  if (!c || !c->stats_on || !c->s_commands) return;
+  double k = (double)c->s_commands, us = (double)tsc_per_us();
+  fprintf(stderr,
+          "nommu native backend: %llu commands; per command (us): Node -> runner %.2f, guest %.2f, runner -> Node %.2f, "
+          "Node %.2f; sleeps: Node %llu, runner %llu\n",
+          (unsigned long long)c->s_commands, c->s_to_runner / us / k, c->s_guest / us / k, c->s_to_node / us / k,
+          c->s_node / us / k, (unsigned long long)c->s_sleeps_node, (unsigned long long)c->s_sleeps_runner);
+  c->stats_on = 0;
+}
+
 /* Asks the runner to exit, waits up to ~100 ms for it, then kills it; always reaps it. */
 static void stop_runner(Native *n) {
   if (n->pid <= 0 || n->dead) return;
+  print_stats(n);
   if (n->ctl) {
     n->ctl->cmd = CMD_EXIT;
     __atomic_add_fetch(&n->ctl->req, 1, __ATOMIC_SEQ_CST);
@@ -82,10 +96,7 @@ static void stop_runner(Native *n) {
   }
 }
 
-static void print_stats(Native *n);
-
 static void destroy(Native *n) {
-  print_stats(n);
   stop_runner(n);
   if (n->ram) munmap(n->ram, n->ram_size);
   if (n->ctl) munmap(n->ctl, CONTROL_SIZE);
@@ -154,18 +165,6 @@ static int post(Native *n, uint32_t cmd) {
   return rc;
 }
 
-/* NOMMU_NATIVE_STATS: the hand-over breakdown (see Control.stats_on), once. */
-static void print_stats(Native *n) {
-  Control *c = n->ctl;
-  if (!c || !c->stats_on || !c->s_commands) return;
-  double k = (double)c->s_commands, us = (double)tsc_per_us();
-  fprintf(stderr,
-          "nommu native backend: %llu commands; per command (us): Node -> runner %.2f, guest %.2f, runner -> Node %.2f, "
-          "Node %.2f; sleeps: Node %llu, runner %llu\n",
-          (unsigned long long)c->s_commands, c->s_to_runner / us / k, c->s_guest / us / k, c->s_to_node / us / k,
-          c->s_node / us / k, (unsigned long long)c->s_sleeps_node, (unsigned long long)c->s_sleeps_runner);
-  c->stats_on = 0;
-}
 
 static napi_value runner_died(napi_env env, Native *n) {
   char msg[160];
@@ -481,7 +480,6 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
     return NULL;
   Native *n = data;
   /* Stop the runner now; the mappings go with the handle (JavaScript may still hold views). */
-  print_stats(n);
   stop_runner(n);
   n->dead = 1;
   n->closed = 1;

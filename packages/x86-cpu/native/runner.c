@@ -622,7 +622,6 @@ int main(int argc, char **argv) {
         result = -EINVAL;
     }
     ctl->result = result;
-    __atomic_store_n(&ctl->runner_cpu, this_cpu(), __ATOMIC_RELAXED);
     if (ctl->stats_on) {
       ctl->t_done = __rdtsc();
       ctl->s_to_runner += ctl->t_seen - ctl->t_post;

@@ -7,9 +7,6 @@ import type { SyntheticFs, SyntheticNode } from './procfs.js';
 import { PTY_SLAVE_MAJOR, Pty, PtyMaster } from './pty.js';
 import { makedev, S_IFCHR, syntheticStat, type KStat } from './stat.js';
 
-export { makedev };
-
-
 /** What a device of this /dev does when opened. */
 type DeviceKind = 'null' | 'zero' | 'full' | 'random' | 'tty' | 'console' | 'ptmx';
 

@@ -13,6 +13,7 @@ const PROT_VALUES = [0, 1, 2, 3, 4, 5, 6, 7, PROT_UNKNOWN];
 
 /** The first index from `from` on whose value is not `v` (pages.length if none). */
 function firstOther(pages: Uint8Array, v: number, from: number): number {
+  if (from < pages.length && pages[from] !== v) return from;
   let at = pages.length;
   for (const w of PROT_VALUES) {
     if (w === v) continue;
@@ -97,7 +98,7 @@ export class PhysicalMemory {
     const end = (pageUp(addr + len) - this.base) / PAGE_SIZE;
     // Runs found with indexOf (native speed): an exec protects tens of MB, thousands of pages, while its code is cold.
     const pages = this.#prot.subarray(first, end);
-    let i = pages[0] === prot ? firstOther(pages, prot, 0) : 0;
+    let i = firstOther(pages, prot, 0);
     while (i < pages.length) {
       let j = pages.indexOf(prot, i);
       if (j < 0) j = pages.length;

@@ -233,11 +233,9 @@ const AT_EMPTY_PATH = 0x1000;
  * chown's permission rule (Linux chown_ok/chgrp_ok) for the guest identity:
  * root may do anything; anyone else must own the file, may not give it away,
  * and may only hand it to their own group (there are no supplementary groups).
- * The host then applies its own rule for the user nommu runs as.
- */
-/**
- * May the guest give a host file (host stat `hostSt`) these owners (guest ids,
- * -1: unchanged)? Returns the host ids to chown to (Kernel.owners).
+ * The host then applies its own rule for the user nommu runs as. `hostSt` is
+ * the file's host stat, uid and gid are guest ids (-1: unchanged); returns
+ * the host ids to chown to (Kernel.owners).
  */
 function checkChown(task: Task, hostSt: fs.Stats, uid: number, gid: number): [number, number] {
   const k = task.kernel;
