@@ -89,6 +89,7 @@ const CASES: Case[] = [
   { program: 'limits' },
   { program: 'identity' },
   { program: 'file_copy', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
+  { program: 'file_offsets', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
   { program: 'signals3', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
 ];
 

@@ -3,6 +3,8 @@
  * same exit statuses, and a guest that cannot take Node (or the host) down.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { nativeBackendUnavailable } from '@nommu/x86-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -99,11 +101,29 @@ describe.skipIf(why !== null)('nommu run --backend native', () => {
   it('with NOMMU_NATIVE_STATS set, says where the commands\' time went when the backend closes', async () => {
     const r = await nommu(['run', '--backend', 'native', '/bin/busybox', 'true'], { env: { ...BASE_ENV, NOMMU_NATIVE_STATS: '1' } });
     expect(r.status).toBe(0);
-    const m = /^nommu native backend: (\d+) commands; per command \(us\): Node -> runner [\d.]+, guest [\d.]+, runner -> Node [\d.]+, Node [\d.]+; sleeps: Node \d+, runner \d+$/m.exec(r.stderr);
+    const m = /^nommu native backend: (\d+) commands; per command \(us\): Node -> runner [\d.]+, guest [\d.]+, runner -> Node [\d.]+, Node [\d.]+; sleeps: Node \d+, runner \d+; calls answered in the runner: \d+$/m.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThan(5); // the syscalls of a busybox start-up, each a command
     expect(r.stderr.match(/nommu native backend:/g)).toHaveLength(1); // once, though both close and the finalizer stop the runner
     expect((await nommu(['run', '--backend', 'native', '/bin/busybox', 'true'])).stderr).toBe('');
+  });
+
+  it('answers reads of host files and writes to a host pipe in the runner, and not while --strace shows every call', async () => {
+    // 64 KiB read 4 KiB at a time, to stdout: a pipe here. Each read and write could be a hand-over to Node.
+    const data = join(tmp.dir, 'offload.dat');
+    writeFileSync(data, Buffer.alloc(65536, 'x'));
+    const argv = ['run', '--backend', 'native', '/bin/busybox', 'dd', `if=${data}`, 'bs=4096'];
+    const answered = (stderr: string): number => Number(/calls answered in the runner: (\d+)/.exec(stderr)?.[1] ?? NaN);
+    const env = { ...BASE_ENV, NOMMU_NATIVE_STATS: '1' };
+    const fast = await nommu(argv, { env });
+    expect(fast.status, fast.stderr).toBe(0);
+    expect(fast.stdout).toBe('x'.repeat(65536));
+    // 17 reads (the last at the end of the file) and 16 writes; the first two of each are the kernel's, before the file gets a slot.
+    expect(answered(fast.stderr)).toBeGreaterThanOrEqual(29);
+    const traced = await nommu([argv[0]!, '--strace=summary', ...argv.slice(1)], { env });
+    expect(traced.stdout).toBe('x'.repeat(65536));
+    expect(answered(traced.stderr)).toBe(0);
+    expect(traced.stderr).toMatch(/\b17\s+read\n/);
   });
 
   it('survives a signal flood in the guest', async () => {

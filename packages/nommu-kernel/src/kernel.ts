@@ -11,6 +11,7 @@ import {
 import { PtRegs, SIZEOF_PT_REGS, vdsoImage, vdsoLayout, type VdsoLayout } from '@nommu/um-entry';
 import { E, Errno, errno, hostErrno } from './errno.js';
 import { KernelError } from './errors.js';
+import { OffloadTable } from './fs/offload.js';
 import { HookLists, SyscallCall, type KernelHooks, type MemoryFault } from './hooks.js';
 import { FdTable, hostSink, hostSource, O_RDONLY, O_WRONLY, StreamFile, type OpenFile, type StreamSink, type StreamSource } from './fs/file.js';
 import { ProcFs } from './fs/procfs.js';
@@ -161,6 +162,8 @@ export { ExecFailure };
  */
 export class Kernel {
   readonly cpu: CpuBackend;
+  /** The backend's offloaded I/O, kept equal to the running task's descriptors (null: the backend has none). */
+  readonly #offload: OffloadTable | null;
   readonly syscalls: SyscallTable;
   readonly phys: PhysicalMemory;
   readonly mem: UserMemory;
@@ -225,6 +228,7 @@ export class Kernel {
       );
     }
     this.cpu = cpu;
+    this.#offload = cpu.offload ? new OffloadTable(cpu.offload) : null;
     this.#slicePerRun = cpu.slicePerRun === true;
     this.syscalls = opts.syscalls;
     this.tracer = opts.tracer ?? null;
@@ -972,6 +976,11 @@ export class Kernel {
         continue;
       }
       this.#chargeSystem(t0);
+      // Only with nobody to show each call to: tracers and syscall hooks see every read and write.
+      if (this.#offload !== null) {
+        const hooks = this.#hooks;
+        this.#offload.publish(task.process.files, this.tracer === null && (hooks === null || (hooks.before.length === 0 && hooks.after.length === 0)));
+      }
       // A backend that measures each run's slice gets what is left of the task's; another keeps its periodic tick.
       const reason = this.cpu.run(this.#slicePerRun ? Math.max(MIN_RUN_MICROS, Math.ceil((SLICE_MS - used) * 1000)) : SLICE_MS * 1000);
       const t1 = performance.now();

@@ -33,6 +33,34 @@ enum { CMD_RUN = 1, CMD_PROTECT = 2, CMD_EXIT = 3 };
 #define QUEUE_PREFAULT 0x100
 /* Runner flags (its third argument). */
 #define RUNNER_REWRITE_SYSCALLS 1
+
+/*
+ * Offloaded I/O: the runner answers read, write, pread64, pwrite64, readv and
+ * writev itself, without a kernel call, for the guest descriptors the kernel
+ * lists in off_table (see src/backend.ts, FileOffload). Each listed open file
+ * has a slot: the access the runner may do and, for a file with an offset, the
+ * offset, which the runner moves and the kernel reads back. The runner holds
+ * its own descriptor for each slot, received over the socket at fd 5
+ * (SCM_RIGHTS: the same open file description as the kernel's) when it carries
+ * out the slot queue, in order, before any command. Anything unusual (a
+ * buffer outside RAM, a host error, a descriptor not listed) goes to the
+ * kernel as before, so the kernel's answer stays the reference.
+ */
+#define OFFLOAD_FDS 64
+#define OFFLOAD_SLOTS 256
+#define OFFLOAD_QUEUE_MAX 64
+enum {
+  OFFLOAD_READ = 1,       /* read, readv (and pread64, preadv with POSITIONED) */
+  OFFLOAD_WRITE = 2,      /* write, writev (and pwrite64, pwritev with POSITIONED) */
+  OFFLOAD_POSITIONED = 4, /* a file with an offset (slot pos): pread/pwrite at it, then move it */
+  OFFLOAD_STREAM = 8,     /* a host pipe, socket or device: a write writes everything, EPIPE drops it */
+};
+enum { OFFLOAD_ATTACH = 1, OFFLOAD_DETACH = 2 };
+typedef struct {
+  double pos;    /* the file offset (OFFLOAD_POSITIONED); a double so Node reads it without a BigInt (exact below 2^53) */
+  uint32_t mode; /* OFFLOAD_* bits; 0: answered by the kernel */
+  uint32_t pad;
+} OffloadSlot;
 /* The addon's own open() flag: renice the process's other threads (see deprioritize_others). */
 #define OPEN_DEPRIORITIZE_HOST_THREADS 2
 
@@ -132,10 +160,20 @@ typedef struct {
   uint64_t t_post, t_seen, t_done, t_back;
   uint64_t s_commands, s_sleeps_node, s_sleeps_runner;
   uint64_t s_to_runner, s_guest, s_to_node, s_node;
+  uint64_t s_offloaded; /* calls the runner answered itself */
+  /* Offloaded I/O (see OFFLOAD_FDS); the addon's JavaScript writes the table and slots directly. */
+  uint32_t off_on;     /* nonzero: the runner may answer the listed calls */
+  uint32_t off_nqueue; /* slot attachments and detachments for the runner, in order */
+  struct {
+    uint32_t op, slot;
+  } off_queue[OFFLOAD_QUEUE_MAX];
+  int32_t off_table[OFFLOAD_FDS] __attribute__((aligned(64))); /* guest fd -> slot, -1: not offloaded */
+  OffloadSlot off_slots[OFFLOAD_SLOTS];
 } Control;
 
 _Static_assert(__builtin_offsetof(Control, guest) == 256, "Control layout");
 _Static_assert(__builtin_offsetof(GuestState, xsave) == 256, "GuestState layout");
+_Static_assert(__builtin_offsetof(Control, off_slots) == __builtin_offsetof(Control, off_table) + 4 * OFFLOAD_FDS, "offload layout");
 
 #define CONTROL_SIZE (((sizeof(Control)) + 4095) & ~(size_t)4095)
 #endif

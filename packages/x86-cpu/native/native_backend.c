@@ -13,12 +13,14 @@
 #include <node_api.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -31,6 +33,7 @@ extern char **environ;
 
 typedef struct {
   int ram_fd, ctl_fd;
+  int sock_fd; /* our end of the socket that passes offloaded descriptors to the runner (its fd 5) */
   uint8_t *ram;
   Control *ctl;
   uint64_t ram_base, ram_size;
@@ -71,9 +74,10 @@ static void print_stats(Native *n) {
   double k = (double)c->s_commands, us = (double)tsc_per_us();
   fprintf(stderr,
           "nommu native backend: %llu commands; per command (us): Node -> runner %.2f, guest %.2f, runner -> Node %.2f, "
-          "Node %.2f; sleeps: Node %llu, runner %llu\n",
+          "Node %.2f; sleeps: Node %llu, runner %llu; calls answered in the runner: %llu\n",
           (unsigned long long)c->s_commands, c->s_to_runner / us / k, c->s_guest / us / k, c->s_to_node / us / k,
-          c->s_node / us / k, (unsigned long long)c->s_sleeps_node, (unsigned long long)c->s_sleeps_runner);
+          c->s_node / us / k, (unsigned long long)c->s_sleeps_node, (unsigned long long)c->s_sleeps_runner,
+          (unsigned long long)c->s_offloaded);
   c->stats_on = 0;
 }
 
@@ -102,6 +106,8 @@ static void destroy(Native *n) {
   if (n->ctl) munmap(n->ctl, CONTROL_SIZE);
   if (n->ram_fd >= 0) close(n->ram_fd);
   if (n->ctl_fd >= 0) close(n->ctl_fd);
+  if (n->sock_fd >= 0) close(n->sock_fd);
+  n->sock_fd = -1;
   n->ram = NULL;
   n->ctl = NULL;
   n->ram_fd = n->ctl_fd = -1;
@@ -226,7 +232,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 
   Native *n = calloc(1, sizeof *n);
   if (!n) return throw_native(env, "NOMMU_NOMEM", "out of memory");
-  n->ram_fd = n->ctl_fd = -1;
+  n->ram_fd = n->ctl_fd = n->sock_fd = -1;
   n->spin_us = SPIN_START_US;
   n->ram_base = base;
   n->ram_size = size;
@@ -246,7 +252,14 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     goto fail;
   }
 
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    snprintf(msg, sizeof msg, "cannot create the runner's socket: %s", strerror(errno));
+    goto fail;
+  }
+  n->sock_fd = sv[0];
   n->ctl->node_cpu = n->ctl->runner_cpu = ~0u;
+  for (int i = 0; i < OFFLOAD_FDS; i++) n->ctl->off_table[i] = -1;
   if (flags & OPEN_DEPRIORITIZE_HOST_THREADS) deprioritize_others();
   const char *stats = getenv("NOMMU_NATIVE_STATS");
   n->ctl->stats_on = stats && *stats && strcmp(stats, "0") != 0;
@@ -254,6 +267,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, n->ram_fd, 3);
   posix_spawn_file_actions_adddup2(&fa, n->ctl_fd, 4);
+  posix_spawn_file_actions_adddup2(&fa, sv[1], 5);
   char b1[32], b2[32], b3[32];
   snprintf(b1, sizeof b1, "0x%llx", (unsigned long long)base);
   snprintf(b2, sizeof b2, "0x%llx", (unsigned long long)size);
@@ -262,6 +276,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   char *envp[] = {NULL};
   int rc = posix_spawn(&n->pid, path, &fa, NULL, args, envp);
   posix_spawn_file_actions_destroy(&fa);
+  close(sv[1]);
   if (rc != 0) {
     n->pid = 0;
     snprintf(msg, sizeof msg, "cannot start the native runner: %s", strerror(rc));
@@ -311,6 +326,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, out, "mxcsrMask", v);
   napi_create_int32(env, n->pid, &v);
   napi_set_named_property(env, out, "pid", v);
+  /* Offloaded I/O: JavaScript writes off_on, off_table and off_slots directly. */
+  napi_value off_ab;
+  size_t off0 = offsetof(Control, off_on);
+  napi_create_external_arraybuffer(env, &n->ctl->off_on, sizeof(Control) - off0, NULL, NULL, &off_ab);
+  napi_set_named_property(env, out, "offload", off_ab);
+  napi_create_uint32(env, (uint32_t)(offsetof(Control, off_table) - off0), &v);
+  napi_set_named_property(env, out, "offloadTable", v);
+  napi_create_uint32(env, (uint32_t)(offsetof(Control, off_slots) - off0), &v);
+  napi_set_named_property(env, out, "offloadSlots", v);
   return out;
 
 fail:
@@ -458,6 +482,78 @@ static napi_value js_zero(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Queues an offload slot change for the runner's next command; 0, or -1 when the runner died. */
+static int offload_enqueue(Native *n, uint32_t op, uint32_t slot) {
+  Control *c = n->ctl;
+  if (c->off_nqueue == OFFLOAD_QUEUE_MAX) {
+    c->args[1] = 0; /* an empty CMD_PROTECT: the runner applies the queues first */
+    if (post(n, CMD_PROTECT) != 0) return -1;
+  }
+  c->off_queue[c->off_nqueue].op = op;
+  c->off_queue[c->off_nqueue].slot = slot;
+  c->off_nqueue++;
+  return 0;
+}
+
+static Native *slot_args(napi_env env, napi_callback_info info, uint32_t *slot, int32_t *fd) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  Native *n = argc >= 1 ? unwrap(env, argv[0]) : NULL;
+  if (!n) return NULL;
+  if (argc < 2 || napi_get_value_uint32(env, argv[1], slot) != napi_ok || *slot >= OFFLOAD_SLOTS ||
+      (fd && (argc < 3 || napi_get_value_int32(env, argv[2], fd) != napi_ok || *fd < 0))) {
+    napi_throw_range_error(env, "NOMMU_BAD_ARGUMENT", "offload: a slot below 256 (and a host descriptor)");
+    return NULL;
+  }
+  return n;
+}
+
+/* attachOffload(h, slot, hostFd) -> bool: passes the runner its own copy of hostFd for `slot`. */
+static napi_value js_attach_offload(napi_env env, napi_callback_info info) {
+  uint32_t slot;
+  int32_t fd;
+  Native *n = slot_args(env, info, &slot, &fd);
+  if (!n) return NULL;
+  int ok = 0;
+  if (!n->dead && n->sock_fd >= 0) {
+    char byte = 0;
+    struct iovec iov = {&byte, 1};
+    union {
+      struct cmsghdr h;
+      char buf[CMSG_SPACE(sizeof(int))];
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    ssize_t r;
+    do r = sendmsg(n->sock_fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (r < 0 && errno == EINTR);
+    /* Not sent (a bad descriptor, the socket full): the file stays the kernel's. */
+    if (r == 1) {
+      if (offload_enqueue(n, OFFLOAD_ATTACH, slot) != 0) return runner_died(env, n);
+      ok = 1;
+    }
+  }
+  napi_value v;
+  napi_get_boolean(env, ok, &v);
+  return v;
+}
+
+/* detachOffload(h, slot): the runner closes its copy before its next command. */
+static napi_value js_detach_offload(napi_env env, napi_callback_info info) {
+  uint32_t slot;
+  Native *n = slot_args(env, info, &slot, NULL);
+  if (!n) return NULL;
+  n->ctl->off_slots[slot].mode = 0;
+  if (!n->dead && offload_enqueue(n, OFFLOAD_DETACH, slot) != 0) return runner_died(env, n);
+  return NULL;
+}
+
 static napi_value js_resident(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -504,6 +600,8 @@ NAPI_MODULE_INIT() {
       {"zero", NULL, js_zero, NULL, NULL, NULL, napi_default, NULL},
       {"residentBytes", NULL, js_resident, NULL, NULL, NULL, napi_default, NULL},
       {"readTsc", NULL, js_read_tsc, NULL, NULL, NULL, napi_default, NULL},
+      {"attachOffload", NULL, js_attach_offload, NULL, NULL, NULL, napi_default, NULL},
+      {"detachOffload", NULL, js_detach_offload, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -24,6 +24,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,9 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -515,6 +518,159 @@ static void apply_protections(void) {
   ctl->nprot = 0;
 }
 
+/* ---- offloaded I/O (see OFFLOAD_FDS in native_abi.h) ---- */
+
+#define OFFLOAD_SOCKET 5
+#define MAX_RW 0x7ffff000L
+#define IOV_MAX_GUEST 1024
+/* struct pt_regs offsets (bytes). */
+enum { PT_AX = 80, PT_DX = 96, PT_SI = 104, PT_DI = 112, PT_ORIG_AX = 120, PT_R10 = 56, PT_SIZE = 168 };
+
+/* The runner's own descriptor for each slot, -1 when it has none. */
+static int off_fd[OFFLOAD_SLOTS];
+
+/* Receives one descriptor the addon sent (SCM_RIGHTS); -1 if none came. */
+static int receive_fd(void) {
+  char byte;
+  struct iovec iov = {&byte, 1};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u;
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  ssize_t r;
+  do r = recvmsg(OFFLOAD_SOCKET, &m, MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
+/* The attachments and detachments the addon queued since the last command, in order. */
+static void apply_offload_queue(void) {
+  uint32_t n = ctl->off_nqueue;
+  if (n > OFFLOAD_QUEUE_MAX) n = OFFLOAD_QUEUE_MAX;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t s = ctl->off_queue[i].slot;
+    if (s >= OFFLOAD_SLOTS) continue;
+    if (off_fd[s] >= 0) close(off_fd[s]);
+    off_fd[s] = ctl->off_queue[i].op == OFFLOAD_ATTACH ? receive_fd() : -1;
+  }
+  ctl->off_nqueue = 0;
+}
+
+static int in_ram_range(uint64_t addr, uint64_t len) {
+  return addr >= nn_ram_base && len <= nn_ram_size && addr - nn_ram_base <= nn_ram_size - len;
+}
+
+/* The guest's iovec array, checked as the kernel's iovecs() does; the count, or -1 to leave the call to the kernel. */
+static int guest_iov(uint64_t addr, uint64_t count, struct iovec **out) {
+  if (count > IOV_MAX_GUEST || !in_ram_range(addr, count * 16)) return -1;
+  struct iovec *iov = (struct iovec *)(uintptr_t)addr;
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < count; i++) {
+    uint64_t len = (uint64_t)iov[i].iov_len;
+    if (len > (uint64_t)MAX_RW || (total += len) > (uint64_t)MAX_RW) return -1;
+    if (len && !in_ram_range((uint64_t)(uintptr_t)iov[i].iov_base, len)) return -1;
+  }
+  *out = iov;
+  return (int)count;
+}
+
+/* Writes all of iov to a stream, as the kernel's host sink does (EAGAIN waits, EPIPE drops the rest); -1 if nothing could be written. */
+static long write_all(int fd, struct iovec *iov, int cnt, uint64_t total) {
+  uint64_t done = 0;
+  while (done < total) {
+    while (cnt > 0 && iov->iov_len == 0) iov++, cnt--;
+    ssize_t k = writev(fd, iov, cnt);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        struct pollfd p = {fd, POLLOUT, 0};
+        poll(&p, 1, -1);
+        continue;
+      }
+      if (errno == EPIPE) return (long)total;
+      return done ? (long)done : -1;
+    }
+    done += (uint64_t)k;
+    while (k > 0 && cnt > 0) {
+      if ((size_t)k < iov->iov_len) {
+        iov->iov_base = (char *)iov->iov_base + k; /* a copy: see offload_call */
+        iov->iov_len -= (size_t)k;
+        k = 0;
+      } else {
+        k -= (ssize_t)iov->iov_len;
+        iov++, cnt--;
+      }
+    }
+  }
+  return (long)done;
+}
+
+/*
+ * A kernel call the runner may answer itself: read, write, pread64, pwrite64,
+ * readv or writev on a descriptor the kernel listed, with every buffer in
+ * RAM. Returns 1 when it wrote the result into pt_regs->ax; 0 leaves the call
+ * to the kernel, untouched (a host error included, so the kernel gives the
+ * errno it always gives).
+ */
+static int offload_call(void) {
+  uint64_t pt = nn_guest.regs[R_RDI];
+  if ((pt & 7) || !in_ram_range(pt, PT_SIZE)) return 0;
+  uint64_t *r = (uint64_t *)(uintptr_t)pt;
+  uint64_t nr = r[PT_ORIG_AX / 8];
+  if (nr > 20 || !((1u << nr) & ((1u << 0) | (1u << 1) | (1u << 17) | (1u << 18) | (1u << 19) | (1u << 20)))) return 0;
+  int32_t fd = (int32_t)r[PT_DI / 8];
+  if (fd < 0 || fd >= OFFLOAD_FDS) return 0;
+  int32_t s = ctl->off_table[fd];
+  if (s < 0 || s >= OFFLOAD_SLOTS || off_fd[s] < 0) return 0;
+  OffloadSlot *slot = &ctl->off_slots[s];
+  uint32_t mode = slot->mode;
+  int writing = nr == 1 || nr == 18 || nr == 20;
+  if (!(mode & (writing ? OFFLOAD_WRITE : OFFLOAD_READ))) return 0;
+  int positioned = (mode & OFFLOAD_POSITIONED) != 0;
+  if ((nr == 17 || nr == 18) && !positioned) return 0; /* ESPIPE: the kernel's */
+  if (!writing && !positioned) return 0;               /* stream reads may wait: the kernel's */
+
+  struct iovec one[1], copy[16], *iov;
+  int cnt;
+  uint64_t total = 0;
+  if (nr == 19 || nr == 20) {
+    cnt = guest_iov(r[PT_SI / 8], r[PT_DX / 8], &iov);
+    if (cnt < 0) return 0;
+    for (int i = 0; i < cnt; i++) total += iov[i].iov_len;
+  } else {
+    uint64_t len = r[PT_DX / 8] > (uint64_t)MAX_RW ? (uint64_t)MAX_RW : r[PT_DX / 8];
+    if (len && !in_ram_range(r[PT_SI / 8], len)) return 0;
+    one[0].iov_base = (void *)(uintptr_t)r[PT_SI / 8];
+    one[0].iov_len = len;
+    iov = one;
+    cnt = 1;
+    total = len;
+  }
+  long res;
+  if (positioned) {
+    double at = nr == 17 || nr == 18 ? (double)(int64_t)r[PT_R10 / 8] : slot->pos;
+    if (at < 0 || at > 9007199254740991.0) return 0;
+    ssize_t k = writing ? pwritev(off_fd[s], iov, cnt, (off_t)at) : preadv(off_fd[s], iov, cnt, (off_t)at);
+    if (k < 0) return 0;
+    if (nr != 17 && nr != 18) slot->pos = at + (double)k;
+    res = k;
+  } else {
+    /* write_all moves through the vectors: on a copy, the guest's own are not to change. */
+    if (cnt > 16) return 0;
+    memcpy(copy, iov, (size_t)cnt * sizeof *iov);
+    res = write_all(off_fd[s], copy, cnt, total);
+    if (res < 0) return 0;
+  }
+  r[PT_AX / 8] = (uint64_t)res;
+  if (ctl->stats_on) ctl->s_offloaded++;
+  return 1;
+}
+
 static uint64_t run_guest(uint64_t slice, timer_t timer, uint64_t *armed) {
   if (slice && slice != *armed) {
     struct itimerspec its = {{(time_t)(slice / 1000000), (long)(slice % 1000000) * 1000},
@@ -529,7 +685,9 @@ static uint64_t run_guest(uint64_t slice, timer_t timer, uint64_t *armed) {
   memcpy(nn_guest.xsave, ctl->guest.xsave, nn_xsave_size);
   nn_guest.stop[1] = nn_guest.stop[2] = 0;
   uint64_t t = ctl->stats_on ? __rdtsc() : 0;
-  uint64_t reason = nommu_native_enter();
+  uint64_t reason;
+  do reason = nommu_native_enter();
+  while (reason == STOP_KERNEL_CALL && ctl->off_on && offload_call());
   if (t) ctl->s_guest += __rdtsc() - t;
   nn_guest.stop[0] = reason;
   if (reason == STOP_KERNEL_CALL) nn_guest.stop[3] = nn_guest.regs[R_RIP];
@@ -588,6 +746,7 @@ int main(int argc, char **argv) {
   timer_t timer;
   if (timer_create(CLOCK_MONOTONIC, &sev, &timer) != 0) return fail("cannot create the preemption timer");
   uint64_t armed = 0;
+  for (int i = 0; i < OFFLOAD_SLOTS; i++) off_fd[i] = -1;
 
   uint64_t off = (uint64_t)(uintptr_t)nommu_native_restorer;
   uint64_t len = (uint64_t)(nommu_native_restorer_end - nommu_native_restorer) + 1;
@@ -606,6 +765,7 @@ int main(int argc, char **argv) {
     seen = wait_request(seen);
     if (ctl->stats_on) ctl->t_seen = __rdtsc();
     apply_protections();
+    apply_offload_queue();
     int32_t result = 0;
     switch (ctl->cmd) {
       case CMD_RUN:

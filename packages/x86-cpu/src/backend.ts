@@ -81,6 +81,47 @@ export interface CpuFeatures {
   flags: readonly string[];
 }
 
+/** What a backend may do itself with an offloaded file's calls (FileOffload.setMode). */
+export const OffloadMode = {
+  /** read and readv (with Positioned: also pread64). */
+  Read: 1,
+  /** write and writev (with Positioned: also pwrite64). */
+  Write: 2,
+  /** A file with an offset (a regular file): positioned host I/O at the slot's offset, which then moves. */
+  Positioned: 4,
+  /** A host pipe, socket or device: a write writes everything (waiting while it is full); a closed reader (EPIPE) drops it. */
+  Stream: 8,
+} as const;
+
+/**
+ * Offloaded I/O: the guest's read, write, pread64, pwrite64, readv and writev
+ * on descriptors the kernel lists are answered by the backend itself, on its
+ * own reference to the host file, when every buffer is in RAM and the host
+ * call succeeds; anything else still reaches the kernel, untouched. The
+ * kernel lists only files whose calls it would answer with that same host
+ * call, keeps the table equal to the running task's descriptors, and turns
+ * offloading off while anything must see every call (a tracer, hooks).
+ * Reads and writes through the kernel and through the backend share the
+ * slot's offset.
+ */
+export interface FileOffload {
+  /** Guest descriptors the table holds: 0 .. fds - 1. */
+  readonly fds: number;
+  /** Gives the backend its own reference to the open host descriptor; its slot, or -1 when it cannot take one. */
+  attach(hostFd: number): number;
+  /** Drops the backend's reference; the slot may be handed out again. */
+  detach(slot: number): void;
+  /** What the backend may do with the slot's calls: OffloadMode bits, 0 for nothing. */
+  setMode(slot: number, mode: number): void;
+  /** The offset of a Positioned slot (a backend moves it as it reads and writes). */
+  getPos(slot: number): number;
+  setPos(slot: number, pos: number): void;
+  /** Guest descriptor fd (below `fds`) is the slot's file; -1: not offloaded. */
+  setEntry(fd: number, slot: number): void;
+  /** False: every call reaches the kernel, whatever the table says. */
+  enabled: boolean;
+}
+
 export interface CpuBackend {
   readonly name: string;
   readonly interfaceVersion: number;
@@ -139,6 +180,12 @@ export interface CpuBackend {
    * by guest code cost no page fault each. Takes effect before the next run.
    */
   prefault?(addr: number, len: number): void;
+  /**
+   * Optional: the backend answers some read and write calls itself, without
+   * stopping with KernelCall, on the descriptors the kernel lists (see
+   * FileOffload). Absent: every call reaches the kernel.
+   */
+  readonly offload?: FileOffload;
   /** Forget translated code for a range the host rewrote (a no-op for real CPUs). */
   invalidateCode(addr: number, len: number): void;
   /** Zero a range, returning whole pages to the host. */

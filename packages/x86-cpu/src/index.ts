@@ -2,13 +2,14 @@ export {
   CPU_BACKEND_INTERFACE_VERSION,
   FXSAVE_SIZE,
   FaultAccess,
+  OffloadMode,
   Prot,
   REG_COUNT,
   Reg,
   StopReason,
   Vector,
 } from './backend.js';
-export type { CpuBackend, CpuFeatures, StopInfo } from './backend.js';
+export type { CpuBackend, CpuFeatures, FileOffload, StopInfo } from './backend.js';
 export { CpuBackendError } from './errors.js';
 export { createUnicornBackend, unicornVersion } from './unicorn.js';
 export { createNativeBackend, nativeBackendUnavailable } from './native.js';

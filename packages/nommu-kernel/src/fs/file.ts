@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as tty from 'node:tty';
+import { OffloadMode, type FileOffload } from '@nommu/x86-cpu';
 import { E, errno, hostErrno, type Errno } from '../errno.js';
 import { BLOCK } from '../syscalls.js';
 import type { Task } from '../task/task.js';
@@ -29,6 +30,19 @@ export const O_TMPFILE = 0o20200000;
 
 export type IoResult = number | Errno | typeof BLOCK;
 
+let generation = 0;
+/**
+ * A file gets a backend slot only after this many reads and writes through
+ * the kernel: handing a descriptor to the backend costs a message each way
+ * (~5-10 us), which a file read once (its data, then the end of file) never repays.
+ */
+const OFFLOAD_AFTER = 2;
+/** Bumped whenever a descriptor table or a file's status flags change: when the CPU backend's offload table must be looked at again. */
+export function filesGeneration(): number {
+  return generation;
+}
+
+
 export const POLL = { IN: 0x1, PRI: 0x2, OUT: 0x4, ERR: 0x8, HUP: 0x10, NVAL: 0x20, RDNORM: 0x40, WRNORM: 0x100 } as const;
 
 /** d_type values. */
@@ -47,11 +61,84 @@ export interface DirEntry {
  */
 export abstract class OpenFile {
   refs = 1;
-  pos = 0;
+  #pos = 0;
+  /** While the CPU backend holds this file for offloaded I/O: its slot (the offset lives there when Positioned). */
+  #offload: { io: FileOffload; slot: number; positioned: boolean } | null = null;
+  #flags: number;
   constructor(
-    public flags: number,
+    flags: number,
     readonly guestPath: string,
-  ) {}
+  ) {
+    this.#flags = flags;
+  }
+
+  /** The status flags (O_*); a change may change what the backend may offload. */
+  get flags(): number {
+    return this.#flags;
+  }
+  set flags(v: number) {
+    this.#flags = v;
+    generation++;
+  }
+
+  /** The file offset. */
+  get pos(): number {
+    const o = this.#offload;
+    return o !== null && o.positioned ? o.io.getPos(o.slot) : this.#pos;
+  }
+  set pos(v: number) {
+    const o = this.#offload;
+    if (o !== null && o.positioned) o.io.setPos(o.slot, v);
+    else this.#pos = v;
+  }
+
+  /**
+   * What the CPU backend may do itself with this file's calls (OffloadMode
+   * bits; 0: nothing), on `offloadHostFd()`: only what the file's own read and
+   * write would do with that descriptor.
+   */
+  offloadMode(): number {
+    return 0;
+  }
+  offloadHostFd(): number {
+    return -1;
+  }
+  /** Reads and writes that moved data, done by the kernel itself, counted up to OFFLOAD_AFTER. */
+  #kernelIo = 0;
+  /** A read or write the kernel did: after OFFLOAD_AFTER of them, the file is worth a backend slot. */
+  protected noteIo(): void {
+    if (this.#kernelIo < OFFLOAD_AFTER && ++this.#kernelIo === OFFLOAD_AFTER) generation++;
+  }
+  /** The file's slot in `io` (attached the first time, with the file's mode refreshed each time); -1 if it is not offloaded. */
+  offloadSlot(io: FileOffload): number {
+    if (this.#kernelIo < OFFLOAD_AFTER) return -1;
+    const mode = this.offloadMode();
+    let o = this.#offload;
+    if (o === null) {
+      if (mode === 0) return -1;
+      const slot = io.attach(this.offloadHostFd());
+      if (slot < 0) return -1;
+      o = this.#offload = { io, slot, positioned: false };
+      io.setPos(slot, this.#pos);
+    } else if (o.io !== io) {
+      return -1;
+    }
+    const positioned = (mode & OffloadMode.Positioned) !== 0;
+    if (positioned !== o.positioned) {
+      if (positioned) io.setPos(o.slot, this.#pos);
+      else this.#pos = io.getPos(o.slot);
+      o.positioned = positioned;
+    }
+    io.setMode(o.slot, mode);
+    return mode === 0 ? -1 : o.slot;
+  }
+  #detachOffload(): void {
+    const o = this.#offload;
+    if (o === null) return;
+    if (o.positioned) this.#pos = o.io.getPos(o.slot);
+    this.#offload = null;
+    o.io.detach(o.slot);
+  }
 
   get readable(): boolean {
     return (this.flags & O_ACCMODE) !== O_WRONLY && (this.flags & O_PATH) === 0;
@@ -117,6 +204,7 @@ export abstract class OpenFile {
   put(): void {
     if (--this.refs !== 0) return;
     if (anyLocks()) releaseDescription(this);
+    this.#detachOffload();
     this.release();
   }
 }
@@ -144,6 +232,28 @@ export class HostFile extends OpenFile {
   override get seekable(): boolean {
     return !this.#stream;
   }
+  /** Is the host file a regular file (fstat once, at the first offload question)? */
+  #regular: boolean | null = null;
+
+  /** A regular host file: the backend may pread/pwrite it at the offset, as read and write here do (not O_APPEND writes, which need the size). */
+  override offloadMode(): number {
+    if (this.#stream || (this.flags & O_PATH) !== 0) return 0;
+    if (this.#regular === null) {
+      try {
+        this.#regular = fs.fstatSync(this.fd).isFile();
+      } catch {
+        this.#regular = false;
+      }
+    }
+    if (!this.#regular) return 0;
+    let mode = OffloadMode.Positioned;
+    if (this.readable) mode |= OffloadMode.Read;
+    if (this.writable && (this.flags & O_APPEND) === 0) mode |= OffloadMode.Write;
+    return mode;
+  }
+  override offloadHostFd(): number {
+    return this.fd;
+  }
   stat(): KStat {
     const st = statFromHost(fs.fstatSync(this.fd, { bigint: true }));
     return this.mount ? { ...st, dev: this.mount.devOf(st.dev) } : st;
@@ -152,6 +262,7 @@ export class HostFile extends OpenFile {
     for (;;) {
       try {
         const n = fs.readSync(this.fd, buf, 0, buf.length, this.#stream ? null : (pos ?? this.pos));
+        if (n > 0) this.noteIo();
         if (pos === null && !this.#stream) this.pos += n;
         return n;
       } catch (err) {
@@ -163,6 +274,7 @@ export class HostFile extends OpenFile {
   override write(task: Task, data: Uint8Array, pos: number | null): IoResult {
     for (;;) {
       try {
+        if (data.length > 0) this.noteIo();
         if (this.#stream) return fs.writeSync(this.fd, data, 0, data.length, null);
         const at = pos ?? ((this.flags & O_APPEND) !== 0 ? this.size() : this.pos);
         const n = fs.writeSync(this.fd, data, 0, data.length, at);
@@ -274,6 +386,12 @@ export interface StreamSink {
   write(data: Uint8Array): void;
   /** The host descriptor behind it, if any (for isatty and terminal control). */
   readonly hostFd?: number;
+  /**
+   * write() writes all of the data, unchanged, to hostFd (waiting while it is
+   * full; a closed reader drops it): a CPU backend may then do the guest's
+   * writes itself (OffloadMode.Stream), unless hostFd is a terminal.
+   */
+  readonly direct?: boolean;
 }
 
 export interface StreamSource {
@@ -306,6 +424,18 @@ export class StreamFile extends OpenFile {
   /** The host descriptor behind it, if any. */
   get hostFd(): number | undefined {
     return this.sink?.hostFd ?? this.source?.hostFd;
+  }
+  #notTerminal: boolean | null = null;
+
+  /** Writes to a direct host sink that is not a terminal (where no terminal rule applies): the backend may do them. */
+  override offloadMode(): number {
+    const sink = this.sink;
+    if (sink?.direct !== true || sink.hostFd === undefined || !this.writable) return 0;
+    this.#notTerminal ??= !tty.isatty(sink.hostFd);
+    return this.#notTerminal ? OffloadMode.Write | OffloadMode.Stream : 0;
+  }
+  override offloadHostFd(): number {
+    return this.sink?.hostFd ?? -1;
   }
 
   stat(): KStat {
@@ -346,6 +476,7 @@ export class StreamFile extends OpenFile {
       const stop = task.kernel.terminalCheck(task, 22); // SIGTTOU
       if (stop !== 0) return stop;
     }
+    if (data.length > 0) this.noteIo();
     this.sink.write(data);
     return data.length;
   }
@@ -399,6 +530,7 @@ function sourceQueue(src: StreamSource): WaitQueue {
 export function hostSink(fd: number): StreamSink {
   return {
     hostFd: fd,
+    direct: true,
     write(data: Uint8Array): void {
       let off = 0;
       while (off < data.length) {
@@ -478,12 +610,17 @@ export class FdTable {
     if (!e) throw errno(E.EBADF);
     return e.file;
   }
+  /** The file at fd, if open (no errno). */
+  peek(fd: number): OpenFile | undefined {
+    return this.#fds[fd]?.file;
+  }
 
   /** Installs `file` at the lowest free descriptor >= min; takes over the caller's reference. */
   install(file: OpenFile, cloexec: boolean, min = 0): number {
     for (let fd = min; fd < this.limit; fd++) {
       if (!this.#fds[fd]) {
         this.#fds[fd] = { file, cloexec };
+        generation++;
         return fd;
       }
     }
@@ -497,6 +634,7 @@ export class FdTable {
     const old = this.#fds[fd];
     if (old && anyLocks()) releasePosix(old.file.lockKey(), this);
     this.#fds[fd] = { file, cloexec };
+    generation++;
     old?.file.put();
   }
 
@@ -506,6 +644,7 @@ export class FdTable {
     // POSIX record locks belong to the table: any close of the file drops them.
     if (anyLocks()) releasePosix(e.file.lockKey(), this);
     this.#fds[fd] = undefined;
+    generation++;
     e.file.put();
   }
 

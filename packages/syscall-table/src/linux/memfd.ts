@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { E, errno, fcntl, hostErrno, HostFile, type IoResult, type OpenFile, type SyscallArgs, type Task } from '@nommu/kernel';
+import { OffloadMode } from '@nommu/x86-cpu';
 import { partial, type Family } from './define.js';
 
 const MFD_CLOEXEC = 0x1;
@@ -54,6 +55,11 @@ export class MemFd extends HostFile {
       throw hostErrno(err);
     }
     return new MemFd(fd, flags & ~fcntl.O_CLOEXEC, this.guestPath, this.sealBox);
+  }
+
+  /** Writes stay the kernel's: the seals may refuse them. */
+  override offloadMode(): number {
+    return super.offloadMode() & ~OffloadMode.Write;
   }
 
   override write(task: Task, data: Uint8Array, pos: number | null): IoResult {
