@@ -212,6 +212,46 @@ int main(void)
 		}
 	}
 
+	/* 6b. two mappings grown a page at a time, in turn, with other mappings
+	 * made in between (realloc of big buffers): some growths move a mapping */
+	{
+		unsigned char *m[2] = { MAP_FAILED, MAP_FAILED };
+		size_t pages[2] = { 1, 1 };
+		unsigned char *other[40];
+		int ok = 1, others = 0;
+		for (int k = 0; k < 2; k++) {
+			m[k] = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			ok = ok && m[k] != MAP_FAILED;
+			if (ok)
+				memset(m[k], 'a' + k, PAGE);
+		}
+		for (int i = 0; i < 320 && ok; i++) {
+			for (int k = 0; k < 2 && ok; k++) {
+				unsigned char *q = mremap(m[k], pages[k] * PAGE, (pages[k] + 1) * PAGE, MREMAP_MAYMOVE);
+				ok = q != MAP_FAILED && aligned(q) && q[pages[k] * PAGE] == 0;
+				if (ok) {
+					memset(q + pages[k] * PAGE, 'a' + (int)((pages[k] + k) % 26), PAGE);
+					m[k] = q;
+					pages[k]++;
+				}
+			}
+			if (ok && i % 8 == 0) {
+				other[others] = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+				ok = other[others] != MAP_FAILED;
+				others += ok;
+			}
+		}
+		for (int k = 0; k < 2 && ok; k++)
+			for (size_t p = 0; p < pages[k]; p++)
+				ok = ok && all_bytes(m[k] + p * PAGE, PAGE, 'a' + (int)((p + k) % 26));
+		check(ok, "two mappings grown 320 times a page at a time, in turn, keep every page");
+		for (int k = 0; k < 2; k++)
+			if (m[k] != MAP_FAILED)
+				munmap(m[k], pages[k] * PAGE);
+		for (int j = 0; j < others; j++)
+			munmap(other[j], 3 * PAGE);
+	}
+
 	/* 7. error cases */
 	{
 		errno = 0;

@@ -115,6 +115,45 @@ describe('PhysicalMemory', () => {
     expect(phys.alloc(PAGE_SIZE)).toBe(END - PAGE_SIZE);
   });
 
+  it('places a mapping that moves to grow low, with as much again free below it (none at RAM\'s start) and above it', () => {
+    expect(phys.allocToGrow(2 * PAGE_SIZE)).toBe(BASE);
+    expect(phys.allocToGrow(2 * PAGE_SIZE + 1)).toBe(page(2 + 3));
+    expect(phys.isFree(page(8), 3 * PAGE_SIZE)).toBe(true);
+    // Ordinary allocations still come from the top down, into the room above last.
+    expect(phys.alloc(PAGE_SIZE)).toBe(END - PAGE_SIZE);
+    expect(phys.usedBytes).toBe(6 * PAGE_SIZE);
+  });
+
+  it('skips extents without that room, then takes the bottom of the largest that fits, and answers null when none does', () => {
+    phys.allocAt(page(0), PAGE_SIZE);
+    phys.allocAt(page(4), PAGE_SIZE);
+    phys.allocAt(page(20), (PAGES - 20) * PAGE_SIZE);
+    // Free: pages 1-3 and 5-19. Four pages need 4 below and 4 above: only 5-19 has them.
+    expect(phys.allocToGrow(4 * PAGE_SIZE)).toBe(page(5 + 4));
+    // Free: 1-3, 5-8 and 13-19. Five pages with room fit nowhere: the bottom of 13-19.
+    expect(phys.allocToGrow(5 * PAGE_SIZE)).toBe(page(13));
+    expect(phys.allocToGrow(5 * PAGE_SIZE)).toBeNull();
+    expect(phys.allocToGrow(0)).toBeNull();
+    expect(phys.usedBytes).toBe((2 + PAGES - 20 + 4 + 5) * PAGE_SIZE);
+  });
+
+  it('keeps a growing mapping out of the low 64 MiB, where static programs are linked, while other RAM has room', () => {
+    const big = createUnicornBackend({ ramSize: 256 << 20 });
+    try {
+      const ram = new PhysicalMemory(big);
+      const at = ram.allocToGrow(1 << 20)!;
+      expect(at).toBeGreaterThanOrEqual(big.ramBase + (64 << 20));
+      expect(ram.isFree(0x400000, 32 << 20)).toBe(true);
+      // Without room above 64 MiB, the low RAM serves after all.
+      expect(ram.allocAt(big.ramBase + (64 << 20), (192 << 20) - big.ramBase)).toBe(false); // part of it is taken
+      const rest = new PhysicalMemory(big);
+      expect(rest.allocAt(big.ramBase + (64 << 20), big.ramSize - (64 << 20))).toBe(true);
+      expect(rest.allocToGrow(1 << 20)).toBe(big.ramBase);
+    } finally {
+      big.dispose();
+    }
+  });
+
   it('refuses allocAt ranges outside RAM, straddling its ends, or empty', () => {
     expect(phys.allocAt(BASE - PAGE_SIZE, PAGE_SIZE)).toBe(false);
     expect(phys.allocAt(BASE - PAGE_SIZE, 2 * PAGE_SIZE)).toBe(false);
@@ -274,6 +313,9 @@ describe('MemoryMap', () => {
     expect(thrownErrno(() => mm.reserve(PAGE_SIZE, a))).toBe(ENOMEM);
     expect(thrownErrno(() => mm.reserve(cpu.ramSize))).toBe(ENOMEM);
     expect(phys.usedBytes).toBe(3 * PAGE_SIZE);
+    expect(mm.reserveToGrow(PAGE_SIZE)).toBe(BASE);
+    expect(thrownErrno(() => mm.reserveToGrow(cpu.ramSize))).toBe(ENOMEM);
+    expect(phys.usedBytes).toBe(4 * PAGE_SIZE);
   });
 
   it('unmap splits a mapping and frees exactly the unmapped pages', () => {

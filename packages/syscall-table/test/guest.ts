@@ -1,8 +1,8 @@
-/** Runs busybox on a real kernel with the Linux table, and natively as the reference. */
+/** Runs busybox (or another program) on a real kernel with the Linux table, and busybox natively as the reference. */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { Kernel, type Identity } from '@nommu/kernel';
-import { createUnicornBackend } from '@nommu/x86-cpu';
+import { createUnicornBackend, type CpuBackend } from '@nommu/x86-cpu';
 import { createLinuxSyscallTable } from '../src/linux/index.js';
 
 const BUSYBOX = '/bin/busybox';
@@ -19,13 +19,17 @@ export interface GuestOptions {
   identity?: Partial<Identity>;
   cwd?: string;
   readOnly?: boolean;
+  /** The program to run instead of busybox; `args` follow its argv[0]. */
+  exe?: string;
+  /** The CPU backend (default: a fresh Unicorn backend with 256 MiB of RAM). */
+  cpu?: CpuBackend;
 }
 
 export async function guest(args: string[], opts: GuestOptions = {}): Promise<Run> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const kernel = new Kernel({
-    cpu: createUnicornBackend({ ramSize: 256 << 20 }),
+    cpu: opts.cpu ?? createUnicornBackend({ ramSize: 256 << 20 }),
     syscalls: createLinuxSyscallTable(),
     identity: opts.identity ?? {},
     readOnly: opts.readOnly ?? false,
@@ -35,7 +39,8 @@ export async function guest(args: string[], opts: GuestOptions = {}): Promise<Ru
   });
   try {
     // Nice 0, whatever the test runner's: expected values in the tests start from 0.
-    kernel.spawn({ path: BUSYBOX, argv: [BUSYBOX, ...args], envp: ENV, cwd: opts.cwd ?? '/', nice: 0 });
+    const exe = opts.exe ?? BUSYBOX;
+    kernel.spawn({ path: exe, argv: [exe, ...args], envp: ENV, cwd: opts.cwd ?? '/', nice: 0 });
     const status = await kernel.run();
     return { out: Buffer.concat(out).toString(), err: Buffer.concat(err).toString(), code: status.signal ? 128 + status.signal : status.code };
   } finally {

@@ -60,8 +60,10 @@ const fail = (errno: number, message: string): never => {
 /**
  * Parses and checks an ELF executable completely before anything is loaded: a
  * truncated or hostile file is refused with ENOEXEC, never half-loaded.
+ * `data` may be only the file's beginning (headers, program headers and
+ * PT_INTERP must be in it) when `fileSize` says how long the file is.
  */
-export function parseElf(data: Uint8Array, ramSize: number): ElfImage {
+export function parseElf(data: Uint8Array, ramSize: number, fileSize: number = data.length): ElfImage {
   if (!isElf(data)) fail(E.ENOEXEC, 'not an ELF file');
   if (data.length < 64) fail(E.ENOEXEC, 'truncated ELF header');
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -99,7 +101,7 @@ export function parseElf(data: Uint8Array, ramSize: number): ElfImage {
   let prevEnd = -1;
   for (const p of loads) {
     if (p.filesz > p.memsz) fail(E.ENOEXEC, 'segment file size exceeds its memory size');
-    if (p.offset + p.filesz > data.length) fail(E.ENOEXEC, 'segment extends past the end of the file');
+    if (p.offset + p.filesz > fileSize) fail(E.ENOEXEC, 'segment extends past the end of the file');
     if (p.memsz > ramSize) fail(E.ENOMEM, 'segment larger than RAM');
     if (p.align > 1 && (p.vaddr - p.offset) % 4096 !== 0) fail(E.ENOEXEC, 'segment misaligned with its file offset');
     if (p.vaddr < prevEnd) fail(E.ENOEXEC, 'segments overlap or are out of order');

@@ -38,6 +38,12 @@ export interface Vma {
    * the file does not make them valid.
    */
   fileSize?: number;
+  /**
+   * Mapped to be touched sparsely (MAP_NORESERVE, MAP_STACK, MAP_GROWSDOWN):
+   * left to fault page by page, never backed ahead of use by the CPU
+   * (CpuBackend.prefault), not even when mremap grows it.
+   */
+  lazy?: boolean;
 }
 
 /** Where the pages of `v` past the end of its file begin (`v.end` when none are). */
@@ -151,6 +157,16 @@ export class MemoryMap {
       return fixedAt;
     }
     const addr = this.phys.alloc(size);
+    if (addr === null) throw errno(E.ENOMEM);
+    return addr;
+  }
+
+  /**
+   * Reserves fresh RAM for a mapping that moves because it grows (mremap),
+   * where it has room to grow again in place. Returns the address or throws ENOMEM.
+   */
+  reserveToGrow(len: number): number {
+    const addr = this.phys.allocToGrow(pageUp(len));
     if (addr === null) throw errno(E.ENOMEM);
     return addr;
   }

@@ -38,6 +38,9 @@ interface Extent {
  * Free memory is always zero: a range is zeroed when it is freed (whole pages
  * go back to the host), so an allocation needs no clearing.
  */
+/** Low RAM kept for static programs' link addresses (0x400000 and up, their brk after them) as long as other RAM serves. */
+const EXEC_AREA = 64 << 20;
+
 export class PhysicalMemory {
   readonly base: number;
   readonly size: number;
@@ -170,6 +173,40 @@ export class PhysicalMemory {
       }
     }
     return null;
+  }
+
+  /**
+   * Allocates `len` bytes (rounded to pages) for a mapping that moves because
+   * it grows (mremap), where it can grow again in place: at the bottom of the
+   * lowest free extent with as much again free above it, leaving as much
+   * again free below it for whatever ends there to grow into (two mappings
+   * growing in turn then leapfrog with sizes growing like Fibonacci's). alloc
+   * takes from the top down, so the room above lasts. With no such extent, at
+   * the bottom of the largest one that fits. A mapping grown n times by small
+   * steps then moves O(log n) times instead of at nearly every step. RAM below
+   * EXEC_AREA is used last.
+   */
+  allocToGrow(len: number): number | null {
+    const size = pageUp(len);
+    if (size <= 0) return null;
+    // First above the low RAM where static (ET_EXEC) programs are linked (0x400000 and their brk), which exec needs free.
+    for (const floor of [this.base + EXEC_AREA, this.base]) {
+      for (let i = 0; i < this.#free.length; i++) {
+        const ext = this.#free[i]!;
+        const from = Math.max(ext.start, floor);
+        const below = from === this.base ? 0 : size;
+        if (ext.end - from >= below + 2 * size) {
+          this.#take(i, from + below, from + below + size);
+          return from + below;
+        }
+      }
+    }
+    let largest: Extent | undefined;
+    for (const ext of this.#free) if (ext.end - ext.start >= size && (!largest || ext.end - ext.start > largest.end - largest.start)) largest = ext;
+    if (!largest) return null;
+    const start = largest.start;
+    this.#take(this.#free.indexOf(largest), start, start + size);
+    return start;
   }
 
   /** Allocates exactly [addr, addr+len) if all of it is free. */

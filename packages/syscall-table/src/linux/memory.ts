@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { DeviceFile, E, errno, HostFile, mman, notPath, pageUp, PAGE_SIZE, stat, type SyscallArgs, type Task } from '@nommu/kernel';
+import { DeviceFile, E, errno, HostFile, mman, notPath, pageUp, PAGE_SIZE, stat, type Kernel, type SyscallArgs, type Task, type Vma } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 
 const { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_SHARED, PROT_EXEC } = mman;
@@ -8,12 +8,20 @@ const MAP_GROWSDOWN = 0x100;
 const MAP_NORESERVE = 0x4000;
 const MAP_STACK = 0x20000;
 /**
- * Anonymous writable memory up to this size is backed by the host at mmap
- * and brk time (CpuBackend.prefault), as nommu Linux allocates it then: the
- * program's first touches then cost no page fault each. Stacks and
+ * Anonymous writable memory up to this size is backed by the host at mmap,
+ * brk and mremap time (CpuBackend.prefault), as nommu Linux allocates it then:
+ * the program's first touches then cost no page fault each. Stacks and
  * MAP_NORESERVE mappings, mostly never touched, are left to fault.
  */
 const PREFAULT_MAX = 64 << 20;
+
+const ZERO_SHARED = '/dev/zero (deleted)';
+
+/** Backs [addr, addr+len) of `v` at once if the rule above covers it: anonymous, writable, not lazy. */
+function prefault(k: Kernel, v: Vma, addr: number, len: number): void {
+  const anon = v.name === '' || v.name === ZERO_SHARED;
+  if (anon && !v.lazy && (v.prot & mman.PROT_WRITE) !== 0 && len <= PREFAULT_MAX) k.cpu.prefault?.(addr, len);
+}
 
 /**
  * brk, nommu style: the break moves inside the area reserved at exec and
@@ -100,12 +108,12 @@ function mmap(task: Task, a: SyscallArgs) {
     inode = st.ino;
     if ((st.mode & stat.S_IFMT) === stat.S_IFREG) fileSize = st.size;
   }
-  if (zeroDev && shared) name = '/dev/zero (deleted)';
-  mm.insert({ start, end: start + size, prot, shared, name, fileOffset: off, dev: 0, inode, owned, ...(fileSize !== undefined ? { fileSize } : {}) });
+  if (zeroDev && shared) name = ZERO_SHARED;
+  const lazy = (flags & (MAP_GROWSDOWN | MAP_NORESERVE | MAP_STACK)) !== 0;
+  const vma: Vma = { start, end: start + size, prot, shared, name, fileOffset: off, dev: 0, inode, owned, ...(fileSize !== undefined ? { fileSize } : {}), ...(lazy ? { lazy } : {}) };
+  mm.insert(vma);
   if ((prot & PROT_EXEC) !== 0) k.cpu.invalidateCode(start, size);
-  if (file === null && (prot & mman.PROT_WRITE) !== 0 && (flags & (MAP_GROWSDOWN | MAP_NORESERVE | MAP_STACK)) === 0 && size <= PREFAULT_MAX) {
-    k.cpu.prefault?.(start, size);
-  }
+  prefault(k, vma, start, size);
   return start;
 }
 
@@ -133,7 +141,10 @@ const MREMAP_DONTUNMAP = 4;
 
 /**
  * mremap without an MMU: shrink in place, grow in place when the RAM after the
- * mapping is free, else move (MREMAP_MAYMOVE) by copying to fresh RAM.
+ * mapping is free, else move (MREMAP_MAYMOVE) by copying to fresh RAM. Every
+ * fresh page a copy touches costs page faults, so a moved mapping goes where
+ * it has room to grow in place again (MemoryMap.reserveToGrow): a buffer that
+ * realloc grows step by step moves O(log n) times, not at every step.
  */
 function mremap(task: Task, a: SyscallArgs) {
   const k = task.kernel;
@@ -153,18 +164,20 @@ function mremap(task: Task, a: SyscallArgs) {
     return old;
   }
   const end = old + oldLen;
-  if (end === v.end && k.phys.isFree(end, newLen - oldLen)) {
-    mm.reserve(newLen - oldLen, end);
+  if (end === v.end && k.phys.allocAt(end, newLen - oldLen)) {
     v.end = old + newLen;
     mm.enforce(v, end, v.end);
+    prefault(k, v, end, newLen - oldLen);
     return old;
   }
   if ((flags & MREMAP_MAYMOVE) === 0) throw errno(E.ENOMEM);
-  const to = mm.reserve(newLen);
+  const to = mm.reserveToGrow(newLen);
   k.mem.copyOut(to, k.mem.bytes(old, oldLen));
-  mm.insert({ ...v, start: to, end: to + newLen, fileOffset: v.fileOffset + (old - v.start) });
+  const moved: Vma = { ...v, start: to, end: to + newLen, fileOffset: v.fileOffset + (old - v.start) };
+  mm.insert(moved);
   mm.unmap(old, end);
   if ((v.prot & PROT_EXEC) !== 0) k.cpu.invalidateCode(to, newLen);
+  prefault(k, moved, to, newLen);
   return to;
 }
 

@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto';
 import { E, errno, HostFile, NORETURN, PathFile, type ExecAt, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, unimplemented, type Family } from './define.js';
 import { dirPath } from './files.js';
@@ -189,7 +190,11 @@ const GRND_NONBLOCK = 1;
 const GRND_RANDOM = 2;
 const GRND_INSECURE = 4;
 
-/** getrandom: the host's CSPRNG, never blocking (the pool is always ready); at most 32 MiB - 1 at a time, as Linux. */
+/**
+ * getrandom: the host's CSPRNG (node:crypto's, which the kernel loads anyway;
+ * the first use of Web Crypto's getRandomValues costs ~1 ms), never blocking
+ * (the pool is always ready); at most 32 MiB - 1 at a time, as Linux.
+ */
 function getrandom(task: Task, a: SyscallArgs) {
   const flags = a.uint(2);
   if ((flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) !== 0) throw errno(E.EINVAL);
@@ -197,8 +202,7 @@ function getrandom(task: Task, a: SyscallArgs) {
   const len = Math.min(a.ptr(1), 33554431);
   if (len === 0) return 0;
   const buf = task.kernel.mem.bytes(a.ptr(0), len);
-  globalThis.crypto.getRandomValues(buf.subarray(0, Math.min(len, 65536)));
-  for (let off = 65536; off < len; off += 65536) globalThis.crypto.getRandomValues(buf.subarray(off, Math.min(len, off + 65536)));
+  randomFillSync(buf);
   return len;
 }
 
