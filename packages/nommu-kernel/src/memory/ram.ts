@@ -38,6 +38,9 @@ interface Extent {
  * Free memory is always zero: a range is zeroed when it is freed (whole pages
  * go back to the host), so an allocation needs no clearing.
  */
+/** At most this much freed RAM waits to be zeroed at its next use (see PhysicalMemory.#dirty); past it, a free zeroes at once. */
+const DIRTY_MAX = 64 << 20;
+
 /** Low RAM kept for static programs' link addresses (0x400000 and up, their brk after them) as long as other RAM serves. */
 const EXEC_AREA = 64 << 20;
 
@@ -237,7 +240,21 @@ export class PhysicalMemory {
     this.#retired = true;
   }
 
-  /** Returns [addr, addr+len) to the pool, zeroed (unless retired). */
+  /**
+   * Freed RAM not zeroed yet, sorted, disjoint: zeroed when it is handed out
+   * again (as Linux zeroes a page when it allocates it), so RAM freed and
+   * never reused costs nothing. Zeroing a range of the native backend's RAM
+   * punches it out of the host file mapped in two processes: ~0.35 ms per MB
+   * of pages here (a 10 MB munmap 3.4 ms, a busybox exit 1.3 ms).
+   */
+  readonly #dirty: Extent[] = [];
+  #dirtyBytes = 0;
+  /** Freed bytes not zeroed yet (they may still occupy host memory). */
+  get dirtyBytes(): number {
+    return this.#dirtyBytes;
+  }
+
+  /** Returns [addr, addr+len) to the pool, to be zeroed before its next use (unless retired). */
   free(addr: number, len: number): void {
     const start = pageDown(addr);
     const end = pageUp(addr + len);
@@ -249,7 +266,8 @@ export class PhysicalMemory {
     if (prev && prev.end > start) throw new RangeError(`double free at 0x${start.toString(16)}`);
     if (next && next.start < end) throw new RangeError(`double free at 0x${next.start.toString(16)}`);
     if (!this.#retired) {
-      this.cpu.zero(start, end - start);
+      if (this.#dirtyBytes + (end - start) <= DIRTY_MAX) this.#addDirty(start, end);
+      else this.cpu.zero(start, end - start);
       // The next owner gets RAM the CPU lets it use fully until it maps it with its own protection.
       this.setProt(start, end - start, PROT_ALL);
     }
@@ -273,5 +291,43 @@ export class PhysicalMemory {
     if (ext.start < start) pieces.push({ start: ext.start, end: start });
     if (end < ext.end) pieces.push({ start: end, end: ext.end });
     this.#free.splice(i, 1, ...pieces);
+    if (this.#dirtyBytes > 0) this.#clean(start, end);
+  }
+
+  #addDirty(start: number, end: number): void {
+    const d = this.#dirty;
+    let i = 0;
+    while (i < d.length && d[i]!.end < start) i++;
+    this.#dirtyBytes += end - start;
+    // Freed ranges never overlap a dirty one (that RAM is free already): merge with neighbours that touch.
+    if (i < d.length && d[i]!.end === start) {
+      d[i]!.end = end;
+      if (i + 1 < d.length && d[i + 1]!.start === end) d.splice(i, 2, { start: d[i]!.start, end: d[i + 1]!.end });
+    } else if (i < d.length && d[i]!.start === end) {
+      d[i]!.start = start;
+    } else {
+      d.splice(i, 0, { start, end });
+    }
+  }
+
+  /** Zeroes what of [start, end) is dirty: RAM being handed out. */
+  #clean(start: number, end: number): void {
+    const d = this.#dirty;
+    for (let i = 0; i < d.length && d[i]!.start < end; ) {
+      const e = d[i]!;
+      if (e.end <= start) {
+        i++;
+        continue;
+      }
+      const a = Math.max(start, e.start);
+      const b = Math.min(end, e.end);
+      this.cpu.zero(a, b - a);
+      this.#dirtyBytes -= b - a;
+      const rest: Extent[] = [];
+      if (e.start < a) rest.push({ start: e.start, end: a });
+      if (b < e.end) rest.push({ start: b, end: e.end });
+      d.splice(i, 1, ...rest);
+      i += rest.length;
+    }
   }
 }
