@@ -21,7 +21,7 @@
           "sources": ["native/runner.c", "native/native_entry.S"],
           "cflags": ["-O2", "-Wall", "-Wextra", "-fno-stack-protector", "-U_FORTIFY_SOURCE"],
           "ldflags": ["-Wl,-z,now"],
-          "libraries": ["-lrt"]
+          "libraries": ["-lrt", "-lpthread"]
         }
       ]
     }]

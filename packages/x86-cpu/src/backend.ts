@@ -177,7 +177,8 @@ export interface CpuBackend {
   /**
    * Optional hint: back a page-aligned, guest-writable range with host memory
    * now, as an MMU-less kernel does at mmap time, so that its first touches
-   * by guest code cost no page fault each. Takes effect before the next run.
+   * by guest code cost no page fault each. Starts with the next run (a backend
+   * may go on with it while guest code runs, which faults in what it touches first).
    */
   prefault?(addr: number, len: number): void;
   /**

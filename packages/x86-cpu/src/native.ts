@@ -302,10 +302,11 @@ class NativeBackend implements CpuBackend {
     return this.#addon.protect(this.#h, addr, len, prot);
   }
   /**
-   * Queued like a protection change: before its next run the runner has the
-   * host allocate and map the pages (MADV_POPULATE_WRITE) in one call,
-   * instead of a page fault per page on first touch (~2-4 us each here, as
-   * guest RAM is shared memory).
+   * Queued like a protection change: from its next run on, a helper thread of
+   * the runner has the host allocate and map the pages (MADV_POPULATE_WRITE),
+   * from the end backwards while the guest faults in the front pages, instead
+   * of a page fault per page on first touch (~2-4 us each here, as guest RAM
+   * is shared memory).
    */
   prefault(addr: number, len: number): void {
     this.#addon.prefault(this.#h, addr, len);
