@@ -23,6 +23,12 @@ export class VdsoClockKeeper {
   #tscBase = 0n;
   #monoBase = 0n;
   #realBase = 0n;
+  /**
+   * CLOCK_REALTIME - CLOCK_MONOTONIC, taken once. Taking it again at each
+   * rebase (host wall time has microsecond grain here) moved REALTIME by up to
+   * a microsecond against MONOTONIC: a 30 ms sleep then read 29.999 ms.
+   */
+  readonly #realOffset = realtimeNs() - monotonicNs();
   #mult = 0n;
   #lastUpdate = 0n;
   #seq = 0n;
@@ -68,7 +74,7 @@ export class VdsoClockKeeper {
   /** New base: at TSC `tsc` the guest's CLOCK_MONOTONIC reads `mono`. */
   #rebase(tsc: bigint, mono: bigint): void {
     const now = monotonicNs();
-    this.#realBase = realtimeNs() + (mono - now);
+    this.#realBase = mono + this.#realOffset;
     this.#monoBase = mono;
     this.#tscBase = tsc;
     this.#lastUpdate = now;
