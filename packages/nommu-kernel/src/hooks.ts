@@ -144,6 +144,11 @@ export class HookLists {
     return l;
   }
 
+  /** Does any hook see syscalls (so every call must reach the kernel)? */
+  get syscalls(): boolean {
+    return this.before.length > 0 || this.after.length > 0;
+  }
+
   /** Before-syscall hooks in order: the answer of the first that gives one, else null. */
   runBefore(call: SyscallCall): bigint | null {
     for (const h of this.before) {

@@ -985,10 +985,7 @@ export class Kernel {
       }
       this.#chargeSystem(t0);
       // Only with nobody to show each call to: tracers and syscall hooks see every read and write.
-      if (this.#offload !== null) {
-        const hooks = this.#hooks;
-        this.#offload.publish(task.process.files, this.tracer === null && (hooks === null || (hooks.before.length === 0 && hooks.after.length === 0)));
-      }
+      if (this.#offload !== null) this.#offload.publish(task.process.files, this.tracer === null && this.#hooks?.syscalls !== true);
       // A backend that measures each run's slice gets what is left of the task's; another keeps its periodic tick.
       const reason = this.cpu.run(this.#slicePerRun ? Math.max(MIN_RUN_MICROS, Math.ceil((SLICE_MS - used) * 1000)) : SLICE_MS * 1000);
       const t1 = performance.now();

@@ -22,11 +22,11 @@ export function realtimeNs(): bigint {
 export class VdsoClockKeeper {
   #tscBase = 0n;
   #monoBase = 0n;
-  #realBase = 0n;
   /**
-   * CLOCK_REALTIME - CLOCK_MONOTONIC, taken once. Taking it again at each
-   * rebase (host wall time has microsecond grain here) moved REALTIME by up to
-   * a microsecond against MONOTONIC: a 30 ms sleep then read 29.999 ms.
+   * CLOCK_REALTIME - CLOCK_MONOTONIC, taken once. Taken again at each rebase,
+   * from two host reads some microseconds apart (more when Node was
+   * preempted between them), it moved REALTIME against MONOTONIC: a 30 ms
+   * sleep read less than 30 ms on REALTIME.
    */
   readonly #realOffset = realtimeNs() - monotonicNs();
   #mult = 0n;
@@ -74,7 +74,6 @@ export class VdsoClockKeeper {
   /** New base: at TSC `tsc` the guest's CLOCK_MONOTONIC reads `mono`. */
   #rebase(tsc: bigint, mono: bigint): void {
     const now = monotonicNs();
-    this.#realBase = mono + this.#realOffset;
     this.#monoBase = mono;
     this.#tscBase = tsc;
     this.#lastUpdate = now;
@@ -84,7 +83,7 @@ export class VdsoClockKeeper {
     this.mem.setU32(a + VdsoClock.SHIFT, Number(SHIFT));
     this.mem.setU32(a + VdsoClock.ENABLED, 1);
     this.mem.setI64(a + VdsoClock.MONO_NS, this.#monoBase);
-    this.mem.setI64(a + VdsoClock.REAL_NS, this.#realBase);
+    this.mem.setI64(a + VdsoClock.REAL_NS, mono + this.#realOffset);
     this.mem.setI64(a + VdsoClock.BOOT_NS, this.#monoBase);
     this.mem.setU64(a + VdsoClock.SEQ, ++this.#seq);
   }
@@ -96,6 +95,6 @@ export class VdsoClockKeeper {
   }
   realtime(): bigint {
     if (this.#mult === 0n) return realtimeNs();
-    return this.#realBase + (this.monotonic() - this.#monoBase);
+    return this.monotonic() + this.#realOffset;
   }
 }

@@ -413,6 +413,12 @@ static Native *range_args(napi_env env, napi_callback_info info, uint64_t *addr,
   return n;
 }
 
+/* A full queue: an empty CMD_PROTECT, before which the runner applies every queue. 0, or -1 when the runner died. */
+static int flush_queues(Native *n) {
+  n->ctl->args[1] = 0;
+  return post(n, CMD_PROTECT);
+}
+
 /* Queues a change for the runner's next command (see Control.prot_queue): a run of the same kind grows in place. 0, or -1 when the runner died. */
 static int enqueue(Native *n, uint64_t addr, uint64_t len, uint64_t what) {
   Control *c = n->ctl;
@@ -422,8 +428,7 @@ static int enqueue(Native *n, uint64_t addr, uint64_t len, uint64_t what) {
     return 0;
   }
   if (k == PROT_QUEUE_MAX) {
-    n->ctl->args[1] = 0; /* an empty CMD_PROTECT: the runner applies the queue first */
-    if (post(n, CMD_PROTECT) != 0) return -1;
+    if (flush_queues(n) != 0) return -1;
     k = c->nprot;
   }
   c->prot_queue[k].addr = addr;
@@ -485,10 +490,7 @@ static napi_value js_zero(napi_env env, napi_callback_info info) {
 /* Queues an offload slot change for the runner's next command; 0, or -1 when the runner died. */
 static int offload_enqueue(Native *n, uint32_t op, uint32_t slot) {
   Control *c = n->ctl;
-  if (c->off_nqueue == OFFLOAD_QUEUE_MAX) {
-    c->args[1] = 0; /* an empty CMD_PROTECT: the runner applies the queues first */
-    if (post(n, CMD_PROTECT) != 0) return -1;
-  }
+  if (c->off_nqueue == OFFLOAD_QUEUE_MAX && flush_queues(n) != 0) return -1;
   c->off_queue[c->off_nqueue].op = op;
   c->off_queue[c->off_nqueue].slot = slot;
   c->off_nqueue++;

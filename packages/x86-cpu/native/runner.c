@@ -634,8 +634,8 @@ static int in_ram_range(uint64_t addr, uint64_t len) {
   return addr >= nn_ram_base && len <= nn_ram_size && addr - nn_ram_base <= nn_ram_size - len;
 }
 
-/* The guest's iovec array, checked as the kernel's iovecs() does; the count, or -1 to leave the call to the kernel. */
-static int guest_iov(uint64_t addr, uint64_t count, struct iovec **out) {
+/* The guest's iovec array, checked as the kernel's iovecs() does, and its total length; the count, or -1 to leave the call to the kernel. */
+static int guest_iov(uint64_t addr, uint64_t count, struct iovec **out, uint64_t *total_out) {
   if (count > IOV_MAX_GUEST || !in_ram_range(addr, count * 16)) return -1;
   struct iovec *iov = (struct iovec *)(uintptr_t)addr;
   uint64_t total = 0;
@@ -645,6 +645,7 @@ static int guest_iov(uint64_t addr, uint64_t count, struct iovec **out) {
     if (len && !in_ram_range((uint64_t)(uintptr_t)iov[i].iov_base, len)) return -1;
   }
   *out = iov;
+  *total_out = total;
   return (int)count;
 }
 
@@ -708,9 +709,8 @@ static int offload_call(void) {
   int cnt;
   uint64_t total = 0;
   if (nr == 19 || nr == 20) {
-    cnt = guest_iov(r[PT_SI / 8], r[PT_DX / 8], &iov);
+    cnt = guest_iov(r[PT_SI / 8], r[PT_DX / 8], &iov, &total);
     if (cnt < 0) return 0;
-    for (int i = 0; i < cnt; i++) total += iov[i].iov_len;
   } else {
     uint64_t len = r[PT_DX / 8] > (uint64_t)MAX_RW ? (uint64_t)MAX_RW : r[PT_DX / 8];
     if (len && !in_ram_range(r[PT_SI / 8], len)) return 0;

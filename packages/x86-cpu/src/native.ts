@@ -102,7 +102,7 @@ const OFFLOAD_SLOTS = 256;
 
 /**
  * The runner answers the listed descriptors' calls itself (offload_call in
- * runner.c): a read of a host file then costs the host call plus ~0.3 us,
+ * runner.c): a read of a host file then costs the host call plus ~0.6 us,
  * instead of a hand-over to Node and back. The table and the slots are shared
  * memory written directly; a slot's runner descriptor is passed over a socket.
  */

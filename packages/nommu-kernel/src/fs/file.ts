@@ -30,18 +30,18 @@ export const O_TMPFILE = 0o20200000;
 
 export type IoResult = number | Errno | typeof BLOCK;
 
-let generation = 0;
 /**
  * A file gets a backend slot only after this many reads and writes through
  * the kernel: handing a descriptor to the backend costs a message each way
  * (~5-10 us), which a file read once (its data, then the end of file) never repays.
  */
 const OFFLOAD_AFTER = 2;
+
+let generation = 0;
 /** Bumped whenever a descriptor table or a file's status flags change: when the CPU backend's offload table must be looked at again. */
 export function filesGeneration(): number {
   return generation;
 }
-
 
 export const POLL = { IN: 0x1, PRI: 0x2, OUT: 0x4, ERR: 0x8, HUP: 0x10, NVAL: 0x20, RDNORM: 0x40, WRNORM: 0x100 } as const;
 
@@ -119,7 +119,6 @@ export abstract class OpenFile {
       const slot = io.attach(this.offloadHostFd());
       if (slot < 0) return -1;
       o = this.#offload = { io, slot, positioned: false };
-      io.setPos(slot, this.#pos);
     } else if (o.io !== io) {
       return -1;
     }
@@ -274,11 +273,10 @@ export class HostFile extends OpenFile {
   override write(task: Task, data: Uint8Array, pos: number | null): IoResult {
     for (;;) {
       try {
-        if (data.length > 0) this.noteIo();
-        if (this.#stream) return fs.writeSync(this.fd, data, 0, data.length, null);
-        const at = pos ?? ((this.flags & O_APPEND) !== 0 ? this.size() : this.pos);
+        const at = this.#stream ? null : (pos ?? ((this.flags & O_APPEND) !== 0 ? this.size() : this.pos));
         const n = fs.writeSync(this.fd, data, 0, data.length, at);
-        if (pos === null) this.pos = at + n;
+        if (n > 0) this.noteIo();
+        if (at !== null && pos === null) this.pos = at + n;
         return n;
       } catch (err) {
         const e = this.#failed(task, err, pos);

@@ -159,18 +159,10 @@ function readExec(env: ExecEnv, guest: string, host: string): ExecFile {
   } catch {
     throw new ExecFailure(E.EACCES, describe(E.EACCES));
   }
-  const file: ExecFile = { guest, data: new Uint8Array(0), fd, size: st.size };
-  try {
-    const head = new Uint8Array(Math.min(st.size, HEAD_BYTES));
-    let n = 0;
-    for (let k = -1; n < head.length && k !== 0; n += k) k = fs.readSync(fd, head, n, head.length - n, n);
-    file.data = head.subarray(0, n);
-    file.size = Math.max(n, st.size);
-    return file;
-  } catch {
-    closeExec(file);
-    throw new ExecFailure(E.EACCES, describe(E.EACCES));
-  }
+  const file: ExecFile = { guest, data: new Uint8Array(Math.min(st.size, HEAD_BYTES)), fd, size: st.size };
+  if (readAt(fd, file.data, 0)) return file;
+  closeExec(file);
+  throw new ExecFailure(E.ENOEXEC, 'the file changed while it was loaded');
 }
 
 function describe(errno: number): string {

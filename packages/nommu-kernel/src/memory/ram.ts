@@ -33,17 +33,17 @@ interface Extent {
   end: number;
 }
 
-/**
- * The flat RAM every process and the kernel share, handed out in pages.
- * Free memory is always zero: a range is zeroed when it is freed (whole pages
- * go back to the host), so an allocation needs no clearing.
- */
 /** At most this much freed RAM waits to be zeroed at its next use (see PhysicalMemory.#dirty); past it, a free zeroes at once. */
 const DIRTY_MAX = 64 << 20;
 
 /** Low RAM kept for static programs' link addresses (0x400000 and up, their brk after them) as long as other RAM serves. */
 const EXEC_AREA = 64 << 20;
 
+/**
+ * The flat RAM every process and the kernel share, handed out in pages.
+ * Memory is zero when it is handed out: freed RAM is zeroed (whole pages go
+ * back to the host) at its next allocation, or at once past DIRTY_MAX.
+ */
 export class PhysicalMemory {
   readonly base: number;
   readonly size: number;
