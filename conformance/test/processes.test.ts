@@ -45,6 +45,7 @@ function split(program: string, out: string): { comparable: string; limited: str
 const CASES: Case[] = [
   { program: 'proc_vfork' },
   { program: 'proc_fork' },
+  { program: 'fork_memory' },
   { program: 'exec' },
   { program: 'threads' },
   { program: 'futex' },

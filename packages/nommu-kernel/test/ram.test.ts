@@ -512,6 +512,110 @@ describe('MemoryMap', () => {
   });
 });
 
+describe('fork of untouched memory (zero runs)', () => {
+  const mapped = (mm: MemoryMap, n: number): number => {
+    const at = mm.reserve(n * PAGE_SIZE);
+    mm.insert(vma(at, at + n * PAGE_SIZE));
+    return at;
+  };
+
+  it('the backend tells holes from data', () => {
+    fillRam(page(3), PAGE_SIZE, 1);
+    const ext = cpu.dataExtents!(page(0), 8 * PAGE_SIZE);
+    expect(ext).toEqual([page(3), page(4)]);
+  });
+
+  it('copies only the pages holding data; a page one side writes later stays its own', () => {
+    const parent = new MemoryMap(phys);
+    const heap = mapped(parent, 16);
+    fillRam(heap, PAGE_SIZE, 0x22); // page 0 touched, 1..15 never
+    const child = parent.fork();
+    expect(phys.overlays.holders(heap / PAGE_SIZE)).toBe(2);
+    expect(phys.overlays.holders(heap / PAGE_SIZE + 9)).toBe(2);
+    // One page entry and one run of zeros, not 16 pages swapped at each switch.
+    expect(phys.overlays.size).toBe(2);
+    phys.overlays.activate(child);
+    fillRam(heap + 9 * PAGE_SIZE, PAGE_SIZE, 0x44); // the child writes an untouched page
+    const swaps = phys.overlays.swaps;
+    phys.overlays.activate(parent);
+    expect(allZero(heap + 9 * PAGE_SIZE, PAGE_SIZE)).toBe(true);
+    expect(bytes(heap, PAGE_SIZE).every((x) => x === 0x22)).toBe(true);
+    fillRam(heap + 5 * PAGE_SIZE, 8, 0x55); // and the parent another
+    phys.overlays.activate(child);
+    expect(bytes(heap + 9 * PAGE_SIZE, PAGE_SIZE).every((x) => x === 0x44)).toBe(true);
+    expect(allZero(heap + 5 * PAGE_SIZE, PAGE_SIZE)).toBe(true);
+    // Each switch moved only the pages written so far, 2 swaps each (out, in): pages 0 and 9, then 0, 9 and 5.
+    expect(phys.overlays.swaps - swaps).toBe(10);
+    phys.overlays.activate(parent);
+    expect(bytes(heap + 5 * PAGE_SIZE, 8).every((x) => x === 0x55)).toBe(true);
+    parent.release();
+    child.release();
+    expect(phys.usedBytes).toBe(0);
+    expect(phys.overlays.size).toBe(0);
+  });
+
+  it('what the exiting side wrote since the last switch is not left to the other', () => {
+    const parent = new MemoryMap(phys);
+    const heap = mapped(parent, 8);
+    const child = parent.fork();
+    phys.overlays.activate(child);
+    fillRam(heap + 2 * PAGE_SIZE, PAGE_SIZE, 0x66); // the child writes and exits, no switch in between
+    child.release();
+    phys.overlays.activate(parent);
+    expect(allZero(heap, 8 * PAGE_SIZE)).toBe(true);
+    expect(phys.usedBytes).toBe(8 * PAGE_SIZE);
+    // The parent alone again: its pages are ordinary pages.
+    expect(phys.overlays.size).toBe(0);
+    parent.release();
+    expect(phys.usedBytes).toBe(0);
+  });
+
+  it('a protection one side sets on untouched pages is its own', () => {
+    const protects: [number, number, number][] = [];
+    const counted: CpuBackend = Object.create(cpu, {
+      protect: { value: (addr: number, len: number, prot: number) => { protects.push([(addr - BASE) / PAGE_SIZE, len / PAGE_SIZE, prot]); return cpu.protect(addr, len, prot); } },
+      dataExtents: { value: (addr: number, len: number) => cpu.dataExtents!(addr, len) },
+    });
+    const ram = new PhysicalMemory(counted);
+    const RW = mman.PROT_READ | mman.PROT_WRITE;
+    const parent = new MemoryMap(ram);
+    const at = parent.reserve(4 * PAGE_SIZE);
+    parent.insert(vma(at, at + 4 * PAGE_SIZE));
+    const child = parent.fork();
+    ram.overlays.activate(child);
+    child.protect(at + PAGE_SIZE, at + 2 * PAGE_SIZE, mman.PROT_READ);
+    protects.length = 0;
+    ram.overlays.activate(parent);
+    expect(protects).toEqual([[(at - BASE) / PAGE_SIZE + 1, 1, RW]]);
+    protects.length = 0;
+    ram.overlays.activate(child);
+    expect(protects).toEqual([[(at - BASE) / PAGE_SIZE + 1, 1, mman.PROT_READ]]);
+    parent.release();
+    child.release();
+    expect(ram.usedBytes).toBe(0);
+    cpu.protect(BASE, cpu.ramSize, 7);
+  });
+
+  it('a fork of a fork shares the run three ways', () => {
+    const a = new MemoryMap(phys);
+    const heap = mapped(a, 4);
+    const b = a.fork();
+    phys.overlays.activate(b);
+    const c = b.fork();
+    expect(phys.overlays.holders(heap / PAGE_SIZE + 3)).toBe(3);
+    fillRam(heap + 3 * PAGE_SIZE, 4, 0x77); // b writes
+    phys.overlays.activate(c);
+    expect(allZero(heap, 4 * PAGE_SIZE)).toBe(true);
+    phys.overlays.activate(a);
+    expect(allZero(heap, 4 * PAGE_SIZE)).toBe(true);
+    phys.overlays.activate(b);
+    expect(bytes(heap + 3 * PAGE_SIZE, 4).every((x) => x === 0x77)).toBe(true);
+    for (const m of [b, a, c]) m.release();
+    expect(phys.usedBytes).toBe(0);
+    expect(phys.overlays.size).toBe(0);
+  });
+});
+
 describe('fork overlays and the CPU', () => {
   it('rewrite and invalidate only pages whose bytes differ, and change protections once per run of pages', () => {
     // The real backend, its calls counted: which pages the CPU is told about.
@@ -520,6 +624,7 @@ describe('fork overlays and the CPU', () => {
     const counted: CpuBackend = Object.create(cpu, {
       invalidateCode: { value: (addr: number, len: number) => { invalidated.push((addr - BASE) / PAGE_SIZE); cpu.invalidateCode(addr, len); } },
       protect: { value: (addr: number, len: number, prot: number) => { protects.push([(addr - BASE) / PAGE_SIZE, len / PAGE_SIZE, prot]); return cpu.protect(addr, len, prot); } },
+      dataExtents: { value: (addr: number, len: number) => cpu.dataExtents!(addr, len) },
     });
     const ram = new PhysicalMemory(counted);
     const parent = new MemoryMap(ram);

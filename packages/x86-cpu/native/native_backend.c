@@ -469,6 +469,40 @@ static napi_value js_prefault(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * dataExtents(h, addr, len): the runs of [addr, addr+len) for which the RAM
+ * memfd holds data (SEEK_DATA/SEEK_HOLE: a page swapped out counts as data),
+ * as [start, end, start, end, ...]; the rest are holes, which read as zeros.
+ * A host error answers the whole range (every page may hold data).
+ */
+static napi_value js_data_extents(napi_env env, napi_callback_info info) {
+  uint64_t addr, len;
+  Native *n = range_args(env, info, &addr, &len, NULL);
+  if (!n) return NULL;
+  napi_value out;
+  if (napi_create_array(env, &out) != napi_ok) return NULL;
+  uint64_t off = addr - n->ram_base, end = off + len;
+  uint32_t count = 0;
+  while (off < end) {
+    off_t data = lseek(n->ram_fd, (off_t)off, SEEK_DATA);
+    off_t hole = data < 0 ? -1 : lseek(n->ram_fd, data, SEEK_HOLE);
+    if (data < 0 && errno == ENXIO) break; /* holes up to the end of the memfd */
+    uint64_t from = off, to = end;
+    if (data >= 0 && hole >= 0) {
+      if ((uint64_t)data >= end) break;
+      from = (uint64_t)data;
+      to = (uint64_t)hole < end ? (uint64_t)hole : end;
+    }
+    napi_value a, b;
+    if (napi_create_double(env, (double)(n->ram_base + from), &a) != napi_ok ||
+        napi_create_double(env, (double)(n->ram_base + to), &b) != napi_ok ||
+        napi_set_element(env, out, count++, a) != napi_ok || napi_set_element(env, out, count++, b) != napi_ok)
+      return NULL;
+    off = to;
+  }
+  return out;
+}
+
 static napi_value js_zero(napi_env env, napi_callback_info info) {
   uint64_t addr, len;
   Native *n = range_args(env, info, &addr, &len, NULL);
@@ -600,6 +634,7 @@ NAPI_MODULE_INIT() {
       {"protect", NULL, js_protect, NULL, NULL, NULL, napi_default, NULL},
       {"prefault", NULL, js_prefault, NULL, NULL, NULL, napi_default, NULL},
       {"zero", NULL, js_zero, NULL, NULL, NULL, napi_default, NULL},
+      {"dataExtents", NULL, js_data_extents, NULL, NULL, NULL, napi_default, NULL},
       {"residentBytes", NULL, js_resident, NULL, NULL, NULL, napi_default, NULL},
       {"readTsc", NULL, js_read_tsc, NULL, NULL, NULL, napi_default, NULL},
       {"attachOffload", NULL, js_attach_offload, NULL, NULL, NULL, napi_default, NULL},

@@ -10,6 +10,7 @@
  * (see shared/notes/unicorn.md).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <node_api.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unicorn/unicorn.h>
+#include <unistd.h>
 #include <x86intrin.h>
 
 /* Stop reasons: keep in sync with StopReason in src/backend.ts. */
@@ -871,17 +873,24 @@ static napi_value js_protect(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* invalidateCode(addr, len): drop translated code for a range the host rewrote. */
-static napi_value js_invalidate(napi_env env, napi_callback_info info) {
+/* The backend and (addr, len) of a method taking a range inside RAM; NULL after throwing `usage`. */
+static Backend *range_call(napi_env env, napi_callback_info info, const char *usage, uint64_t *addr, uint64_t *len) {
   size_t argc = 2;
   napi_value argv[2];
   Backend *b = get_backend(env, info, &argc, argv);
   if (!b) return NULL;
-  uint64_t addr, len;
-  if (!get_range(env, b, argv, argc, &addr, &len)) {
-    napi_throw_range_error(env, NULL, "invalidateCode(addr, len): range inside RAM");
+  if (!get_range(env, b, argv, argc, addr, len)) {
+    napi_throw_range_error(env, NULL, usage);
     return NULL;
   }
+  return b;
+}
+
+/* invalidateCode(addr, len): drop translated code for a range the host rewrote. */
+static napi_value js_invalidate(napi_env env, napi_callback_info info) {
+  uint64_t addr, len;
+  Backend *b = range_call(env, info, "invalidateCode(addr, len): range inside RAM", &addr, &len);
+  if (!b) return NULL;
   if (len == 0) return NULL;
   drop_code(b, addr, addr + len);
   return NULL;
@@ -889,15 +898,9 @@ static napi_value js_invalidate(napi_env env, napi_callback_info info) {
 
 /* zero(addr, len): zero guest memory, giving whole pages back to the host. */
 static napi_value js_zero(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  Backend *b = get_backend(env, info, &argc, argv);
-  if (!b) return NULL;
   uint64_t addr, len;
-  if (!get_range(env, b, argv, argc, &addr, &len)) {
-    napi_throw_range_error(env, NULL, "zero(addr, len): range inside RAM");
-    return NULL;
-  }
+  Backend *b = range_call(env, info, "zero(addr, len): range inside RAM", &addr, &len);
+  if (!b) return NULL;
   uint8_t *p = b->ram + (addr - b->ram_base);
   uint8_t *end = p + len;
   uint8_t *first = (uint8_t *)(((uintptr_t)p + 4095) & ~(uintptr_t)4095);
@@ -910,6 +913,58 @@ static napi_value js_zero(napi_env env, napi_callback_info info) {
     memset(p, 0, len);
   }
   return NULL;
+}
+
+/*
+ * dataExtents(addr, len): the runs of [addr, addr+len) that may hold nonzero
+ * bytes, as [start, end, ...]: pages present or swapped out, from
+ * /proc/self/pagemap. Pages never touched since they were last zeroed
+ * (MADV_DONTNEED) read as zeros. Without pagemap: the whole range.
+ */
+static napi_value js_data_extents(napi_env env, napi_callback_info info) {
+  uint64_t addr, len;
+  Backend *b = range_call(env, info, "dataExtents(addr, len): range inside RAM", &addr, &len);
+  if (!b) return NULL;
+  static int pagemap = -2;
+  if (pagemap == -2) pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  napi_value out;
+  if (napi_create_array(env, &out) != napi_ok) return NULL;
+  uint32_t count = 0;
+  uint64_t first = addr >> 12, end = (addr + len + 4095) >> 12, runStart = 0;
+  int inRun = 0;
+  uint64_t host = (uint64_t)(uintptr_t)b->ram - b->ram_base; /* host address = guest address + host */
+  enum { CHUNK = 512 };
+  uint64_t entries[CHUNK];
+  for (uint64_t page = first; page < end;) {
+    uint64_t n = end - page < CHUNK ? end - page : CHUNK;
+    ssize_t got = pagemap < 0 ? -1 : pread(pagemap, entries, n * 8, (off_t)(((page << 12) + host) >> 12) * 8);
+    if (got != (ssize_t)(n * 8)) {
+      for (uint64_t i = 0; i < n; i++) entries[i] = 1ull << 63; /* unknown: may hold data */
+    }
+    for (uint64_t i = 0; i < n; i++) {
+      int data = (entries[i] >> 62) != 0; /* bit 63 present, bit 62 swapped */
+      if (data && !inRun) {
+        runStart = page + i;
+        inRun = 1;
+      } else if (!data && inRun) {
+        napi_value a, e;
+        napi_create_double(env, (double)(runStart << 12), &a);
+        napi_create_double(env, (double)((page + i) << 12), &e);
+        napi_set_element(env, out, count++, a);
+        napi_set_element(env, out, count++, e);
+        inRun = 0;
+      }
+    }
+    page += n;
+  }
+  if (inRun) {
+    napi_value a, e;
+    napi_create_double(env, (double)(runStart << 12), &a);
+    napi_create_double(env, (double)(end << 12), &e);
+    napi_set_element(env, out, count++, a);
+    napi_set_element(env, out, count++, e);
+  }
+  return out;
 }
 
 /* residentBytes(): host memory the guest RAM really uses (for leak tests). */
@@ -995,6 +1050,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"protect", NULL, js_protect, NULL, NULL, NULL, napi_default, NULL},
       {"invalidateCode", NULL, js_invalidate, NULL, NULL, NULL, napi_default, NULL},
       {"zero", NULL, js_zero, NULL, NULL, NULL, napi_default, NULL},
+      {"dataExtents", NULL, js_data_extents, NULL, NULL, NULL, napi_default, NULL},
       {"residentBytes", NULL, js_resident, NULL, NULL, NULL, napi_default, NULL},
       {"setCpuid", NULL, js_set_cpuid, NULL, NULL, NULL, napi_default, NULL},
       {"readTsc", NULL, js_read_tsc, NULL, NULL, NULL, napi_default, NULL},

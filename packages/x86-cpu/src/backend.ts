@@ -191,6 +191,14 @@ export interface CpuBackend {
   invalidateCode(addr: number, len: number): void;
   /** Zero a range, returning whole pages to the host. */
   zero(addr: number, len: number): void;
+  /**
+   * Optional: the runs of [addr, addr+len) that may hold nonzero bytes, as
+   * [start, end, start, end, ...] in ascending order; every other page reads
+   * as zeros and occupies no host memory (never written since it was last
+   * zeroed). Absent: any page may. fork uses it to leave untouched memory
+   * (most of a stack or a heap reservation) uncopied.
+   */
+  dataExtents?(addr: number, len: number): number[];
   /** Host memory the guest RAM occupies now. */
   residentBytes(): number;
   /** The value the guest's rdtsc would read now (the vDSO clock is built on it). */

@@ -37,6 +37,7 @@ interface Addon {
   protect(h: Handle, addr: number, len: number, prot: number): boolean;
   prefault(h: Handle, addr: number, len: number): void;
   zero(h: Handle, addr: number, len: number): void;
+  dataExtents(h: Handle, addr: number, len: number): number[];
   residentBytes(h: Handle): number;
   readTsc(): bigint;
   attachOffload(h: Handle, slot: number, hostFd: number): boolean;
@@ -315,6 +316,10 @@ class NativeBackend implements CpuBackend {
   invalidateCode(_addr: number, _len: number): void {}
   zero(addr: number, len: number): void {
     this.#addon.zero(this.#h, addr, len);
+  }
+  /** From the RAM memfd's holes (SEEK_DATA/SEEK_HOLE): fork's copies skip them. */
+  dataExtents(addr: number, len: number): number[] {
+    return this.#addon.dataExtents(this.#h, addr, len);
   }
   residentBytes(): number {
     return this.#addon.residentBytes(this.#h);

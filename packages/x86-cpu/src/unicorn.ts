@@ -31,6 +31,7 @@ interface NativeBackend {
   protect(addr: number, len: number, prot: number): boolean;
   invalidateCode(addr: number, len: number): void;
   zero(addr: number, len: number): void;
+  dataExtents(addr: number, len: number): number[];
   residentBytes(): number;
   readTsc(): bigint;
   setCpuid(entries: Uint32Array): void;
@@ -155,6 +156,8 @@ class UnicornBackend implements CpuBackend {
   protect(addr: number, len: number, prot: number): boolean { return this.#native.protect(addr, len, prot); }
   invalidateCode(addr: number, len: number): void { this.#native.invalidateCode(addr, len); }
   zero(addr: number, len: number): void { this.#native.zero(addr, len); }
+  /** Pages present or swapped out (/proc/self/pagemap): fork's copies skip the others. */
+  dataExtents(addr: number, len: number): number[] { return this.#native.dataExtents(addr, len); }
   residentBytes(): number { return this.#native.residentBytes(); }
   readTsc(): bigint { return this.#native.readTsc(); }
   dispose(): void { this.#native.dispose(); }

@@ -432,6 +432,19 @@ describe.skipIf(why !== null)('native backend', () => {
     expect(guest).toBeLessThanOrEqual(cpu.readTsc());
   });
 
+  it('tells pages holding data from holes: written by Node or by guest code, until zeroed', () => {
+    const off = 0x500000;
+    const base = cpu.ramBase + off;
+    cpu.zero(base, 16 * 4096);
+    expect(cpu.dataExtents!(base, 16 * 4096)).toEqual([]);
+    cpu.ram[off + 2 * 4096 + 5] = 1; // Node writes page 2
+    expect(runCode([0xc7, 0x04, 0x25, ...le32(base + 9 * 4096), 7, 0, 0, 0, HLT])).toBe(StopReason.Halt); // the guest page 9
+    expect(cpu.dataExtents!(base, 16 * 4096)).toEqual([base + 2 * 4096, base + 3 * 4096, base + 9 * 4096, base + 10 * 4096]);
+    cpu.zero(base, 16 * 4096);
+    expect(cpu.dataExtents!(base, 16 * 4096)).toEqual([]);
+    expect(() => cpu.dataExtents!(0, 4096)).toThrow(/outside guest RAM/);
+  });
+
   it('prefaults a range from its next run on, while guest code runs: the host backs it with memory, its bytes stay zero', async () => {
     const off = 0x300000;
     const len = 1 << 20;

@@ -243,6 +243,19 @@ describe('Unicorn backend', () => {
     expect(guest).toBeLessThanOrEqual(cpu.readTsc());
   });
 
+  it('tells pages holding data (present or swapped out) from untouched ones', () => {
+    const off = 0x400000;
+    const base = cpu.ramBase + off;
+    cpu.zero(base, 64 * 4096);
+    expect(cpu.dataExtents!(base, 64 * 4096)).toEqual([]);
+    cpu.ram[off + 3 * 4096] = 1;
+    cpu.ram.fill(1, off + 40 * 4096, off + 42 * 4096);
+    expect(cpu.dataExtents!(base, 64 * 4096)).toEqual([base + 3 * 4096, base + 4 * 4096, base + 40 * 4096, base + 42 * 4096]);
+    cpu.zero(base, 64 * 4096);
+    expect(cpu.dataExtents!(base, 64 * 4096)).toEqual([]);
+    expect(() => cpu.dataExtents!(0, 16)).toThrow(/inside RAM/);
+  });
+
   it('refuses bad arguments with errors, not crashes', () => {
     expect(() => cpu.protect(cpu.ramBase + 1, 4096, 7)).toThrow(/page-aligned/);
     expect(() => cpu.zero(0, 16)).toThrow(/inside RAM/);

@@ -102,6 +102,8 @@ export class MemoryMap {
    */
   enforce(v: Vma, start: number, end: number, prot = v.prot): void {
     if (!v.owned || end <= start) return;
+    // Pages fork left as zero runs share one protection: this holder's own becomes per page.
+    if (this.phys.overlays.size > 0) this.phys.overlays.materialize(start / PAGE_SIZE, (end - start) / PAGE_SIZE);
     const eof = Math.max(start, Math.min(end, pastEndOfFile(v)));
     if (eof > start) this.phys.setProt(start, eof - start, prot);
     if (end > eof) this.phys.setProt(eof, end - eof, 0);

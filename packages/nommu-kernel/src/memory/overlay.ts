@@ -20,6 +20,18 @@ interface SharedPage {
  */
 export class Overlays {
   readonly #pages = new Map<number, SharedPage>();
+  /**
+   * Runs of pages that were holes (zeros, no host memory) when fork shared
+   * them, sorted and disjoint: each holder's bytes there are zeros, and the
+   * holders' protections agree (see `materialize`). Nothing is copied or
+   * swapped for them until a holder writes one: `#settle` finds the pages
+   * that got data since, which become per-page entries of the holder that
+   * ran. A fork of a process with an 8 MiB stack and a 32 MiB heap
+   * reservation thus tracks the few pages it touched, not 10,000.
+   */
+  readonly #zeros: ZeroRun[] = [];
+  /** The holder whose task has run since the last `activate` (its writes land in RAM). */
+  #active: Holder | null = null;
   readonly #byHolder = new Map<Holder, Set<number>>();
   /** The pages whose bytes of a holder wait outside RAM: what `activate` swaps in, without visiting the resident ones. */
   readonly #away = new Map<Holder, Set<number>>();
@@ -33,19 +45,117 @@ export class Overlays {
     private readonly changed: (addr: number, len: number) => void,
     /** A holder's bytes became the bytes of these pages (ascending) in RAM: the CPU must now enforce that holder's protection there. */
     private readonly resident: (holder: Holder, pages: readonly number[]) => void,
+    /** The backend's CpuBackend.dataExtents (byte addresses), or null: then every page may hold data and fork copies it. */
+    private readonly dataExtents: ((addr: number, len: number) => number[]) | null = null,
   ) {}
 
+  /** Shared pages and runs of zero pages: 0 when no address spaces share anything. */
   get size(): number {
-    return this.#pages.size;
+    return this.#pages.size + this.#zeros.length;
   }
 
   has(page: number): boolean {
-    return this.#pages.has(page);
+    return this.#pages.has(page) || this.#runAt(page) !== null;
   }
 
   holders(page: number): number {
     const p = this.#pages.get(page);
-    return p ? p.saved.size + (p.resident ? 1 : 0) : 0;
+    if (p) return p.saved.size + (p.resident ? 1 : 0);
+    return this.#runAt(page)?.holders.length ?? 0;
+  }
+
+  /** Index of the first run ending after `page`. */
+  #runIndex(page: number): number {
+    const z = this.#zeros;
+    let lo = 0;
+    let hi = z.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (z[mid]!.end <= page) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #runAt(page: number): ZeroRun | null {
+    const r = this.#zeros[this.#runIndex(page)];
+    return r && r.first <= page ? r : null;
+  }
+
+  /** Splits runs so that none crosses `page` (a run boundary falls there). */
+  #cut(page: number): void {
+    const i = this.#runIndex(page);
+    const r = this.#zeros[i];
+    if (!r || r.first >= page) return;
+    this.#zeros.splice(i, 1, { first: r.first, end: page, holders: r.holders }, { first: page, end: r.end, holders: [...r.holders] });
+  }
+
+  /** The runs inside [first, end), after cutting at both ends. */
+  #runsIn(first: number, end: number): ZeroRun[] {
+    this.#cut(first);
+    this.#cut(end);
+    const out: ZeroRun[] = [];
+    for (let i = this.#runIndex(first); i < this.#zeros.length && this.#zeros[i]!.first < end; i++) out.push(this.#zeros[i]!);
+    return out;
+  }
+
+  #dropRun(r: ZeroRun): void {
+    this.#zeros.splice(this.#zeros.indexOf(r), 1);
+  }
+
+  /**
+   * Pages of zero runs in [first, end) become per-page entries: the active
+   * holder's bytes resident (if it holds them), every other holder's saved
+   * as zeros.
+   */
+  #toPages(first: number, end: number): void {
+    for (const r of this.#runsIn(first, end)) {
+      this.#dropRun(r);
+      const resident = this.#active !== null && r.holders.includes(this.#active) ? this.#active : null;
+      for (let page = r.first; page < r.end; page++) {
+        const p: SharedPage = { resident, saved: new Map() };
+        this.#pages.set(page, p);
+        for (const h of r.holders) {
+          this.#index(h).add(page);
+          if (h !== resident) this.#save(p, page, h, null);
+        }
+      }
+    }
+  }
+
+  /**
+   * Pages of zero runs that got data since the last look were written by the
+   * active holder (or hold zeros a prefault put there): they become its own,
+   * per page.
+   */
+  settle(): void {
+    if (this.#zeros.length === 0 || this.dataExtents === null) return;
+    const found: number[] = [];
+    for (const r of this.#zeros) {
+      const ext = this.dataExtents(r.first * PAGE_SIZE, (r.end - r.first) * PAGE_SIZE);
+      for (let i = 0; i < ext.length; i += 2) found.push(Math.floor(ext[i]! / PAGE_SIZE), Math.ceil(ext[i + 1]! / PAGE_SIZE));
+    }
+    for (let i = 0; i < found.length; i += 2) this.#toPages(found[i]!, found[i + 1]!);
+  }
+
+  /**
+   * One holder is about to give [firstPage, firstPage+count) a protection of
+   * its own (mprotect, mmap MAP_FIXED): zero runs there become per-page
+   * entries, whose protection follows the resident holder.
+   */
+  materialize(firstPage: number, count: number): void {
+    if (this.#zeros.length === 0) return;
+    this.settle();
+    this.#toPages(firstPage, firstPage + count);
+  }
+
+  /** Which pages of [first, first+count) may hold data (1), from the backend; null: all may. */
+  #dataMap(first: number, count: number): Uint8Array | null {
+    if (this.dataExtents === null) return null;
+    const map = new Uint8Array(count);
+    const ext = this.dataExtents(first * PAGE_SIZE, count * PAGE_SIZE);
+    for (let i = 0; i < ext.length; i += 2) map.fill(1, Math.floor(ext[i]! / PAGE_SIZE) - first, Math.ceil(ext[i + 1]! / PAGE_SIZE) - first);
+    return map;
   }
 
   #bytes(page: number): Uint8Array {
@@ -76,9 +186,34 @@ export class Overlays {
     return bytes;
   }
 
-  /** `to` gets a private copy of `from`'s bytes for each page (fork). */
+  /**
+   * `to` gets a private copy of `from`'s bytes for each page (fork; `from`
+   * is the holder that runs). Pages that are holes join a zero run instead.
+   */
   duplicate(from: Holder, to: Holder, firstPage: number, count: number): void {
-    for (let page = firstPage; page < firstPage + count; page++) {
+    this.settle();
+    this.#active = from;
+    const end = firstPage + count;
+    for (const r of this.#runsIn(firstPage, end)) if (r.holders.includes(from)) r.holders.push(to);
+    const data = this.#dataMap(firstPage, count);
+    for (let page = firstPage; page < end; ) {
+      if (!this.#pages.has(page) && data !== null && data[page - firstPage] === 0) {
+        const run = this.#runAt(page);
+        if (run) {
+          page = run.end;
+          continue;
+        }
+        let stop = page + 1;
+        while (stop < end && data[stop - firstPage] === 0 && !this.#pages.has(stop) && this.#runAt(stop) === null) stop++;
+        this.#zeros.splice(this.#runIndex(page), 0, { first: page, end: stop, holders: [from, to] });
+        page = stop;
+        continue;
+      }
+      if (this.#runAt(page)) {
+        // In a run `to` joined above, yet holding data: a prefault's zeros, put there after the settle.
+        page++;
+        continue;
+      }
       let p = this.#pages.get(page);
       if (!p) {
         p = { resident: from, saved: new Map() };
@@ -88,6 +223,7 @@ export class Overlays {
       const src = p.resident === from ? snapshot(this.#bytes(page)) : (p.saved.get(from) ?? null);
       this.#save(p, page, to, src === null ? null : src.slice());
       this.#index(to).add(page);
+      page++;
     }
   }
 
@@ -96,6 +232,7 @@ export class Overlays {
    * own, resident now (an ET_EXEC image loaded over another process's).
    */
   claim(holder: Holder, others: Holder, firstPage: number, count: number): void {
+    this.materialize(firstPage, count);
     for (let page = firstPage; page < firstPage + count; page++) {
       let p = this.#pages.get(page);
       if (!p) {
@@ -139,6 +276,10 @@ export class Overlays {
 
   /** Puts `holder`'s bytes in RAM for every page it shares. */
   activate(holder: Holder): void {
+    if (holder !== this.#active) {
+      this.settle();
+      this.#active = holder;
+    }
     const away = this.#away.get(holder);
     if (!away || away.size === 0) return;
     const moved: number[] = [];
@@ -176,6 +317,24 @@ export class Overlays {
   }
 
   /**
+   * `holder` lets go of the pages of the zero run at `page`, up to `limit`
+   * (call `settle` first). Null when `page` is in no zero run; else where
+   * the run ends and whether nobody holds its pages any more (the caller
+   * frees the RAM). With one holder left they become its ordinary pages
+   * (zeros, with the protection every holder had).
+   */
+  releaseRun(holder: Holder, page: number, limit: number): { end: number; gone: boolean } | null {
+    const found = this.#runAt(page);
+    if (!found) return null;
+    const end = Math.min(found.end, limit);
+    const r = this.#runsIn(page, end)[0]!;
+    const i = r.holders.indexOf(holder);
+    if (i >= 0) r.holders.splice(i, 1);
+    if (r.holders.length <= 1) this.#dropRun(r);
+    return { end, gone: r.holders.length === 0 };
+  }
+
+  /**
    * `holder` lets go of a page. Returns true when nobody else holds it (the
    * caller frees the RAM); else the page stays, and if one holder is left it
    * becomes an ordinary page of that holder again.
@@ -205,6 +364,13 @@ export class Overlays {
     }
     return false;
   }
+}
+
+/** Pages [first, end) that read as zeros for each of `holders`. */
+interface ZeroRun {
+  first: number;
+  end: number;
+  holders: Holder[];
 }
 
 const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);

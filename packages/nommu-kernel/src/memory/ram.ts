@@ -83,6 +83,7 @@ export class PhysicalMemory {
           i = j;
         }
       },
+      cpu.dataExtents ? (addr, len) => cpu.dataExtents!(addr, len) : null,
     );
   }
 
@@ -143,14 +144,19 @@ export class PhysicalMemory {
       return;
     }
     this.overlays.batch(() => {
+      this.overlays.settle();
       let run = -1;
-      for (let a = start; a < end; a += PAGE_SIZE) {
-        const gone = !this.#unshare(a / PAGE_SIZE) && this.overlays.release(holder, a / PAGE_SIZE);
+      for (let a = start; a < end; ) {
+        const page = a / PAGE_SIZE;
+        const zeros = this.overlays.releaseRun(holder, page, end / PAGE_SIZE);
+        const stop = zeros ? zeros.end * PAGE_SIZE : a + PAGE_SIZE;
+        const gone = zeros ? zeros.gone : !this.#unshare(page) && this.overlays.release(holder, page);
         if (gone && run < 0) run = a;
         if (!gone && run >= 0) {
           this.free(run, a - run);
           run = -1;
         }
+        a = stop;
       }
       if (run >= 0) this.free(run, end - run);
     });
