@@ -126,6 +126,31 @@ describe.skipIf(why !== null)('nommu run --backend native', () => {
     expect(traced.stderr).toMatch(/\b17\s+read\n/);
   });
 
+  it('interrupts a task running alone every 50 ms, every 10 ms while an ITIMER_VIRTUAL counts its CPU time', async () => {
+    // The same few hundred ms of computing either way, no syscall in the loop; the timer (100 s) never fires.
+    const prog = compileMusl(tmp.dir, 'spin', `
+#include <sys/time.h>
+int main(int argc, char **argv) {
+  (void)argv;
+  if (argc > 1) {
+    struct itimerval t = { { 0, 0 }, { 100, 0 } };
+    setitimer(ITIMER_VIRTUAL, &t, 0);
+  }
+  for (volatile unsigned long i = 0; i < 600000000ul; i++) {}
+  return 0;
+}
+`);
+    const commands = async (args: string[]): Promise<number> => {
+      const r = await nommu(['run', '--backend', 'native', prog, ...args], { env: { ...BASE_ENV, NOMMU_NATIVE_STATS: '1' } });
+      expect(r.status, r.stderr).toBe(0);
+      return Number(/nommu native backend: (\d+) commands/.exec(r.stderr)?.[1] ?? NaN);
+    };
+    const alone = await commands([]);
+    const counted = await commands(['itimer']);
+    // One tick each 50 ms against each 10 ms, on top of the same dozen syscalls: at least 20 more for the ~400 ms this takes here.
+    expect(counted - alone, `${alone} and ${counted} commands`).toBeGreaterThan(20);
+  });
+
   it('survives a signal flood in the guest', async () => {
     const flood = await nommu([
       'run', '--backend', 'native', '/bin/busybox', 'sh', '-c',

@@ -971,7 +971,8 @@ export class Kernel {
       const t0 = performance.now();
       const used = t0 - this.#sliceStart;
       // Alone, with no host event to wait for (timers, host I/O), only host signals need the event loop.
-      const yieldMs = this.#hostWaiters === 0 && this.#runQueue.length === 0 ? YIELD_IDLE_MS : YIELD_MS;
+      const alone = this.#hostWaiters === 0 && this.#runQueue.length === 0;
+      const yieldMs = alone ? YIELD_IDLE_MS : YIELD_MS;
       if (used >= SLICE_MS || t0 - lastYield >= yieldMs) {
         if (used >= SLICE_MS) this.#sliceOver(task, t0);
         this.clock.refresh();
@@ -986,8 +987,10 @@ export class Kernel {
       this.#chargeSystem(t0);
       // Only with nobody to show each call to: tracers and syscall hooks see every read and write.
       if (this.#offload !== null) this.#offload.publish(task.process.files, this.tracer === null && this.#hooks?.syscalls !== true);
-      // A backend that measures each run's slice gets what is left of the task's; another keeps its periodic tick.
-      const reason = this.cpu.run(this.#slicePerRun ? Math.max(MIN_RUN_MICROS, Math.ceil((SLICE_MS - used) * 1000)) : SLICE_MS * 1000);
+      // A backend that measures each run's slice gets what is left of the task's; another keeps its periodic tick,
+      // which need not come more often than the event loop's turn while the task runs alone and no CPU-time timer counts.
+      const tickMs = alone && task.process.itimerVirtual === null && task.process.itimerProf === null ? YIELD_IDLE_MS : SLICE_MS;
+      const reason = this.cpu.run(this.#slicePerRun ? Math.max(MIN_RUN_MICROS, Math.ceil((SLICE_MS - used) * 1000)) : tickMs * 1000);
       const t1 = performance.now();
       this.#chargeUser(task, t1 - t0);
       this.#accountTask = task;
