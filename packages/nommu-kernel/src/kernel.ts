@@ -341,6 +341,8 @@ export class Kernel {
   #newTask(process: Process, tid: number): Task {
     const block = this.phys.alloc(PAGE_SIZE);
     if (block === null) throw errno(E.ENOMEM);
+    // The shim writes pt_regs here from guest mode; freed RAM keeps its last owner's protection.
+    this.phys.setProt(block, PAGE_SIZE, PROT_READ | PROT_WRITE);
     const ptregs = block + PAGE_SIZE - SIZEOF_PT_REGS - 8;
     const task = new Task(tid, process, block, ptregs, ptregs - (ptregs % 16));
     process.threads.push(task);

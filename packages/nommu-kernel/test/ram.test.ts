@@ -66,6 +66,40 @@ describe('PhysicalMemory', () => {
     cpu.protect(BASE, cpu.ramSize, 7);
   });
 
+  it('freed RAM keeps its protection: a program mapped again at the same addresses changes none', () => {
+    const protects: [number, number, number][] = [];
+    const counted: CpuBackend = Object.create(cpu, {
+      protect: { value: (addr: number, len: number, prot: number) => { protects.push([(addr - BASE) / PAGE_SIZE, len / PAGE_SIZE, prot]); return cpu.protect(addr, len, prot); } },
+      zero: { value: (addr: number, len: number) => cpu.zero(addr, len) },
+    });
+    const ram = new PhysicalMemory(counted);
+    const R = mman.PROT_READ;
+    const RX = mman.PROT_READ | mman.PROT_EXEC;
+    const RW = mman.PROT_READ | mman.PROT_WRITE;
+    const image = (): MemoryMap => {
+      const mm = new MemoryMap(ram);
+      expect(mm.reserve(4 * PAGE_SIZE, page(8))).toBe(page(8));
+      mm.insert(vma(page(8), page(9), { prot: R }));
+      mm.insert(vma(page(9), page(11), { prot: RX }));
+      mm.insert(vma(page(11), page(12), { prot: RW }));
+      return mm;
+    };
+    image().release();
+    expect(protects).toEqual([[8, 1, R], [9, 2, RX], [11, 1, RW]]);
+    expect(ram.usedBytes).toBe(0);
+    protects.length = 0;
+    const again = image();
+    expect(protects).toEqual([]);
+    again.release();
+    // Another owner's mapping sets its own protection over the old one.
+    const other = new MemoryMap(ram);
+    other.reserve(4 * PAGE_SIZE, page(8));
+    other.insert(vma(page(8), page(12), { prot: RW }));
+    expect(protects).toEqual([[8, 3, RW]]);
+    other.release();
+    cpu.protect(BASE, cpu.ramSize, 7);
+  });
+
   it('once retired (the run is over), frees keep the accounting but leave the bytes and protections alone', () => {
     const a = phys.alloc(2 * PAGE_SIZE)!;
     fillRam(a, 2 * PAGE_SIZE, 0x5a);

@@ -87,7 +87,7 @@ export class PhysicalMemory {
     );
   }
 
-  /** The protection the CPU enforces on each page now (free RAM: PROT_ALL). */
+  /** The protection the CPU enforces on each page now (RAM never allocated: PROT_ALL; freed RAM keeps its last). */
   readonly #prot: Uint8Array;
 
   /**
@@ -274,8 +274,9 @@ export class PhysicalMemory {
     if (!this.#retired) {
       if (this.#dirtyBytes + (end - start) <= DIRTY_MAX) this.#addDirty(start, end);
       else this.cpu.zero(start, end - start);
-      // The next owner gets RAM the CPU lets it use fully until it maps it with its own protection.
-      this.setProt(start, end - start, PROT_ALL);
+      // The protection stays: the next owner's mapping sets its own (MemoryMap.enforce), and the
+      // same program run again at the same addresses then changes nothing (each change can cost
+      // the Unicorn backend a ~1.5 ms remap, the native one an mprotect).
     }
     this.#used -= end - start;
     if (prev && prev.end === start && next && next.start === end) {
