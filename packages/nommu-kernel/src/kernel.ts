@@ -59,9 +59,10 @@ const MIN_RUN_MICROS = 200;
 /** Longest the kernel keeps Node's event loop waiting. */
 const YIELD_MS = 10;
 /**
- * The same while one task runs alone and no host event (a timer, host I/O)
- * is awaited: then only host signals (Ctrl-C) wait for the event loop. Each
- * turn of it cost the guest 0.05-3 ms here (V8's pending GC work runs there).
+ * The same while no host event (a timer, host I/O) is awaited: then only host
+ * signals (Ctrl-C) wait for the event loop; switching between guest tasks
+ * needs no turn of it. Each turn cost the guest 0.05-3 ms here (V8's pending
+ * GC work runs there).
  */
 const YIELD_IDLE_MS = 50;
 
@@ -972,9 +973,9 @@ export class Kernel {
       // The slice is time: 10 ms on the CPU since the task got it, however many syscalls it makes.
       const t0 = performance.now();
       const used = t0 - this.#sliceStart;
-      // Alone, with no host event to wait for (timers, host I/O), only host signals need the event loop.
+      // With no host event to wait for (timers, host I/O), only host signals need the event loop.
       const alone = this.#hostWaiters === 0 && this.#runQueue.length === 0;
-      const yieldMs = alone ? YIELD_IDLE_MS : YIELD_MS;
+      const yieldMs = this.#hostWaiters === 0 ? YIELD_IDLE_MS : YIELD_MS;
       if (used >= SLICE_MS || t0 - lastYield >= yieldMs) {
         if (used >= SLICE_MS) this.#sliceOver(task, t0);
         this.clock.refresh();
