@@ -340,6 +340,23 @@ describe('busybox cannot read outside the root', () => {
     expect(run.stderr.match(/No such file or directory/g), JSON.stringify(run)).toHaveLength(5);
   });
 
+  it('a directory the guest renames or removes is walked afresh: an absolute symlink put in its place resolves inside the root', async () => {
+    // Each walk remembers the directories it went through; rename and rmdir must make it forget them.
+    const run = await busybox([
+      'sh',
+      '-c',
+      [
+        'mkdir -p /w/a/b /w/t/b && echo one > /w/a/b/f && echo two > /w/t/b/f && cat /w/a/b/f',
+        'mv /w/a /w/c && mkdir /w/a && ln -s /w/t/b /w/a/b && cat /w/a/b/f',
+        'rm /w/a/b && mkdir /w/a/b && echo three > /w/a/b/f && cat /w/a/b/f',
+        'rm -r /w/a && ln -s /w/t /w/a && cat /w/a/b/f',
+      ].join('; '),
+    ]);
+    fs.rmSync(path.join(ROOT, 'w'), { recursive: true, force: true });
+    expectNoLeak(run);
+    expect(run.stdout, JSON.stringify(run)).toBe('one\ntwo\nthree\ntwo\n');
+  });
+
   it('ls / lists the root, not the host', async () => {
     const run = await busybox(['ls', '-1', '/']);
     const listed = run.stdout.split('\n').filter((l) => l !== '');

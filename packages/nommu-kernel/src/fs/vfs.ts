@@ -241,6 +241,21 @@ export class Vfs {
     return this.isMountPoint(r) ? this.mountOf(splitPath(r.guest).slice(0, -1)) : r.mount;
   }
 
+  /**
+   * Host directories a walk found to be directories, not symlinks: a later
+   * walk through them (not to them) skips their lstat, a few microseconds
+   * each for every component of every path. Only the guest's rmdir and
+   * rename can make such a name something else here: they call `forgetDirs`.
+   * (A change the host makes meanwhile is not seen, as it is not between any
+   * walk's lstat and the host call that follows it.)
+   */
+  readonly #dirs = new Set<string>();
+
+  /** Forgets the directories walks saw (after a guest rmdir or rename). */
+  forgetDirs(): void {
+    this.#dirs.clear();
+  }
+
   /** Removes the host directories behind tmpfs mounts. */
   dispose(): void {
     for (const dir of this.#scratch.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
@@ -318,9 +333,11 @@ export class Vfs {
         continue;
       }
       if (last && !follow && !trailingSlash) break;
+      const host = this.hostPath(stack);
+      if (!last && this.#dirs.has(host)) continue;
       let st: fs.Stats;
       try {
-        st = fs.lstatSync(this.hostPath(stack));
+        st = fs.lstatSync(host);
       } catch (err) {
         const e = hostErrno(err);
         if (e.errno === E.ENOENT && last) break;
@@ -328,7 +345,7 @@ export class Vfs {
       }
       if (st.isSymbolicLink()) {
         if (scope.noSymlinks || ++links > MAX_SYMLINKS) throw errno(E.ELOOP);
-        const target = fs.readlinkSync(this.hostPath(stack));
+        const target = fs.readlinkSync(host);
         stack.pop();
         if (target.startsWith('/')) jumpRoot(stack);
         pending = [...splitPath(target), ...pending];
@@ -337,6 +354,10 @@ export class Vfs {
       }
       // A trailing slash, like any non-final component, must name a directory.
       if ((!last || trailingSlash) && !st.isDirectory()) throw errno(E.ENOTDIR);
+      if (!last && st.isDirectory()) {
+        if (this.#dirs.size >= DIR_CACHE_MAX) this.#dirs.clear();
+        this.#dirs.add(host);
+      }
     }
     // Ended on a name walked before ('.', '..', or no component at all): a synthetic one is looked up again, never given to the host.
     const synthetic = this.#synthetic(stack);
@@ -349,6 +370,9 @@ export class Vfs {
     return { guest, host: this.hostPath(stack), mount: this.mountOf(stack) };
   }
 }
+
+/** Directories `Vfs.resolve` remembers at most (then it starts again). */
+const DIR_CACHE_MAX = 4096;
 
 /** Where tmpfs mounts keep their files: /dev/shm (memory on Linux hosts) when usable, else the host's temporary directory. */
 function tmpfsParent(): string {

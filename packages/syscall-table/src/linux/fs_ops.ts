@@ -53,7 +53,11 @@ function unlinkat(task: Task, dirfd: number, p: string, flags: number) {
   const st = host(() => fs.lstatSync(r.host));
   if ((flags & AT_REMOVEDIR) !== 0) {
     if (!st.isDirectory()) throw errno(E.ENOTDIR);
-    host(() => fs.rmdirSync(r.host));
+    try {
+      host(() => fs.rmdirSync(r.host));
+    } finally {
+      task.kernel.vfs.forgetDirs();
+    }
   } else {
     if (st.isDirectory()) throw errno(E.EISDIR);
     host(() => fs.unlinkSync(r.host));
@@ -116,12 +120,17 @@ function renameat2(task: Task, olddir: number, oldp: string, newdir: number, new
   writable(from);
   host(() => fs.lstatSync(from.host));
   if ((flags & RENAME_NOREPLACE) !== 0 && lexists(to.host)) throw errno(E.EEXIST);
-  if ((flags & RENAME_EXCHANGE) !== 0) {
-    host(() => fs.lstatSync(to.host));
-    exchange(from.host, to.host);
-    return 0;
+  try {
+    if ((flags & RENAME_EXCHANGE) !== 0) {
+      host(() => fs.lstatSync(to.host));
+      exchange(from.host, to.host);
+    } else {
+      host(() => fs.renameSync(from.host, to.host));
+    }
+  } finally {
+    // What was a directory at either name (or below it) may be anything now.
+    task.kernel.vfs.forgetDirs();
   }
-  host(() => fs.renameSync(from.host, to.host));
   return 0;
 }
 
