@@ -915,6 +915,13 @@ static napi_value js_zero(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Appends the pair [a, b) to the array `out`, which holds *count elements. */
+static int push_extent(napi_env env, napi_value out, uint32_t *count, uint64_t a, uint64_t b) {
+  napi_value x, y;
+  return napi_create_double(env, (double)a, &x) == napi_ok && napi_create_double(env, (double)b, &y) == napi_ok &&
+         napi_set_element(env, out, (*count)++, x) == napi_ok && napi_set_element(env, out, (*count)++, y) == napi_ok;
+}
+
 /*
  * dataExtents(addr, len): the runs of [addr, addr+len) that may hold nonzero
  * bytes, as [start, end, ...]: pages present or swapped out, from
@@ -930,40 +937,25 @@ static napi_value js_data_extents(napi_env env, napi_callback_info info) {
   napi_value out;
   if (napi_create_array(env, &out) != napi_ok) return NULL;
   uint32_t count = 0;
-  uint64_t first = addr >> 12, end = (addr + len + 4095) >> 12, runStart = 0;
-  int inRun = 0;
+  uint64_t first = addr >> 12, end = (addr + len + 4095) >> 12, run = end; /* run: where the current run of data began (end: none) */
   uint64_t host = (uint64_t)(uintptr_t)b->ram - b->ram_base; /* host address = guest address + host */
   enum { CHUNK = 512 };
   uint64_t entries[CHUNK];
   for (uint64_t page = first; page < end;) {
     uint64_t n = end - page < CHUNK ? end - page : CHUNK;
     ssize_t got = pagemap < 0 ? -1 : pread(pagemap, entries, n * 8, (off_t)(((page << 12) + host) >> 12) * 8);
-    if (got != (ssize_t)(n * 8)) {
-      for (uint64_t i = 0; i < n; i++) entries[i] = 1ull << 63; /* unknown: may hold data */
-    }
     for (uint64_t i = 0; i < n; i++) {
-      int data = (entries[i] >> 62) != 0; /* bit 63 present, bit 62 swapped */
-      if (data && !inRun) {
-        runStart = page + i;
-        inRun = 1;
-      } else if (!data && inRun) {
-        napi_value a, e;
-        napi_create_double(env, (double)(runStart << 12), &a);
-        napi_create_double(env, (double)((page + i) << 12), &e);
-        napi_set_element(env, out, count++, a);
-        napi_set_element(env, out, count++, e);
-        inRun = 0;
+      /* bit 63 present, bit 62 swapped; unreadable: may hold data */
+      int data = got != (ssize_t)(n * 8) || (entries[i] >> 62) != 0;
+      if (data && run == end) run = page + i;
+      if (!data && run != end) {
+        if (!push_extent(env, out, &count, run << 12, (page + i) << 12)) return NULL;
+        run = end;
       }
     }
     page += n;
   }
-  if (inRun) {
-    napi_value a, e;
-    napi_create_double(env, (double)(runStart << 12), &a);
-    napi_create_double(env, (double)(end << 12), &e);
-    napi_set_element(env, out, count++, a);
-    napi_set_element(env, out, count++, e);
-  }
+  if (run != end && !push_extent(env, out, &count, run << 12, end << 12)) return NULL;
   return out;
 }
 

@@ -32,7 +32,6 @@ export class Overlays {
   readonly #zeros: ZeroRun[] = [];
   /** The holder whose task has run since the last `activate` (its writes land in RAM). */
   #active: Holder | null = null;
-  readonly #byHolder = new Map<Holder, Set<number>>();
   /** The pages whose bytes of a holder wait outside RAM: what `activate` swaps in, without visiting the resident ones. */
   readonly #away = new Map<Holder, Set<number>>();
   /** Pages copied in or out so far (for benchmarks and /proc). */
@@ -115,10 +114,7 @@ export class Overlays {
       for (let page = r.first; page < r.end; page++) {
         const p: SharedPage = { resident, saved: new Map() };
         this.#pages.set(page, p);
-        for (const h of r.holders) {
-          this.#index(h).add(page);
-          if (h !== resident) this.#save(p, page, h, null);
-        }
+        for (const h of r.holders) if (h !== resident) this.#save(p, page, h, null);
       }
     }
   }
@@ -129,12 +125,8 @@ export class Overlays {
    * per page.
    */
   settle(): void {
-    if (this.#zeros.length === 0 || this.dataExtents === null) return;
-    const found: number[] = [];
-    for (const r of this.#zeros) {
-      const ext = this.dataExtents(r.first * PAGE_SIZE, (r.end - r.first) * PAGE_SIZE);
-      for (let i = 0; i < ext.length; i += 2) found.push(Math.floor(ext[i]! / PAGE_SIZE), Math.ceil(ext[i + 1]! / PAGE_SIZE));
-    }
+    if (this.#zeros.length === 0) return;
+    const found = this.#zeros.flatMap((r) => this.#dataPages(r.first, r.end));
     for (let i = 0; i < found.length; i += 2) this.#toPages(found[i]!, found[i + 1]!);
   }
 
@@ -149,13 +141,10 @@ export class Overlays {
     this.#toPages(firstPage, firstPage + count);
   }
 
-  /** Which pages of [first, first+count) may hold data (1), from the backend; null: all may. */
-  #dataMap(first: number, count: number): Uint8Array | null {
-    if (this.dataExtents === null) return null;
-    const map = new Uint8Array(count);
-    const ext = this.dataExtents(first * PAGE_SIZE, count * PAGE_SIZE);
-    for (let i = 0; i < ext.length; i += 2) map.fill(1, Math.floor(ext[i]! / PAGE_SIZE) - first, Math.ceil(ext[i + 1]! / PAGE_SIZE) - first);
-    return map;
+  /** The runs of pages [first, end) that may hold data, as [first, end, ...] page numbers (without dataExtents: all of it). */
+  #dataPages(first: number, end: number): number[] {
+    if (this.dataExtents === null) return [first, end];
+    return this.dataExtents(first * PAGE_SIZE, (end - first) * PAGE_SIZE).map((a, i) => (i % 2 === 0 ? Math.floor(a / PAGE_SIZE) : Math.ceil(a / PAGE_SIZE)));
   }
 
   #bytes(page: number): Uint8Array {
@@ -163,11 +152,12 @@ export class Overlays {
     return this.ram.subarray(off, off + PAGE_SIZE);
   }
 
-  #index(holder: Holder, index = this.#byHolder): Set<number> {
-    let s = index.get(holder);
+  /** The pages whose bytes of `holder` wait outside RAM (created empty). */
+  #awayOf(holder: Holder): Set<number> {
+    let s = this.#away.get(holder);
     if (!s) {
       s = new Set();
-      index.set(holder, s);
+      this.#away.set(holder, s);
     }
     return s;
   }
@@ -175,7 +165,7 @@ export class Overlays {
   /** Keeps `holder`'s bytes of `page` out of RAM. */
   #save(p: SharedPage, page: number, holder: Holder, bytes: Uint8Array | null): void {
     p.saved.set(holder, bytes);
-    this.#index(holder, this.#away).add(page);
+    this.#awayOf(holder).add(page);
   }
 
   /** Forgets `holder`'s saved bytes of `page`; returns them. */
@@ -195,34 +185,31 @@ export class Overlays {
     this.#active = from;
     const end = firstPage + count;
     for (const r of this.#runsIn(firstPage, end)) if (r.holders.includes(from)) r.holders.push(to);
-    const data = this.#dataMap(firstPage, count);
+    const data = new Uint8Array(count);
+    const found = this.#dataPages(firstPage, end);
+    for (let i = 0; i < found.length; i += 2) data.fill(1, found[i]! - firstPage, found[i + 1]! - firstPage);
+    const hole = (page: number): boolean => data[page - firstPage] === 0 && !this.#pages.has(page);
     for (let page = firstPage; page < end; ) {
-      if (!this.#pages.has(page) && data !== null && data[page - firstPage] === 0) {
-        const run = this.#runAt(page);
-        if (run) {
-          page = run.end;
-          continue;
-        }
-        let stop = page + 1;
-        while (stop < end && data[stop - firstPage] === 0 && !this.#pages.has(stop) && this.#runAt(stop) === null) stop++;
-        this.#zeros.splice(this.#runIndex(page), 0, { first: page, end: stop, holders: [from, to] });
-        page = stop;
+      // Runs `to` joined above stay runs (a page of one holding data has a prefault's zeros, put there after the settle).
+      const run = this.#runAt(page);
+      if (run) {
+        page = run.end;
         continue;
       }
-      if (this.#runAt(page)) {
-        // In a run `to` joined above, yet holding data: a prefault's zeros, put there after the settle.
-        page++;
+      if (hole(page)) {
+        let stop = page + 1;
+        while (stop < end && hole(stop) && this.#runAt(stop) === null) stop++;
+        this.#zeros.splice(this.#runIndex(page), 0, { first: page, end: stop, holders: [from, to] });
+        page = stop;
         continue;
       }
       let p = this.#pages.get(page);
       if (!p) {
         p = { resident: from, saved: new Map() };
         this.#pages.set(page, p);
-        this.#index(from).add(page);
       }
       const src = p.resident === from ? snapshot(this.#bytes(page)) : (p.saved.get(from) ?? null);
       this.#save(p, page, to, src === null ? null : src.slice());
-      this.#index(to).add(page);
       page++;
     }
   }
@@ -238,12 +225,10 @@ export class Overlays {
       if (!p) {
         p = { resident: others, saved: new Map() };
         this.#pages.set(page, p);
-        this.#index(others).add(page);
       }
       this.#evict(page, p);
       this.#bytes(page).fill(0);
       p.resident = holder;
-      this.#index(holder).add(page);
     }
   }
 
@@ -342,7 +327,6 @@ export class Overlays {
   release(holder: Holder, page: number): boolean {
     const p = this.#pages.get(page);
     if (!p) return true;
-    forget(this.#byHolder, holder, page);
     if (p.resident === holder) {
       p.resident = null;
     } else {
@@ -360,7 +344,6 @@ export class Overlays {
       }
       this.#madeResident(last, [page]);
       this.#pages.delete(page);
-      forget(this.#byHolder, last, page);
     }
     return false;
   }
