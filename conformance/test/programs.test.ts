@@ -80,6 +80,7 @@ const CASES: Case[] = [
   { program: 'terminals' },
   { program: 'timers' },
   { program: 'cputime' },
+  { program: 'prof_sleep' },
   { program: 'cpu_affinity' },
   { program: 'clocks' },
   { program: 'procfs', args: ['one', 'two words'] },

@@ -164,6 +164,31 @@ export interface SpawnOptions {
 export { ExecFailure };
 
 /**
+ * The guest's filesystem tree; a mount that cannot be made is the embedder's error, not the guest's.
+ * (A function, not a static private method of Kernel: see the bundle test in packages/cli/test.)
+ */
+function makeVfs(opts: KernelOptions, devfs: DevFs | null): Vfs {
+  const vfs = new Vfs({
+    ...(opts.root !== undefined ? { root: opts.root } : {}),
+    readOnly: opts.readOnly ?? false,
+    ...(devfs ? { devfs } : {}),
+    ...(opts.sysfs === false ? {} : { sysfs: new SysFs() }),
+  });
+  for (const spec of opts.mounts ?? []) {
+    try {
+      vfs.mount(spec);
+    } catch (e) {
+      vfs.dispose();
+      if (!(e instanceof Errno)) throw e;
+      const what = { [E.ENOENT]: 'no such directory', [E.ENOTDIR]: 'not a directory', [E.EBUSY]: 'not a mount point' }[e.errno] ?? String(e);
+      const source = spec.type === 'bind' ? `${spec.source} on ` : 'tmpfs on ';
+      throw new KernelError('NOMMU_MOUNT', `cannot mount ${source}${spec.target}: ${what}`, { cause: e });
+    }
+  }
+  return vfs;
+}
+
+/**
  * The nommu kernel: one flat RAM shared by every process, one CPU, and the
  * run loop that executes guest code until it needs the kernel.
  */
@@ -205,6 +230,8 @@ export class Kernel {
   readonly #args: SyscallArgs;
   readonly #regs = new BigUint64Array(REG_COUNT);
   #wake: (() => void) | null = null;
+  /** A task was made runnable since the run loop last picked one (so it must not go idle). */
+  #kicked = false;
   /** When the running task got the CPU (picked, and switched in): its slice ends SLICE_MS later. */
   #sliceStart = 0;
   /** The backend measures each run's slice (see CpuBackend.slicePerRun). */
@@ -243,7 +270,7 @@ export class Kernel {
     this.strictNommu = opts.strictNommu ?? false;
     this.phys = new PhysicalMemory(cpu, opts.enforceProtections ?? true);
     this.mem = new UserMemory(cpu);
-    this.vfs = Kernel.#makeVfs(opts, opts.devfs === false ? null : new DevFs(this));
+    this.vfs = makeVfs(opts, opts.devfs === false ? null : new DevFs(this));
     this.vfs.procfs = new ProcFs(this);
     this.identity = { uid: 0, gid: 0, euid: 0, egid: 0, ...opts.identity };
     this.owners = new OwnerMap(process.getuid?.() ?? 0, process.getgid?.() ?? 0, this.identity.euid, this.identity.egid);
@@ -272,27 +299,6 @@ export class Kernel {
     this.clock = new VdsoClockKeeper(cpu, this.mem, this.vdso.clock);
   }
 
-  /** The guest's filesystem tree; a mount that cannot be made is the embedder's error, not the guest's. */
-  static #makeVfs(opts: KernelOptions, devfs: DevFs | null): Vfs {
-    const vfs = new Vfs({
-      ...(opts.root !== undefined ? { root: opts.root } : {}),
-      readOnly: opts.readOnly ?? false,
-      ...(devfs ? { devfs } : {}),
-      ...(opts.sysfs === false ? {} : { sysfs: new SysFs() }),
-    });
-    for (const spec of opts.mounts ?? []) {
-      try {
-        vfs.mount(spec);
-      } catch (e) {
-        vfs.dispose();
-        if (!(e instanceof Errno)) throw e;
-        const what = { [E.ENOENT]: 'no such directory', [E.ENOTDIR]: 'not a directory', [E.EBUSY]: 'not a mount point' }[e.errno] ?? String(e);
-        const source = spec.type === 'bind' ? `${spec.source} on ` : 'tmpfs on ';
-        throw new KernelError('NOMMU_MOUNT', `cannot mount ${source}${spec.target}: ${what}`, { cause: e });
-      }
-    }
-    return vfs;
-  }
 
   get current(): Task | null {
     return this.#current;
@@ -508,6 +514,7 @@ export class Kernel {
     for (const c of orphans) if (c.pgid !== proc.pgid && c.sid === proc.sid) this.#hangUpOrphaned(c.pgid);
     if (proc === init) {
       this.#result = status;
+      this.#kick(); // an embedder may end the run from a host callback while the loop waits
       return;
     }
     const parent = proc.parent;
@@ -900,9 +907,7 @@ export class Kernel {
       this.#hostTimers.delete(timer);
       this.#hostWaiters--;
       fire();
-      const w = this.#wake;
-      this.#wake = null;
-      w?.();
+      this.#kick();
     }, Math.max(0, Math.min(Math.ceil(ms), 2 ** 31 - 1)));
     this.#hostTimers.add(timer);
     return () => {
@@ -934,18 +939,33 @@ export class Kernel {
 
   // ---- the run loop ----
 
+  /**
+   * Something may have made a task runnable: the run loop's idle wait ends,
+   * and, if the loop is not waiting yet, it does not start one (a wake before
+   * the wait must not be lost).
+   */
+  #kick(): void {
+    this.#kicked = true;
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
   /** Runs until the first process exits; resolves with its exit status. */
   async run(): Promise<ExitStatus> {
     if (!this.#init) throw new KernelError('NOMMU_NOT_STARTED', 'spawn() a program first');
     let lastYield = performance.now();
     while (this.#result === null) {
+      this.#kicked = false;
       const task = this.#pickNext();
       if (!task) {
+        // The charge can fire a CPU-time timer whose signal wakes the task that just went to sleep.
+        this.#chargeSystem(performance.now());
+        if (this.#kicked || this.#runQueue.length > 0) continue;
         if (this.#hostWaiters === 0 && !this.#terminalMayWake()) {
           const waits = [...this.tasks.values()].map((t) => `${t.tid}: ${t.process.stopped ? 'stopped' : t.waitReason}`).join(', ');
           throw new KernelError('NOMMU_DEADLOCK', `deadlock: every guest task is blocked (${waits})`);
         }
-        this.#chargeSystem(performance.now());
         // Waiting for the terminal alone: nothing else keeps Node's event loop alive meanwhile.
         const keepAlive = this.#hostWaiters === 0 ? setInterval(() => {}, 1 << 30) : null;
         await new Promise<void>((r) => (this.#wake = r));
@@ -1316,9 +1336,7 @@ export class Kernel {
     proc.jobEvent = { kind: 'continued', signo: SIG.CONT };
     for (const t of proc.threads) if (t.state === TaskState.Runnable && !this.#runQueue.includes(t)) this.#runQueue.push(t);
     this.#notifyParentJob(proc, CLD_CONTINUED, SIG.CONT);
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
+    this.#kick();
   }
 
   /** A child stopped or continued: wake the parent's waits, then SIGCHLD unless it asked for SA_NOCLDSTOP. */
@@ -1640,9 +1658,7 @@ export class Kernel {
         if (proc.exitStatus) return;
         if (intervalMs > 0) this.setAlarm(proc, intervalMs, intervalMs);
         this.sendSignal(proc, { signo: SIG.ALRM, code: 0x80 });
-        const w = this.#wake;
-        this.#wake = null;
-        w?.();
+        this.#kick();
       };
       this.#hostWaiters++;
       proc.alarm = { timer: setTimeout(fire, ms), due: performance.now() + ms, intervalMs };
@@ -1702,9 +1718,7 @@ export class Kernel {
     task.interruptCode = E.ERESTARTSYS; // a wait that wants another answer sets it again when it parks
     task.resumeWith = result;
     this.#runQueue.push(task);
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
+    this.#kick();
   }
 
   /** Host memory in use by guest RAM (for leak checks). */
@@ -1791,9 +1805,7 @@ export class Kernel {
     for (const p of this.processes.values()) {
       if (p.pgid === group && p.exitStatus === null) this.sendSignal(p, { signo, code: 0x80 });
     }
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
+    this.#kick();
   }
 
   /** Frees the backend (its RAM and engine) and the host streams. */
