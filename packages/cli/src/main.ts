@@ -5,6 +5,7 @@ import { errorPrefix } from './color.js';
 import { MAIN_HELP, RUN_HELP, SHELL_HELP } from './help.js';
 import { info } from './info.js';
 import { run } from './run.js';
+export { syscallsMadeByRun } from './run.js';
 import { syscalls } from './syscalls.js';
 
 function version(): string {

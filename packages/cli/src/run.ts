@@ -15,6 +15,13 @@ function environment(o: RunOptions): string[] {
   return [...env].map(([k, v]) => `${k}=${v}`);
 }
 
+let made: number[] = [];
+
+/** The syscall numbers the guest of the last `run` or `shell` made (what bin/nommu.js keeps its code cache to). */
+export function syscallsMadeByRun(): readonly number[] {
+  return made;
+}
+
 /** `nommu run`: returns the exit status for the nommu process. */
 export async function run(o: RunOptions): Promise<number> {
   if (!(BACKENDS as readonly string[]).includes(o.backend)) {
@@ -80,6 +87,8 @@ export async function run(o: RunOptions): Promise<number> {
       status = await kernel.run();
     } finally {
       stopForwarding();
+      made = [];
+      kernel.syscallsMade.forEach((m, nr) => m && made.push(nr));
     }
     if (tracer && o.strace?.summary) {
       const fd = straceFd ?? 2;

@@ -333,6 +333,34 @@ describe('start-up code cache', () => {
     expect(readFileSync(cache).length).toBeGreaterThan(100_000);
   });
 
+  it('a run making syscalls the cache has not seen writes it again, wider; a run making none leaves it', async () => {
+    // A cache of its own: other test files' runs write the shared one meanwhile.
+    const cache = join(tmp.dir, 'code.cache');
+    const run = (args: string[]): ReturnType<typeof nommu> => nommu(['run', ...args], { env: { ...BASE_ENV, NOMMU_CODE_CACHE: cache } });
+    const seenFile = `${cache}.syscalls`;
+    const seen = (): number[] => readFileSync(seenFile, 'utf8').split(',').map(Number);
+    expect(existsSync(cache)).toBe(false);
+    expect(await run(['/bin/busybox', 'true'])).toMatchObject({ status: 0 });
+    const small = readFileSync(cache);
+    const first = seen();
+    expect(first).toContain(231); // exit_group
+    expect(first).not.toContain(59); // execve: made by the kernel's spawn, not by the guest
+    // The same calls again: nothing is written.
+    expect(await run(['/bin/busybox', 'true'])).toMatchObject({ status: 0 });
+    expect(readFileSync(cache).equals(small)).toBe(true);
+    // A pipeline forks, execs and waits: new calls, a wider cache.
+    const r = await run(['/bin/busybox', 'sh', '-c', 'echo hi | /bin/busybox cat']);
+    expect(r).toMatchObject({ status: 0, stdout: 'hi\n' });
+    const wide = seen();
+    expect(wide).toEqual(expect.arrayContaining([...first, 59, 61]));
+    expect(readFileSync(cache).length).toBeGreaterThan(small.length);
+    // Back to the smaller program: the record and the cache stay as wide as they were.
+    const wideCache = readFileSync(cache);
+    expect(await run(['/bin/busybox', 'true'])).toMatchObject({ status: 0 });
+    expect(seen()).toEqual(wide);
+    expect(readFileSync(cache).equals(wideCache)).toBe(true);
+  });
+
   // Node 20's V8 (11.3) saves a class's own variable in its scope info when the class has static private methods.
   // With more than 75 private names the scope info keeps its names in a hash table and saves the variable as a slot
   // of that table; a code cache made by one process (one hash seed) and read by another (another seed) then finds

@@ -216,6 +216,12 @@ export class Kernel {
   readonly strictNommu: boolean;
   /** What the program did that a kernel without an MMU refuses (with strictNommu). */
   readonly nommuViolations: string[] = [];
+  /**
+   * The syscalls the guest made, a byte per number of the table (1: made at
+   * least once, answered or not). The CLI keeps V8's code cache of the kernel
+   * as wide as the calls its runs have made.
+   */
+  readonly syscallsMade: Uint8Array;
   readonly #hookSets: KernelHooks[] = [];
   /** What the installed hooks listen to; null when none are (the syscall path checks only this). */
   #hooks: HookLists | null = null;
@@ -265,6 +271,7 @@ export class Kernel {
     this.#offload = cpu.offload ? new OffloadTable(cpu.offload) : null;
     this.#slicePerRun = cpu.slicePerRun === true;
     this.syscalls = opts.syscalls;
+    this.syscallsMade = new Uint8Array(opts.syscalls.size);
     this.tracer = opts.tracer ?? null;
     if (opts.hooks) for (const h of Array.isArray(opts.hooks) ? opts.hooks : [opts.hooks as KernelHooks]) this.addHooks(h);
     this.strictNommu = opts.strictNommu ?? false;
@@ -1209,6 +1216,7 @@ export class Kernel {
     // Unsigned bound check, as Linux does: -1 is huge. (Comparing as numbers avoids a BigInt per syscall.)
     const nr = nrRaw >= 0n && nrRaw < 0x100000000n && Number(nrRaw) < table.size ? Number(nrRaw) : -1;
     const handler = nr >= 0 ? table.handlers[nr] : undefined;
+    if (nr >= 0) this.syscallsMade[nr] = 1;
     const hooks = this.#hooks;
     // A hook's answer replaces the handler; a parked call running again is not shown to them twice.
     const answered = hooks !== null && !rerun && hooks.before.length > 0 && this.#beforeHooks(task, hooks, base);
