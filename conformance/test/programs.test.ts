@@ -81,6 +81,7 @@ const CASES: Case[] = [
   { program: 'timers' },
   { program: 'cputime' },
   { program: 'prof_sleep' },
+  { program: 'sched_policy' },
   { program: 'cpu_affinity' },
   { program: 'clocks' },
   { program: 'procfs', args: ['one', 'two words'] },

@@ -1,4 +1,4 @@
-export { CLONE, Kernel, KERNEL_API_VERSION, ExecFailure, WAIT_ALL, WAIT_CLONE, WAIT_CONTINUED, WAIT_EXITED, WAIT_STOPPED } from './kernel.js';
+export { CLONE, Kernel, KERNEL_API_VERSION, ExecFailure, SCHED_RESET_ON_FORK, WAIT_ALL, WAIT_CLONE, WAIT_CONTINUED, WAIT_EXITED, WAIT_STOPPED } from './kernel.js';
 export type { ChildEvent, CloneArgs, Identity, KernelOptions, SpawnOptions, SyscallTracer } from './kernel.js';
 export { E, ENOTSUP, Errno, errno, hostErrno } from './errno.js';
 export { SyscallCall } from './hooks.js';

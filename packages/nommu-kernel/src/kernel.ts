@@ -139,6 +139,9 @@ export interface CloneArgs {
   tls: bigint | number;
 }
 
+/** sched_setscheduler's flag: a child of the task starts with the default policy. */
+export const SCHED_RESET_ON_FORK = 0x40000000;
+
 /** wait options that select events: a child that exited, stopped (WUNTRACED) or continued. */
 export const WAIT_EXITED = 4;
 export const WAIT_STOPPED = 2;
@@ -616,6 +619,10 @@ export class Kernel {
     child.sigmask = task.sigmask;
     child.comm = task.comm;
     child.nice = task.nice;
+    child.personality = task.personality;
+    // SCHED_RESET_ON_FORK: the child starts as SCHED_OTHER, and with nice 0 if its parent's was negative.
+    if ((task.schedPolicy & SCHED_RESET_ON_FORK) === 0) child.schedPolicy = task.schedPolicy;
+    else if (child.nice < 0) child.nice = 0;
     // fork and vfork keep the alternate signal stack; a thread sharing the memory starts without one.
     if ((flags & F.VM) === 0 || (flags & F.VFORK) !== 0) child.altStack = task.altStack ? { ...task.altStack } : null;
     if ((flags & F.PARENT_SETTID) !== 0) this.mem.setU32(c.parentTid, tid);

@@ -70,6 +70,8 @@ export class MemoryMap {
   brk = 0;
   /** End of the brk area reserved at exec: nommu brk never grows past it. */
   brkLimit = 0;
+  /** membarrier's registrations (MEMBARRIER_CMD_REGISTER_* bits), as Linux keeps them in the mm: fork copies them, exec starts without. */
+  membarrierRegistrations = 0;
 
   constructor(readonly phys: PhysicalMemory) {}
 
@@ -251,6 +253,7 @@ export class MemoryMap {
     child.brkStart = this.brkStart;
     child.brk = this.brk;
     child.brkLimit = this.brkLimit;
+    child.membarrierRegistrations = this.membarrierRegistrations;
     return child;
   }
 

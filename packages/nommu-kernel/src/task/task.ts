@@ -171,6 +171,14 @@ export class Task {
   comm = '';
   /** Nice value, -20..19 (setpriority); inherited by clone, kept across exec. */
   nice = 0;
+  /**
+   * Scheduling policy as sched_setscheduler set it (SCHED_OTHER, BATCH or IDLE,
+   * with the SCHED_RESET_ON_FORK bit); inherited by clone unless that bit is set.
+   * Recorded and reported: one round-robin queue runs every task.
+   */
+  schedPolicy = 0;
+  /** The persona (personality(2)); inherited by clone, kept across exec. */
+  personality = 0;
   /** Parked waiting for the host (a timer, input): not a deadlock while it lasts. */
   hostWait = false;
   /** Guest CPU time of this thread (ms): user in the CPU backend, system in the kernel (CLOCK_THREAD_CPUTIME_ID). */

@@ -11,6 +11,7 @@ import { lockFamily } from './locks.js';
 import { memfdFamily } from './memfd.js';
 import { memory } from './memory.js';
 import { pollFamily } from './poll.js';
+import { policyFamily } from './policy.js';
 import { posixTimers } from './posix_timers.js';
 import { processFamily } from './process.js';
 import { readWrite } from './read_write.js';
@@ -20,7 +21,7 @@ import { tasks } from './tasks.js';
 import { timeFamily } from './time.js';
 
 /** Every family file; adding a syscall is one entry in one of them. */
-const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily, fileData, memfdFamily];
+const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily, fileData, memfdFamily, policyFamily];
 
 const NOT_YET: HandlerDef = { handler: null, level: 'unimplemented', note: 'not implemented yet', errno: E.ENOSYS };
 
