@@ -82,6 +82,7 @@ const CASES: Case[] = [
   { program: 'cputime' },
   { program: 'prof_sleep' },
   { program: 'sched_policy' },
+  { program: 'shm_shared' },
   { program: 'cpu_affinity' },
   { program: 'clocks' },
   { program: 'procfs', args: ['one', 'two words'] },

@@ -39,6 +39,12 @@ export interface Vma {
    */
   fileSize?: number;
   /**
+   * How many times the process mapped this very range (a shared tmpfs file
+   * mapped again: without an MMU it comes back at the same address); munmap
+   * drops one. Absent: once.
+   */
+  maps?: number;
+  /**
    * Mapped to be touched sparsely (MAP_NORESERVE, MAP_STACK, MAP_GROWSDOWN):
    * left to fault page by page, never backed ahead of use by the CPU
    * (CpuBackend.prefault), not even when mremap grows it.

@@ -66,8 +66,9 @@ function mmap(task: Task, a: SyscallArgs) {
   if (file && !file.readable) throw errno(E.EACCES);
   const shared = (flags & MAP_TYPE) === MAP_SHARED;
   if (shared && file && (prot & mman.PROT_WRITE) !== 0) {
-    // nommu Linux cannot share a writable file mapping without backing-device support.
-    throw errno(E.ENODEV);
+    // nommu Linux shares a writable file mapping only where the file's pages are RAM already (ramfs/tmpfs).
+    if (file.mount?.kind !== 'tmpfs' || (flags & MAP_FIXED) !== 0) throw errno(E.ENODEV);
+    return mapTmpfsShared(task, file, len, prot, off);
   }
 
   let start: number;
@@ -121,8 +122,123 @@ function munmap(task: Task, a: SyscallArgs) {
   const addr = a.ptr(0);
   const len = a.ptr(1);
   if (addr % PAGE_SIZE !== 0 || len === 0) throw errno(E.EINVAL);
-  task.process.mm.unmap(addr, addr + pageUp(len));
+  const mm = task.process.mm;
+  const end = addr + pageUp(len);
+  writeBackShared(task, addr, end);
+  // One of several mappings of the same range (see mapTmpfsShared): the others keep it.
+  const again = mm.vmas.find((v) => v.start === addr && v.end === end && (v.maps ?? 1) > 1);
+  if (again) again.maps! -= 1;
+  else mm.unmap(addr, end);
   return 0;
+}
+
+/**
+ * Shared writable mappings of tmpfs files (/dev/shm: shm_open, sem_open), as
+ * nommu Linux gives them on ramfs: one copy of the file's mapped range in
+ * guest RAM, which every process that maps the file maps, at the same
+ * address. A copy lives while some process maps it (fork shares it like
+ * shared anonymous memory); it is filled from the file when it is made and
+ * written back to the file at msync, munmap and exit_group. read() and
+ * write() on the file meanwhile do not see it.
+ */
+interface SharedCopy {
+  start: number;
+  end: number;
+  /** The file offset at `start`. */
+  offset: number;
+  hostPath: string;
+  inode: number;
+}
+
+const sharedCopies = new WeakMap<Kernel, Map<string, SharedCopy>>();
+
+function copiesOf(k: Kernel): Map<string, SharedCopy> {
+  let m = sharedCopies.get(k);
+  if (!m) sharedCopies.set(k, (m = new Map()));
+  return m;
+}
+
+/** A copy is alive while a mapping of it is: a process may have exited or unmapped it without telling. */
+function alive(k: Kernel, c: SharedCopy): boolean {
+  for (const p of k.processes.values()) {
+    for (const v of p.mm.vmas) if (v.shared && v.inode === c.inode && v.start >= c.start && v.end <= c.end) return true;
+  }
+  return false;
+}
+
+function mapTmpfsShared(task: Task, file: HostFile, len: number, prot: number, off: number): number {
+  const k = task.kernel;
+  const mm = task.process.mm;
+  const st = file.stat();
+  if ((st.mode & stat.S_IFMT) !== stat.S_IFREG) throw errno(E.ENODEV);
+  const size = pageUp(len);
+  const key = `${st.dev}:${st.ino}`;
+  const copies = copiesOf(k);
+  let c = copies.get(key);
+  if (c && !alive(k, c)) c = undefined;
+  let start: number;
+  if (c) {
+    // Another mapping of the file: the same RAM, which must hold the whole range (it cannot grow under its mappers).
+    start = c.start + (off - c.offset);
+    if (off < c.offset || start + size > c.end) throw errno(E.ENOMEM);
+    // The same range again in this process comes back at the same address, counted on its mapping (the
+    // union of the protections); another overlap of it cannot be made without an MMU.
+    const mine = mm.vmas.filter((v) => v.start < start + size && v.end > start);
+    if (mine.length === 1 && mine[0]!.start === start && mine[0]!.end === start + size && mine[0]!.inode === st.ino) {
+      const v = mine[0]!;
+      v.maps = (v.maps ?? 1) + 1;
+      if ((v.prot | prot) !== v.prot) mm.protect(start, start + size, v.prot | prot);
+      return start;
+    }
+    if (mine.length > 0) throw errno(E.ENOMEM);
+    k.phys.share(start, size);
+  } else {
+    start = mm.reserve(size);
+    const n = Math.max(0, Math.min(size, st.size - off));
+    try {
+      if (n > 0) fs.readSync(file.fd, k.mem.bytes(start, n), 0, n, off);
+    } catch {
+      k.phys.release(mm, start, size);
+      throw errno(E.EIO);
+    }
+    c = { start, end: start + size, offset: off, hostPath: file.hostPath, inode: st.ino };
+    // Copies nobody maps any more go when the record grows (sem_open makes a file per semaphore).
+    if (copies.size >= 64) for (const [k2, old] of copies) if (!alive(k, old)) copies.delete(k2);
+    copies.set(key, c);
+  }
+  mm.insert({ start, end: start + size, prot, shared: true, name: file.guestPath, fileOffset: off, dev: 0, inode: st.ino, owned: true });
+  return start;
+}
+
+/** Writes the shared copies that [start, end) of the caller's map covers back to their files. */
+export function writeBackShared(task: Task, start: number, end: number): void {
+  const k = task.kernel;
+  const copies = sharedCopies.get(k);
+  if (!copies || copies.size === 0) return;
+  for (const v of task.process.mm.vmas) {
+    if (!v.shared || v.end <= start || v.start >= end) continue;
+    for (const c of copies.values()) {
+      if (c.inode !== v.inode || v.start < c.start || v.end > c.end) continue;
+      const from = Math.max(v.start, start);
+      try {
+        const fd = fs.openSync(c.hostPath, 'r+');
+        try {
+          // Up to the file's end: what a mapping holds past it is not the file's (Linux does not keep it either).
+          const to = Math.min(v.end, end, c.start + (fs.fstatSync(fd).size - c.offset));
+          if (to > from) fs.writeSync(fd, k.mem.bytes(from, to - from), 0, to - from, c.offset + (from - c.start));
+        } finally {
+          fs.closeSync(fd);
+        }
+      } catch {
+        // The file is gone (shm_unlink, sem_unlink): nobody can read it back.
+      }
+    }
+  }
+}
+
+/** exit_group and the last thread's exit write back what the process shares of tmpfs files. */
+export function writeBackAllShared(task: Task): void {
+  writeBackShared(task, 0, Number.MAX_SAFE_INTEGER);
 }
 
 function mprotect(task: Task, a: SyscallArgs) {
@@ -199,7 +315,7 @@ function madvise(task: Task, a: SyscallArgs) {
 
 export const memory: Family = {
   brk: supported(brk),
-  mmap: partial('file mappings are private copies; writable shared file mappings answer ENODEV as on nommu Linux; pages wholly past the end of the file raise SIGBUS (the file\'s size when mapped counts: growing it later does not make them valid)', mmap),
+  mmap: partial('file mappings are private copies; a writable shared mapping of a tmpfs file (/dev/shm) is one copy in RAM that every mapper shares, written back at msync, munmap and exit; other writable shared file mappings answer ENODEV as on nommu Linux; pages wholly past the end of the file raise SIGBUS (the file\'s size when mapped counts: growing it later does not make them valid)', mmap),
   munmap: supported(munmap),
   mremap: partial('MREMAP_FIXED and MREMAP_DONTUNMAP need page tables: EINVAL', mremap),
   mprotect: partial('enforced per page by the CPU backend (SIGSEGV with SEGV_ACCERR), but not on the kernel\'s own copies (a read-only buffer gives no EFAULT); MAP_SHARED pages shared across fork share one protection; past the ranges a backend can hold (Unicorn: 512) some pages stay more permissive; on Unicorn a handler that fixes the page and returns re-runs its translation block from the start', mprotect),

@@ -7,6 +7,7 @@
  */
 import { E, errno, notPath, SCHED_RESET_ON_FORK, stat, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
+import { writeBackShared } from './memory.js';
 
 const SCHED_OTHER = 0;
 const SCHED_FIFO = 1;
@@ -119,8 +120,8 @@ const MS_SYNC = 4;
 
 /**
  * msync: Linux's checks (flags, alignment, a range with unmapped pages is
- * ENOMEM). A file mapping here is a private copy (writable shared file
- * mappings are refused at mmap), so there is nothing to write back.
+ * ENOMEM); a shared mapping of a tmpfs file is written back to the file (see
+ * memory.ts). Other file mappings are private copies: nothing to write.
  */
 function msync(task: Task, a: SyscallArgs): SyscallResult {
   const start = a.ptr(0);
@@ -130,6 +131,7 @@ function msync(task: Task, a: SyscallArgs): SyscallResult {
   const end = start + Math.ceil(a.ptr(1) / 4096) * 4096;
   if (end === start) return 0;
   if (!task.process.mm.covers(start, end)) throw errno(E.ENOMEM);
+  writeBackShared(task, start, end);
   return 0;
 }
 
@@ -188,6 +190,6 @@ export const policyFamily: Family = {
   personality: partial('the persona is recorded, inherited and reported; its flags (READ_IMPLIES_EXEC, ADDR_LIMIT_*, UNAME26...) change nothing', personality),
   fadvise64: supported(fadvise64),
   readahead: supported(readahead),
-  msync: partial('checked as Linux does; file mappings are private copies, so nothing is written back', msync),
+  msync: partial('checked as Linux does; shared tmpfs mappings are written back, other file mappings are private copies', msync),
   membarrier: partial('one CPU: every barrier is already there; the private commands need their registration; no rseq commands', membarrier),
 };

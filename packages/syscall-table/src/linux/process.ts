@@ -2,8 +2,10 @@ import { randomFillSync } from 'node:crypto';
 import { E, errno, HostFile, NORETURN, PathFile, type ExecAt, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, unimplemented, type Family } from './define.js';
 import { dirPath } from './files.js';
+import { writeBackAllShared } from './memory.js';
 
 function exitGroup(task: Task, a: SyscallArgs): SyscallResult {
+  writeBackAllShared(task);
   task.kernel.exitProcess(task.process, { code: a.int(0) & 0xff, signal: 0, coreDumped: false });
   return NORETURN;
 }

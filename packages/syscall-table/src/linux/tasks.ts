@@ -1,5 +1,6 @@
 import { CLONE, E, errno, NORETURN, WAIT_ALL, WAIT_CLONE, WAIT_CONTINUED, WAIT_EXITED, WAIT_STOPPED, type ChildEvent, type Kernel, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
+import { writeBackAllShared } from './memory.js';
 import { readTimeout, readTimespec } from './timespec.js';
 
 const SIGCHLD = 17;
@@ -369,6 +370,7 @@ export const tasks: Family = {
   wait4: supported(wait4),
   waitid: partial('P_PIDFD answers EINVAL', waitid),
   exit: supported((t, a) => {
+    if (t.process.threads.length === 1) writeBackAllShared(t);
     t.kernel.exitThread(t, a.int(0));
     return NORETURN;
   }),
