@@ -83,6 +83,7 @@ const CASES: Case[] = [
   { program: 'prof_sleep' },
   { program: 'sched_policy' },
   { program: 'shm_shared' },
+  { program: 'pidfd' },
   { program: 'cpu_affinity' },
   { program: 'clocks' },
   { program: 'procfs', args: ['one', 'two words'] },

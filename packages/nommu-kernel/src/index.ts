@@ -49,6 +49,7 @@ export { openFifo } from './fs/fifo.js';
 export * as locks from './fs/locks.js';
 export type { RecordLock } from './fs/locks.js';
 export { EventFd, EFD_SEMAPHORE } from './fs/eventfd.js';
+export { PidFd } from './fs/pidfd.js';
 export { TimerFd, CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_REALTIME } from './fs/timerfd.js';
 export type { TimerSetting } from './fs/timerfd.js';
 export { SignalFd, SIZEOF_SIGNALFD_SIGINFO } from './fs/signalfd.js';

@@ -84,6 +84,8 @@ export class Process {
   readonly pending: SigInfo[] = [];
   /** Woken when a signal is queued for the process or one of its threads (signalfd). */
   readonly signalQueue = new WaitQueue();
+  /** Woken when the process exits and when it is reaped (pidfd). */
+  readonly exitQueue = new WaitQueue();
   /** alarm()/ITIMER_REAL. */
   alarm: { timer: ReturnType<typeof setTimeout>; due: number; intervalMs: number } | null = null;
   /** Job control: a stop signal stopped the whole group; no thread runs until SIGCONT. */

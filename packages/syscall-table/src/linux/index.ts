@@ -11,6 +11,7 @@ import { lockFamily } from './locks.js';
 import { memfdFamily } from './memfd.js';
 import { memory } from './memory.js';
 import { pollFamily } from './poll.js';
+import { pidfdFamily } from './pidfd.js';
 import { policyFamily } from './policy.js';
 import { posixTimers } from './posix_timers.js';
 import { processFamily } from './process.js';
@@ -21,7 +22,7 @@ import { tasks } from './tasks.js';
 import { timeFamily } from './time.js';
 
 /** Every family file; adding a syscall is one entry in one of them. */
-const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily, fileData, memfdFamily, policyFamily];
+const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily, fileData, memfdFamily, policyFamily, pidfdFamily];
 
 const NOT_YET: HandlerDef = { handler: null, level: 'unimplemented', note: 'not implemented yet', errno: E.ENOSYS };
 

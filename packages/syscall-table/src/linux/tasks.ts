@@ -1,14 +1,23 @@
-import { CLONE, E, errno, NORETURN, WAIT_ALL, WAIT_CLONE, WAIT_CONTINUED, WAIT_EXITED, WAIT_STOPPED, type ChildEvent, type Kernel, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { CLONE, E, errno, fcntl, NORETURN, WAIT_ALL, WAIT_CLONE, WAIT_CONTINUED, WAIT_EXITED, WAIT_STOPPED, type ChildEvent, type Kernel, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 import { writeBackAllShared } from './memory.js';
+import { pidfdTarget } from './pidfd.js';
 import { readTimeout, readTimespec } from './timespec.js';
 
 const SIGCHLD = 17;
 
 function clone(task: Task, a: SyscallArgs): SyscallResult {
   // x86-64 order: flags, stack, parent_tid, child_tid, tls
-  return task.kernel.clone(task, { flags: a.long(0), stack: a.ptr(1), parentTid: a.ptr(2), childTid: a.ptr(3), tls: a.u64(4) });
+  const flags = a.long(0);
+  if ((flags & CLONE_NEW_NAMESPACES) !== 0) throw errno(E.EINVAL);
+  // clone() puts the pidfd where the parent's tid would go: not both (nor with the old CLONE_DETACHED).
+  if ((flags & CLONE.PIDFD) !== 0 && (flags & (CLONE.PARENT_SETTID | CLONE.DETACHED)) !== 0) throw errno(E.EINVAL);
+  return task.kernel.clone(task, { flags, stack: a.ptr(1), parentTid: a.ptr(2), childTid: a.ptr(3), tls: a.u64(4), pidfd: a.ptr(2) });
 }
+
+/** CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET: no namespaces here, EINVAL as on a Linux built without them. */
+const CLONE_NEW_NAMESPACES = 0x7e020000;
+const CLONE_NEWTIME = 0x80;
 
 /** struct clone_args (clone3), at least CLONE_ARGS_SIZE_VER0 = 64 bytes. */
 function clone3(task: Task, a: SyscallArgs): SyscallResult {
@@ -17,7 +26,7 @@ function clone3(task: Task, a: SyscallArgs): SyscallResult {
   const size = a.ptr(1);
   if (size < 64 || size > 4096) throw errno(E.EINVAL);
   const flags = mem.u64(addr);
-  if (flags > 0xffffffffn) throw errno(E.EINVAL);
+  if (flags > 0xffffffffn || (Number(flags) & (CLONE_NEW_NAMESPACES | CLONE_NEWTIME)) !== 0) throw errno(E.EINVAL);
   const exitSignal = Number(mem.u64(addr + 32));
   if (exitSignal > 64) throw errno(E.EINVAL);
   const stack = mem.ptr(addr + 40);
@@ -29,6 +38,7 @@ function clone3(task: Task, a: SyscallArgs): SyscallResult {
     parentTid: mem.ptr(addr + 24),
     childTid: mem.ptr(addr + 16),
     tls: mem.u64(addr + 56),
+    pidfd: mem.ptr(addr + 8),
   });
 }
 
@@ -97,6 +107,7 @@ function wait4(task: Task, a: SyscallArgs): SyscallResult {
 const P_ALL = 0;
 const P_PID = 1;
 const P_PGID = 2;
+const P_PIDFD = 3;
 const CLD_EXITED = 1;
 const CLD_KILLED = 2;
 const CLD_DUMPED = 3;
@@ -111,7 +122,9 @@ function waitid(task: Task, a: SyscallArgs): SyscallResult {
   const options = a.int(3);
   if ((options & ~(WNOHANG | WEXITED | WUNTRACED | WCONTINUED | WNOWAIT | __WALL | __WCLONE | __WNOTHREAD)) !== 0) throw errno(E.EINVAL);
   if ((options & (WEXITED | WUNTRACED | WCONTINUED)) === 0) throw errno(E.EINVAL);
-  const pid = idtype === P_ALL ? -1 : idtype === P_PID ? id : idtype === P_PGID ? (id === 0 ? 0 : -id) : NaN;
+  // P_PIDFD: the pidfd's process; a non-blocking pidfd answers EAGAIN where the call would wait.
+  const pidfd = idtype === P_PIDFD ? pidfdTarget(task, id) : null;
+  const pid = pidfd ? pidfd.target.pid : idtype === P_ALL ? -1 : idtype === P_PID ? id : idtype === P_PGID ? (id === 0 ? 0 : -id) : NaN;
   if (Number.isNaN(pid)) throw errno(E.EINVAL);
   const events = (options & (WEXITED | WUNTRACED | WCONTINUED)) | cloneSelection(options); // WSTOPPED is WUNTRACED
   const { found, any } = k.findChild(task, pid, events);
@@ -121,6 +134,7 @@ function waitid(task: Task, a: SyscallArgs): SyscallResult {
       if (info !== 0) k.mem.fill(info, 128);
       return 0;
     }
+    if (pidfd && (pidfd.flags & fcntl.O_NONBLOCK) !== 0) throw errno(E.EAGAIN);
     return k.waitForChild(task);
   }
   if (info !== 0) {
@@ -361,14 +375,14 @@ function getcpu(task: Task, a: SyscallArgs): SyscallResult {
 }
 
 export const tasks: Family = {
-  clone: partial('namespaces and pidfds are refused (EINVAL)', clone),
-  clone3: partial('set_tid and cgroup are ignored', clone3),
+  clone: partial('namespace flags answer EINVAL (no namespaces)', clone),
+  clone3: partial('set_tid and cgroup are ignored; namespace flags answer EINVAL', clone3),
   fork: partial('without an MMU: the child\'s memory is a copy at the same addresses, swapped in when it runs', (t) =>
     t.kernel.clone(t, { flags: SIGCHLD, stack: 0, parentTid: 0, childTid: 0, tls: 0 }),
   ),
   vfork: supported((t) => t.kernel.clone(t, { flags: CLONE.VM | CLONE.VFORK | SIGCHLD, stack: 0, parentTid: 0, childTid: 0, tls: 0 })),
   wait4: supported(wait4),
-  waitid: partial('P_PIDFD answers EINVAL', waitid),
+  waitid: supported(waitid),
   exit: supported((t, a) => {
     if (t.process.threads.length === 1) writeBackAllShared(t);
     t.kernel.exitThread(t, a.int(0));
