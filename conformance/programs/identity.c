@@ -1,5 +1,6 @@
 /* Identity and process relations: getuid/geteuid/getgid/getegid/getgroups
  * and getresuid/getresgid agree with each other, setuid/setgid to self,
+ * setfsuid/setfsgid and setgroups(0, NULL),
  * uname's sysname and machine, pid/ppid facts seen from a forked child,
  * getpgid/getsid/setsid in a child, and a umask round trip. Ids and pids
  * themselves are not printed, only relations between them. Exit 1 if any
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -37,6 +40,15 @@ static void ids(void)
 	check(seteuid(euid) == 0 && setegid(egid) == 0, "seteuid/setegid to self");
 	check(setresuid(-1, -1, -1) == 0 && setresgid(-1, -1, -1) == 0, "setresuid/setresgid with -1 change nothing");
 	check(getuid() == uid && geteuid() == euid && getgid() == gid && getegid() == egid, "ids unchanged");
+	/* setfsuid/setfsgid answer the old filesystem id, which is the effective one. */
+	check(setfsuid(-1) == (int)euid && setfsgid(-1) == (int)egid, "setfsuid/setfsgid(-1) answer the effective ids");
+	check(setfsuid(euid) == (int)euid && setfsgid(egid) == (int)egid, "setfsuid/setfsgid to self");
+	/* setgroups(0, NULL) needs privilege; it empties the list. */
+	errno = 0;
+	int emptied = setgroups(0, NULL);
+	check(euid == 0 ? emptied == 0 && getgroups(0, NULL) == 0 : emptied == -1 && errno == EPERM,
+	      "setgroups(0, NULL): root empties the list, others get EPERM");
+	EXPECT_ERR(syscall(SYS_setgroups, -1, groups), EINVAL, "setgroups size -1");
 	EXPECT_ERR(syscall(SYS_getresuid, (void *)1, &e, &s), EFAULT, "getresuid into (void*)1");
 }
 

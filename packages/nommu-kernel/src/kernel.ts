@@ -216,7 +216,10 @@ export class Kernel {
    * still means one owner). Identity for root on both sides.
    */
   readonly owners: OwnerMap;
-  readonly hostname: string;
+  /** uname's node name (KernelOptions.hostname; root in the guest may change it: sethostname). */
+  hostname: string;
+  /** uname's NIS domain name (setdomainname). */
+  domainname = '(none)';
   readonly bootNs = process.hrtime.bigint();
   tracer: SyscallTracer | null;
   readonly strictNommu: boolean;

@@ -72,11 +72,44 @@ function getRobustList(task: Task, a: SyscallArgs) {
 function uname(task: Task, a: SyscallArgs) {
   const k = task.kernel;
   const addr = a.ptr(0);
-  const fields = ['Linux', k.hostname, '6.1.0-nommu', '#1 nommu', 'x86_64', '(none)'];
+  const fields = ['Linux', k.hostname, '6.1.0-nommu', '#1 nommu', 'x86_64', k.domainname];
   const buf = Buffer.alloc(65 * 6);
   fields.forEach((f, i) => buf.write(f, i * 65, 64, 'utf8'));
   k.mem.copyOut(addr, buf);
   return 0;
+}
+
+/**
+ * sethostname / setdomainname: root only (EPERM, as without CAP_SYS_ADMIN);
+ * at most 64 bytes (EINVAL). One UTS namespace: every process sees the change.
+ */
+function setUtsName(task: Task, a: SyscallArgs, set: (k: Task['kernel'], name: string) => void): SyscallResult {
+  const k = task.kernel;
+  if (k.identity.euid !== 0) throw errno(E.EPERM);
+  const len = a.int(1);
+  if (len < 0 || len > 64) throw errno(E.EINVAL);
+  const bytes = k.mem.copyIn(a.ptr(0), len);
+  const nul = bytes.indexOf(0);
+  set(k, Buffer.from(nul < 0 ? bytes : bytes.subarray(0, nul)).toString('latin1'));
+  return 0;
+}
+
+/** setgroups: root only; the guest identity has no supplementary groups, so only an empty list is no change. */
+function setgroups(task: Task, a: SyscallArgs): SyscallResult {
+  const k = task.kernel;
+  const n = a.int(0);
+  if (n < 0 || n > 65536) throw errno(E.EINVAL);
+  if (k.identity.euid !== 0) throw errno(E.EPERM);
+  if (n > 0) {
+    k.mem.copyIn(a.ptr(1), n * 4); // EFAULT first, as Linux reads the list before it applies it
+    throw errno(E.EPERM);
+  }
+  return 0;
+}
+
+/** setfsuid / setfsgid: the answer is always the old id (the effective one); a call that would change it changes nothing. */
+function setfsid(current: number): SyscallResult {
+  return current;
 }
 
 function execve(task: Task, a: SyscallArgs): SyscallResult {
@@ -421,6 +454,11 @@ export const processFamily: Family = {
   getpriority: supported(getpriority),
   setpriority: partial('the nice value is recorded and reported; the scheduler does not weigh it', setpriority),
   getgroups: partial('the guest identity has no supplementary groups: the list is empty', getgroups),
+  setgroups: partial('root may set the empty list (no change); any other list answers EPERM (one identity for the whole kernel)', setgroups),
+  setfsuid: partial('answers the effective uid, which is the filesystem uid; a change is not made (the caller sees it by asking again)', (t) => setfsid(t.kernel.identity.euid)),
+  setfsgid: partial('answers the effective gid, which is the filesystem gid; a change is not made (the caller sees it by asking again)', (t) => setfsid(t.kernel.identity.egid)),
+  sethostname: partial('root only; one UTS namespace for every process', (t, a) => setUtsName(t, a, (k, name) => (k.hostname = name))),
+  setdomainname: partial('root only; one UTS namespace for every process', (t, a) => setUtsName(t, a, (k, name) => (k.domainname = name))),
   prctl: partial('names, dumpable, pdeathsig (accepted, not delivered), child subreaper and no_new_privs; other options answer EINVAL', prctl),
   exit_group: supported(exitGroup),
   execve: supported(execve),
