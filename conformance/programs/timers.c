@@ -378,6 +378,28 @@ static void test_errors(void)
 
 /* ---- fork and exec drop the timers ---- */
 
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+/* alarm() far away (68 years: past what one host timer can wait) must not fire soon. */
+static void test_far_alarm(void)
+{
+	signal(SIGALRM, on_alarm);
+	alarm(0x7fffffff);
+	struct timespec ts = { 0, 80 * 1000 * 1000 };
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+	unsigned left = alarm(0);
+	check(alarms == 0, "alarm(0x7fffffff) has not fired 80 ms later");
+	check(left >= 0x7fffffff - 2 && left <= 0x7fffffff, "alarm(0) answers what was left of it");
+	signal(SIGALRM, SIG_DFL);
+}
+
 static void test_fork_exec(const char *self)
 {
 	struct sigevent sev;
@@ -424,6 +446,7 @@ int main(int argc, char **argv)
 	test_interval_overrun();
 	test_abstime_and_old_value();
 	test_default_sigevent();
+	test_far_alarm();
 	alarm(60);
 	test_sigev_none();
 	test_thread_id();

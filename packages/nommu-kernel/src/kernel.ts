@@ -929,12 +929,22 @@ export class Kernel {
    */
   hostTimer(ms: number, fire: () => void): () => void {
     this.#hostWaiters++;
-    const timer = setTimeout(() => {
-      this.#hostTimers.delete(timer);
-      this.#hostWaiters--;
-      fire();
-      this.#kick();
-    }, Math.max(0, Math.min(Math.ceil(ms), 2 ** 31 - 1)));
+    const due = performance.now() + ms;
+    // Node's timers stop at 2^31-1 ms (~24.8 days): a longer wait is made of several.
+    const arm = (wait: number): ReturnType<typeof setTimeout> =>
+      setTimeout(() => {
+        this.#hostTimers.delete(timer);
+        const rest = due - performance.now();
+        if (rest >= 1) {
+          timer = arm(rest);
+          this.#hostTimers.add(timer);
+          return;
+        }
+        this.#hostWaiters--;
+        fire();
+        this.#kick();
+      }, hostTimeoutMs(wait));
+    let timer = arm(ms);
     this.#hostTimers.add(timer);
     return () => {
       if (!this.#hostTimers.delete(timer)) return;
@@ -1679,7 +1689,14 @@ export class Kernel {
       proc.alarm = null;
     }
     if (ms > 0) {
+      const due = performance.now() + ms;
       const fire = (): void => {
+        // Node's timers stop at 2^31-1 ms: alarm(0x7fffffff) is made of several (it fired at once).
+        const rest = due - performance.now();
+        if (rest >= 1 && proc.alarm !== null) {
+          proc.alarm.timer = setTimeout(fire, hostTimeoutMs(rest));
+          return;
+        }
         this.#hostWaiters--;
         proc.alarm = null;
         if (proc.exitStatus) return;
@@ -1688,7 +1705,7 @@ export class Kernel {
         this.#kick();
       };
       this.#hostWaiters++;
-      proc.alarm = { timer: setTimeout(fire, ms), due: performance.now() + ms, intervalMs };
+      proc.alarm = { timer: setTimeout(fire, hostTimeoutMs(ms)), due, intervalMs };
     }
     return left;
   }
@@ -1868,6 +1885,11 @@ function hostNice(): number {
 }
 
 /** A setTimeout delay for `ns`: whole milliseconds, at most Node's limit (longer waits re-arm). */
+/** A delay Node's setTimeout takes as it is (at most 2^31-1 ms; a longer one would fire at once). */
+function hostTimeoutMs(ms: number): number {
+  return Math.max(0, Math.min(Math.ceil(ms), 2 ** 31 - 1));
+}
+
 function timerMs(ns: bigint): number {
   return Math.min(Number(ns / 1_000_000n), 2 ** 31 - 1);
 }
