@@ -245,8 +245,6 @@ export class Kernel {
   readonly #args: SyscallArgs;
   readonly #regs = new BigUint64Array(REG_COUNT);
   #wake: (() => void) | null = null;
-  /** A task was made runnable since the run loop last picked one (so it must not go idle). */
-  #kicked = false;
   /** When the running task got the CPU (picked, and switched in): its slice ends SLICE_MS later. */
   #sliceStart = 0;
   /** The backend measures each run's slice (see CpuBackend.slicePerRun). */
@@ -889,22 +887,12 @@ export class Kernel {
 
   #armTimer(task: Task, ns: bigint, result: bigint | null): void {
     this.#cancelTimer(task);
-    const due = process.hrtime.bigint() + ns;
-    // Node's timers count whole milliseconds of a loop clock that may lag:
-    // one can fire a little early, so a wait re-arms for what is left (never
-    // ends early) instead of always adding a millisecond (a 1 ms nanosleep
-    // took ~2.2 ms that way).
     const fire = (): void => {
-      const left = due - process.hrtime.bigint();
-      if (left > 0n) {
-        task.timer = setTimeout(fire, timerMs(left));
-        return;
-      }
       task.timer = null;
       this.#dropFutexWait(task);
       this.wakeUp(task, true, result);
     };
-    task.timer = setTimeout(fire, timerMs(ns));
+    timeoutAt(process.hrtime.bigint() + ns, fire, (t) => (task.timer = t));
   }
 
   /**
@@ -929,25 +917,19 @@ export class Kernel {
    */
   hostTimer(ms: number, fire: () => void): () => void {
     this.#hostWaiters++;
-    const due = performance.now() + ms;
-    // Node's timers stop at 2^31-1 ms (~24.8 days): a longer wait is made of several.
-    const arm = (wait: number): ReturnType<typeof setTimeout> =>
-      setTimeout(() => {
-        this.#hostTimers.delete(timer);
-        const rest = due - performance.now();
-        if (rest >= 1) {
-          timer = arm(rest);
-          this.#hostTimers.add(timer);
-          return;
-        }
-        this.#hostWaiters--;
-        fire();
-        this.#kick();
-      }, hostTimeoutMs(wait));
-    let timer = arm(ms);
-    this.#hostTimers.add(timer);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = (): void => {
+      this.#hostTimers.delete(timer!);
+      this.#hostWaiters--;
+      fire();
+      this.#kick();
+    };
+    timeoutAt(process.hrtime.bigint() + BigInt(Math.max(0, Math.ceil(ms * 1e6))), done, (t) => {
+      this.#hostTimers.delete(timer!);
+      this.#hostTimers.add((timer = t));
+    });
     return () => {
-      if (!this.#hostTimers.delete(timer)) return;
+      if (!this.#hostTimers.delete(timer!)) return;
       clearTimeout(timer);
       this.#hostWaiters--;
     };
@@ -975,13 +957,8 @@ export class Kernel {
 
   // ---- the run loop ----
 
-  /**
-   * Something may have made a task runnable: the run loop's idle wait ends,
-   * and, if the loop is not waiting yet, it does not start one (a wake before
-   * the wait must not be lost).
-   */
+  /** Something may have made a task runnable, or ended the run: the run loop's idle wait ends. */
   #kick(): void {
-    this.#kicked = true;
     const w = this.#wake;
     this.#wake = null;
     w?.();
@@ -992,12 +969,12 @@ export class Kernel {
     if (!this.#init) throw new KernelError('NOMMU_NOT_STARTED', 'spawn() a program first');
     let lastYield = performance.now();
     while (this.#result === null) {
-      this.#kicked = false;
       const task = this.#pickNext();
       if (!task) {
-        // The charge can fire a CPU-time timer whose signal wakes the task that just went to sleep.
+        // The charge can fire a CPU-time timer whose signal wakes the task that just went to sleep (or kills
+        // the first process): that wake came before the wait below, which would never end.
         this.#chargeSystem(performance.now());
-        if (this.#kicked || this.#runQueue.length > 0) continue;
+        if (this.#runQueue.length > 0 || this.#result !== null) continue;
         if (this.#hostWaiters === 0 && !this.#terminalMayWake()) {
           const waits = [...this.tasks.values()].map((t) => `${t.tid}: ${t.process.stopped ? 'stopped' : t.waitReason}`).join(', ');
           throw new KernelError('NOMMU_DEADLOCK', `deadlock: every guest task is blocked (${waits})`);
@@ -1689,14 +1666,7 @@ export class Kernel {
       proc.alarm = null;
     }
     if (ms > 0) {
-      const due = performance.now() + ms;
       const fire = (): void => {
-        // Node's timers stop at 2^31-1 ms: alarm(0x7fffffff) is made of several (it fired at once).
-        const rest = due - performance.now();
-        if (rest >= 1 && proc.alarm !== null) {
-          proc.alarm.timer = setTimeout(fire, hostTimeoutMs(rest));
-          return;
-        }
         this.#hostWaiters--;
         proc.alarm = null;
         if (proc.exitStatus) return;
@@ -1705,7 +1675,9 @@ export class Kernel {
         this.#kick();
       };
       this.#hostWaiters++;
-      proc.alarm = { timer: setTimeout(fire, hostTimeoutMs(ms)), due, intervalMs };
+      const alarm = { timer: undefined as unknown as ReturnType<typeof setTimeout>, due: performance.now() + ms, intervalMs };
+      proc.alarm = alarm;
+      timeoutAt(process.hrtime.bigint() + BigInt(Math.ceil(ms * 1e6)), fire, (t) => (alarm.timer = t));
     }
     return left;
   }
@@ -1884,12 +1856,25 @@ function hostNice(): number {
   }
 }
 
-/** A setTimeout delay for `ns`: whole milliseconds, at most Node's limit (longer waits re-arm). */
-/** A delay Node's setTimeout takes as it is (at most 2^31-1 ms; a longer one would fire at once). */
-function hostTimeoutMs(ms: number): number {
-  return Math.max(0, Math.min(Math.ceil(ms), 2 ** 31 - 1));
+/**
+ * Calls `fire` once the host's monotonic clock reaches `dueNs`; `track` gets
+ * each host timer (the one to cancel). Node's timers count whole
+ * milliseconds of a loop clock that may lag, so one can fire a little early,
+ * and they take at most 2^31-1 ms (~24.8 days; a longer delay fired at once:
+ * alarm(0x7fffffff) sent SIGALRM after 1 ms): a wait re-arms for what is left
+ * and never ends early (always adding a millisecond instead made a 1 ms
+ * nanosleep take ~2.2 ms).
+ */
+function timeoutAt(dueNs: bigint, fire: () => void, track: (t: ReturnType<typeof setTimeout>) => void): void {
+  const check = (): void => {
+    const left = dueNs - process.hrtime.bigint();
+    if (left > 0n) track(setTimeout(check, timerMs(left)));
+    else fire();
+  };
+  track(setTimeout(check, timerMs(dueNs - process.hrtime.bigint())));
 }
 
+/** A setTimeout delay for `ns`: whole milliseconds, 0 to Node's limit (longer waits re-arm). */
 function timerMs(ns: bigint): number {
-  return Math.min(Number(ns / 1_000_000n), 2 ** 31 - 1);
+  return Math.max(0, Math.min(Number(ns / 1_000_000n), 2 ** 31 - 1));
 }

@@ -3,11 +3,11 @@
  * waitid's P_PIDFD in tasks.ts). A pidfd names one process while it is open;
  * it polls readable once the process has exited.
  */
-import { E, errno, fcntl, PidFd, type Process, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { E, errno, fcntl, PidFd, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
+import { callerSiginfo, checkSig } from './signal.js';
 
 const SI_USER = 0;
-const SI_TKILL = -6;
 
 /** The process a pidfd names; EBADF for a descriptor that is not one. */
 export function pidfdTarget(task: Task, fd: number): PidFd {
@@ -41,20 +41,13 @@ function pidfdSendSignal(task: Task, a: SyscallArgs): SyscallResult {
   const fd = pidfdTarget(task, a.int(0));
   const sig = a.int(1);
   const infoAddr = a.ptr(2);
-  if (a.int(3) !== 0 || sig < 0 || sig > 64) throw errno(E.EINVAL);
+  if (a.int(3) !== 0) throw errno(E.EINVAL);
+  checkSig(sig);
   const k = task.kernel;
-  const p: Process = fd.target;
+  const p = fd.target;
   if (fd.reaped) throw errno(E.ESRCH);
-  let info;
-  if (infoAddr !== 0) {
-    const mem = k.mem;
-    if (mem.i32(infoAddr) !== sig) throw errno(E.EINVAL);
-    const code = mem.i32(infoAddr + 8);
-    if (p !== task.process && (code >= 0 || code === SI_TKILL)) throw errno(E.EPERM);
-    info = { signo: sig, code, pid: mem.i32(infoAddr + 16), uid: mem.i32(infoAddr + 20), value: mem.u64(infoAddr + 24) };
-  } else {
-    info = { signo: sig, code: SI_USER, pid: task.process.pid, uid: k.identity.uid };
-  }
+  if (infoAddr !== 0 && k.mem.i32(infoAddr) !== sig) throw errno(E.EINVAL);
+  const info = infoAddr !== 0 ? callerSiginfo(task, sig, infoAddr, p === task.process) : { signo: sig, code: SI_USER, pid: task.process.pid, uid: k.identity.uid };
   if (sig !== 0 && p.exitStatus === null) k.sendSignal(p, info);
   return 0;
 }

@@ -5,9 +5,10 @@
  * not weighed; advice is checked as Linux checks it and then has nothing to
  * change (no page cache, no swap: guest memory is host memory).
  */
-import { E, errno, notPath, SCHED_RESET_ON_FORK, stat, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { E, errno, notPath, pageUp, PAGE_SIZE, SCHED_RESET_ON_FORK, stat, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 import { writeBackShared } from './memory.js';
+import { affinityTarget } from './tasks.js';
 
 const SCHED_OTHER = 0;
 const SCHED_FIFO = 1;
@@ -16,13 +17,10 @@ const SCHED_BATCH = 3;
 const SCHED_IDLE = 5;
 const RT_PRIO_MAX = 99;
 
-/** The task a sched_* call names: 0 is the caller, a negative pid EINVAL, an unknown one ESRCH. */
+/** The task a sched_* call names: as for the affinity calls, but a negative pid is EINVAL. */
 function schedTarget(task: Task, pid: number): Task {
   if (pid < 0) throw errno(E.EINVAL);
-  if (pid === 0) return task;
-  const t = task.kernel.tasks.get(pid);
-  if (!t) throw errno(E.ESRCH);
-  return t;
+  return affinityTarget(task, pid);
 }
 
 const realtime = (policy: number): boolean => policy === SCHED_FIFO || policy === SCHED_RR;
@@ -126,9 +124,9 @@ const MS_SYNC = 4;
 function msync(task: Task, a: SyscallArgs): SyscallResult {
   const start = a.ptr(0);
   const flags = a.int(2);
-  if ((flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) !== 0 || start % 4096 !== 0) throw errno(E.EINVAL);
+  if ((flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) !== 0 || start % PAGE_SIZE !== 0) throw errno(E.EINVAL);
   if ((flags & MS_ASYNC) !== 0 && (flags & MS_SYNC) !== 0) throw errno(E.EINVAL);
-  const end = start + Math.ceil(a.ptr(1) / 4096) * 4096;
+  const end = start + pageUp(a.ptr(1));
   if (end === start) return 0;
   if (!task.process.mm.covers(start, end)) throw errno(E.ENOMEM);
   writeBackShared(task, start, end);

@@ -107,11 +107,6 @@ function setgroups(task: Task, a: SyscallArgs): SyscallResult {
   return 0;
 }
 
-/** setfsuid / setfsgid: the answer is always the old id (the effective one); a call that would change it changes nothing. */
-function setfsid(current: number): SyscallResult {
-  return current;
-}
-
 function execve(task: Task, a: SyscallArgs): SyscallResult {
   const mem = task.kernel.mem;
   const path = mem.cstring(a.ptr(0));
@@ -455,8 +450,9 @@ export const processFamily: Family = {
   setpriority: partial('the nice value is recorded and reported; the scheduler does not weigh it', setpriority),
   getgroups: partial('the guest identity has no supplementary groups: the list is empty', getgroups),
   setgroups: partial('root may set the empty list (no change); any other list answers EPERM (one identity for the whole kernel)', setgroups),
-  setfsuid: partial('answers the effective uid, which is the filesystem uid; a change is not made (the caller sees it by asking again)', (t) => setfsid(t.kernel.identity.euid)),
-  setfsgid: partial('answers the effective gid, which is the filesystem gid; a change is not made (the caller sees it by asking again)', (t) => setfsid(t.kernel.identity.egid)),
+  // setfsuid/setfsgid always answer the old filesystem id, which here is the effective one.
+  setfsuid: partial('answers the effective uid, which is the filesystem uid; a change is not made (the caller sees it by asking again)', (t) => t.kernel.identity.euid),
+  setfsgid: partial('answers the effective gid, which is the filesystem gid; a change is not made (the caller sees it by asking again)', (t) => t.kernel.identity.egid),
   sethostname: partial('root only; one UTS namespace for every process', (t, a) => setUtsName(t, a, (k, name) => (k.hostname = name))),
   setdomainname: partial('root only; one UTS namespace for every process', (t, a) => setUtsName(t, a, (k, name) => (k.domainname = name))),
   prctl: partial('names, dumpable, pdeathsig (accepted, not delivered), child subreaper and no_new_privs; other options answer EINVAL', prctl),

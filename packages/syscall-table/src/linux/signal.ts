@@ -60,7 +60,7 @@ function dropPending(p: Process, sig: number): void {
   for (const t of p.threads) keep(t.pending);
 }
 
-function checkSig(sig: number): void {
+export function checkSig(sig: number): void {
   if (sig < 0 || sig > 64) throw errno(E.EINVAL);
 }
 
@@ -209,15 +209,23 @@ function getitimer(task: Task, a: SyscallArgs) {
   return 0;
 }
 
+/**
+ * A siginfo the caller wrote for `sig` (rt_sigqueueinfo, pidfd_send_signal):
+ * only the kernel may claim SI_USER/SI_KERNEL/SI_TKILL or positive codes
+ * for another process (EPERM).
+ */
+export function callerSiginfo(task: Task, sig: number, infoAddr: number, toSelf: boolean): SigInfo {
+  const mem = task.kernel.mem;
+  const code = mem.i32(infoAddr + 8);
+  if ((code >= 0 || code === SI_TKILL) && !toSelf) throw errno(E.EPERM);
+  return { signo: sig, code, pid: mem.i32(infoAddr + 16), uid: mem.i32(infoAddr + 20), value: mem.u64(infoAddr + 24) };
+}
+
 /** rt_sigqueueinfo / rt_tgsigqueueinfo: a signal with the caller's siginfo (si_value). */
 function sigqueueinfo(task: Task, tgid: number, tid: number | null, sig: number, infoAddr: number): SyscallResult {
   const k = task.kernel;
   checkSig(sig);
-  const mem = k.mem;
-  const code = mem.i32(infoAddr + 8);
-  // Only the kernel may claim SI_USER/SI_KERNEL codes or positive ones for another process.
-  if ((code >= 0 || code === -6) && tgid !== task.process.pid) throw errno(E.EPERM);
-  const info = { signo: sig, code, pid: mem.i32(infoAddr + 16), uid: mem.i32(infoAddr + 20), value: mem.u64(infoAddr + 24) };
+  const info = callerSiginfo(task, sig, infoAddr, tgid === task.process.pid);
   if (tid !== null) {
     const t = k.tasks.get(tid);
     if (!t || t.process.pid !== tgid) throw errno(E.ESRCH);

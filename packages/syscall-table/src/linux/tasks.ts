@@ -337,8 +337,8 @@ function setsid(task: Task) {
 const NR_CPUS = 1;
 const CPUMASK_BYTES = 8;
 
-/** The thread an affinity call names: pid 0 is the caller, else any thread by tid. */
-function affinityTarget(task: Task, pid: number): Task {
+/** The thread an affinity or sched_* call names: pid 0 is the caller, else any thread by tid. */
+export function affinityTarget(task: Task, pid: number): Task {
   if (pid === 0) return task;
   const t = task.kernel.tasks.get(pid);
   if (!t || pid < 0) throw errno(E.ESRCH);
