@@ -455,9 +455,20 @@ static const char *probe_cpu(void) {
   /* What the kernel enabled, except PKRU (the host's business) and AMX tiles (need a permission). */
   nn_xsave_mask = (((uint64_t)hi << 32) | lo) & ~((1ull << 9) | (1ull << 17) | (1ull << 18));
   nn_has_avx = (nn_xsave_mask & 4) != 0;
-  __cpuid_count(0xd, 0, a, b, c, d);
-  if (b > NATIVE_XSAVE_MAX) return "the CPU's XSAVE area is larger than this backend supports";
-  nn_xsave_size = b;
+  /*
+   * The standard-format area the saved components need: the legacy region and
+   * header, then each component at the offset CPUID leaf 0xd gives it. Not
+   * CPUID.(0xd,0).EBX, which counts every component XCR0 enables: with AMX
+   * (Sapphire Rapids) that is ~11 KB of tile data this backend never saves.
+   */
+  uint32_t need = 576;
+  for (unsigned i = 2; i < 63; i++) {
+    if (!(nn_xsave_mask >> i & 1)) continue;
+    __cpuid_count(0xd, i, a, b, c, d);
+    if (a + b > need) need = a + b;
+  }
+  if (need > NATIVE_XSAVE_MAX) return "the CPU's XSAVE area is larger than this backend supports";
+  nn_xsave_size = need;
   uint8_t fx[512] __attribute__((aligned(16)));
   memset(fx, 0, sizeof fx);
   __asm__ volatile("fxsave64 %0" : "=m"(fx));
