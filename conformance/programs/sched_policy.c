@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/personality.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -185,6 +187,131 @@ static void barriers(void)
 	check(fails_with(syscall(SYS_membarrier, 1 << 20, 0, 0), EINVAL), "membarrier(unknown command): EINVAL");
 }
 
+struct sched_attr_v1 {
+	uint32_t size, policy;
+	uint64_t flags;
+	int32_t nice;
+	uint32_t priority;
+	uint64_t runtime, deadline, period;
+	uint32_t util_min, util_max;
+};
+#ifndef SYS_sched_setattr
+#define SYS_sched_setattr 314
+#define SYS_sched_getattr 315
+#endif
+#define SCHED_FLAG_RESET_ON_FORK 1
+#define SCHED_FLAG_KEEP_POLICY 8
+#define SCHED_FLAG_KEEP_PARAMS 16
+
+static int setattr(pid_t pid, struct sched_attr_v1 *a, unsigned flags)
+{
+	return (int)syscall(SYS_sched_setattr, pid, a, flags);
+}
+
+static int getattr(pid_t pid, struct sched_attr_v1 *a, unsigned size)
+{
+	memset(a, 0x5a, sizeof *a);
+	return (int)syscall(SYS_sched_getattr, pid, a, size, 0);
+}
+
+static void attrs(void)
+{
+	struct sched_attr_v1 a;
+	check(getattr(0, &a, sizeof a) == 0, "sched_getattr");
+	check(a.size == 56 && a.policy == SCHED_OTHER && a.flags == 0 && a.nice == 0 && a.priority == 0,
+	      "sched_getattr: size 56, SCHED_OTHER, no flags, nice 0");
+	check(getattr(0, &a, 48) == 0 && a.size == 48 && a.util_min == 0x5a5a5a5a, "sched_getattr with the version 0 size writes 48 bytes");
+	check(fails_with(getattr(0, &a, 47), EINVAL), "sched_getattr with a size below 48: EINVAL");
+	check(fails_with(syscall(SYS_sched_getattr, 0, &a, sizeof a, 1), EINVAL), "sched_getattr with flags: EINVAL");
+	check(fails_with(getattr(-1, &a, sizeof a), EINVAL), "sched_getattr of pid -1: EINVAL");
+	check(fails_with(getattr(0x3ffffff0, &a, sizeof a), ESRCH), "sched_getattr of no such pid: ESRCH");
+
+	memset(&a, 0, sizeof a);
+	a.size = sizeof a;
+	a.policy = SCHED_BATCH;
+	a.nice = 5;
+	check(setattr(0, &a, 0) == 0, "sched_setattr SCHED_BATCH nice 5");
+	check(getscheduler(0) == SCHED_BATCH && getpriority(PRIO_PROCESS, 0) == 5, "policy and nice are what sched_setattr set");
+	check(getattr(0, &a, sizeof a) == 0 && a.policy == SCHED_BATCH && a.nice == 5, "sched_getattr reports them");
+
+	memset(&a, 0, sizeof a);
+	a.size = 48;
+	a.policy = SCHED_OTHER;
+	a.nice = 3;
+	a.flags = SCHED_FLAG_KEEP_POLICY;
+	check(setattr(0, &a, 0) == 0, "sched_setattr SCHED_FLAG_KEEP_POLICY with nice 3");
+	check(getscheduler(0) == SCHED_BATCH && getpriority(PRIO_PROCESS, 0) == 3, "the policy is kept, the nice value changes");
+	a.nice = -30;
+	a.flags = SCHED_FLAG_KEEP_PARAMS;
+	a.policy = SCHED_OTHER;
+	check(setattr(0, &a, 0) == 0 && getscheduler(0) == SCHED_BATCH && getpriority(PRIO_PROCESS, 0) == 3,
+	      "SCHED_FLAG_KEEP_PARAMS keeps the policy and the nice value");
+	a.flags = SCHED_FLAG_KEEP_PARAMS | SCHED_FLAG_RESET_ON_FORK;
+	check(setattr(0, &a, 0) == 0 && getscheduler(0) == (SCHED_BATCH | SCHED_RESET_ON_FORK), "but not the reset-on-fork bit");
+	a.flags = SCHED_FLAG_RESET_ON_FORK;
+	a.nice = 0;
+	check(setattr(0, &a, 0) == 0 && getscheduler(0) == (SCHED_OTHER | SCHED_RESET_ON_FORK), "SCHED_FLAG_RESET_ON_FORK is the policy's reset bit");
+	check(getattr(0, &a, sizeof a) == 0 && a.flags == SCHED_FLAG_RESET_ON_FORK && a.policy == SCHED_OTHER, "sched_getattr reports it as a flag");
+
+	a.flags = 0;
+	a.size = 0;
+	check(setattr(0, &a, 0) == 0, "sched_setattr with size 0 means version 0");
+	a.size = 40;
+	check(fails_with(setattr(0, &a, 0), E2BIG) && a.size == 56, "sched_setattr with a short size: E2BIG and the size written back");
+	struct {
+		struct sched_attr_v1 a;
+		uint64_t more;
+	} big = {{0}, 1};
+	big.a.size = sizeof big;
+	check(fails_with(setattr(0, &big.a, 0), E2BIG), "sched_setattr with nonzero bytes past the known struct: E2BIG");
+	big.more = 0;
+	check(setattr(0, &big.a, 0) == 0, "and zero bytes there are fine");
+	memset(&a, 0, sizeof a);
+	a.size = sizeof a;
+	a.policy = 77;
+	check(fails_with(setattr(0, &a, 0), EINVAL), "sched_setattr of an unknown policy: EINVAL");
+	a.policy = SCHED_OTHER;
+	a.priority = 1;
+	check(fails_with(setattr(0, &a, 0), EINVAL), "sched_setattr SCHED_OTHER with a priority: EINVAL");
+	a.priority = 0;
+	a.flags = 0x1000;
+	check(fails_with(setattr(0, &a, 0), EINVAL), "sched_setattr with an unknown flag: EINVAL");
+	a.flags = 0;
+	check(fails_with(setattr(0, &a, 1), EINVAL), "sched_setattr with flags: EINVAL");
+	check(fails_with(setattr(0, NULL, 0), EINVAL), "sched_setattr with no struct: EINVAL");
+}
+
+#ifndef SYS_ioprio_set
+#define SYS_ioprio_set 251
+#define SYS_ioprio_get 252
+#endif
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_WHO_PGRP 2
+#define IOPRIO(cls, level) ((cls) << 13 | (level))
+
+static void ioprios(void)
+{
+	check(syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO(2, 3)) == 0, "ioprio_set best-effort level 3");
+	check(syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) == IOPRIO(2, 3), "ioprio_get answers it");
+	check(syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, getpid()) == IOPRIO(2, 3), "ioprio_get by pid");
+	check(syscall(SYS_ioprio_get, IOPRIO_WHO_PGRP, 0) == IOPRIO(2, 3), "ioprio_get of the process group");
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) == IOPRIO(2, 3) ? 0 : 1);
+	int st;
+	waitpid(pid, &st, 0);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a forked child inherits its I/O priority");
+	check(syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO(3, 0)) == 0 &&
+	      syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) == IOPRIO(3, 0), "ioprio_set idle");
+	check(syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO(0, 0)) == 0, "ioprio_set none");
+	check(syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) == 0, "and ioprio_get answers class none");
+	check(fails_with(syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO(0, 1)), EINVAL), "ioprio_set none with a level: EINVAL");
+	check(fails_with(syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO(5, 0)), EINVAL), "ioprio_set of an unknown class: EINVAL");
+	check(fails_with(syscall(SYS_ioprio_set, 9, 0, IOPRIO(2, 0)), EINVAL), "ioprio_set with an unknown which: EINVAL");
+	check(fails_with(syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0x3ffffff0), ESRCH), "ioprio_get of no such pid: ESRCH");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -192,6 +319,8 @@ int main(void)
 	persona();
 	advice();
 	barriers();
+	attrs();
+	ioprios();
 	if (failures) {
 		printf("sched_policy: %d failures\n", failures);
 		return 1;

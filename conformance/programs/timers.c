@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -400,6 +401,35 @@ static void test_far_alarm(void)
 	signal(SIGALRM, SIG_DFL);
 }
 
+/*
+ * A timer due while the program computes fires on time: ITIMER_REAL at 2 ms,
+ * then 30 ms of computing that makes no syscall (the vDSO's clock), then the
+ * timer disarmed. The signal must have come in the loop, within a few ms.
+ */
+static volatile long long alarm_at;
+
+static void on_alarm_time(int sig)
+{
+	(void)sig;
+	if (!alarm_at)
+		alarm_at = now_ns(CLOCK_MONOTONIC);
+}
+
+static void test_alarm_while_computing(void)
+{
+	signal(SIGALRM, on_alarm_time);
+	struct itimerval it = { { 0, 0 }, { 0, 2000 } };
+	long long t0 = now_ns(CLOCK_MONOTONIC);
+	setitimer(ITIMER_REAL, &it, NULL);
+	while (now_ns(CLOCK_MONOTONIC) - t0 < 30 * 1000000LL)
+		;
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
+	check(alarm_at != 0, "ITIMER_REAL fired while the program computed");
+	check(alarm_at - t0 >= 2000000 && alarm_at - t0 < 12000000, "2 ms after it was armed, not much later");
+	signal(SIGALRM, SIG_DFL);
+}
+
 static void test_fork_exec(const char *self)
 {
 	struct sigevent sev;
@@ -447,6 +477,7 @@ int main(int argc, char **argv)
 	test_abstime_and_old_value();
 	test_default_sigevent();
 	test_far_alarm();
+	test_alarm_while_computing();
 	alarm(60);
 	test_sigev_none();
 	test_thread_id();

@@ -84,6 +84,7 @@ const CASES: Case[] = [
   { program: 'sched_policy' },
   { program: 'shm_shared' },
   { program: 'pidfd' },
+  { program: 'mlock_caps' },
   { program: 'cpu_affinity' },
   { program: 'clocks' },
   { program: 'procfs', args: ['one', 'two words'] },

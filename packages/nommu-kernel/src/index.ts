@@ -73,3 +73,4 @@ export type { AltStack } from './signal/altstack.js';
 export { PosixTimer, SI_TIMER, SIGEV } from './signal/timers.js';
 export type { PosixTimerSetting, TimerNotify } from './signal/timers.js';
 export type { SigInfo } from './signal/frame.js';
+export { CAP_IPC_LOCK, CAP_LAST_CAP, CAP_SYS_NICE, capabilities, capable } from './capability.js';

@@ -34,6 +34,7 @@ import { buildFrame, restoreFrame, type SigInfo } from './signal/frame.js';
 import { BLOCK, NORETURN, SYSCALL_REGISTRY_VERSION, SyscallArgs, type SyscallTable } from './syscalls.js';
 import { commOf, initFpState, Process, RegsAt, Task, TaskState, type CpuTimer, type ExitStatus } from './task/task.js';
 import { VdsoClockKeeper } from './time.js';
+import { HostTimers } from './hosttimers.js';
 
 /** Version of the kernel's embedding API (KernelOptions, Kernel, hooks). */
 export const KERNEL_API_VERSION = 2;
@@ -627,6 +628,7 @@ export class Kernel {
     child.comm = task.comm;
     child.nice = task.nice;
     child.personality = task.personality;
+    if (task.ioprio !== null && task.ioprio >> 13 !== 0) child.ioprio = task.ioprio;
     // SCHED_RESET_ON_FORK: the child starts as SCHED_OTHER, and with nice 0 if its parent's was negative.
     if ((task.schedPolicy & SCHED_RESET_ON_FORK) === 0) child.schedPolicy = task.schedPolicy;
     else if (child.nice < 0) child.nice = 0;
@@ -892,7 +894,7 @@ export class Kernel {
       this.#dropFutexWait(task);
       this.wakeUp(task, true, result);
     };
-    timeoutAt(process.hrtime.bigint() + ns, fire, (t) => (task.timer = t));
+    task.timer = this.#timers.arm(process.hrtime.bigint() + ns, fire);
   }
 
   /**
@@ -909,7 +911,7 @@ export class Kernel {
     return BLOCK;
   }
 
-  readonly #hostTimers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #timers = new HostTimers();
 
   /**
    * A host timer for kernel objects (timerfd): while armed it counts as a
@@ -917,21 +919,13 @@ export class Kernel {
    */
   hostTimer(ms: number, fire: () => void): () => void {
     this.#hostWaiters++;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const done = (): void => {
-      this.#hostTimers.delete(timer!);
+    const timer = this.#timers.arm(process.hrtime.bigint() + BigInt(Math.max(0, Math.ceil(ms * 1e6))), () => {
       this.#hostWaiters--;
       fire();
       this.#kick();
-    };
-    timeoutAt(process.hrtime.bigint() + BigInt(Math.max(0, Math.ceil(ms * 1e6))), done, (t) => {
-      this.#hostTimers.delete(timer!);
-      this.#hostTimers.add((timer = t));
     });
     return () => {
-      if (!this.#hostTimers.delete(timer!)) return;
-      clearTimeout(timer);
-      this.#hostWaiters--;
+      if (this.#timers.cancel(timer)) this.#hostWaiters--;
     };
   }
 
@@ -951,7 +945,7 @@ export class Kernel {
 
   #cancelTimer(task: Task): void {
     if (task.timer === null) return;
-    clearTimeout(task.timer);
+    this.#timers.cancel(task.timer);
     task.timer = null;
   }
 
@@ -1005,6 +999,13 @@ export class Kernel {
       }
       // The slice is time: 10 ms on the CPU since the task got it, however many syscalls it makes.
       const t0 = performance.now();
+      if (t0 >= this.#timers.nextDueMs) {
+        // A timer due while guest code ran fires now, not at the event loop's next turn; what it sent the
+        // task is delivered before the task runs on (in the shim, "interrupts off": at its syscall's exit).
+        this.#timers.fireDue();
+        if ((task.pending.length > 0 || task.process.pending.length > 0) && (task.regsAt !== RegsAt.Cpu || !this.#inShim())) this.#deliverSignals(task);
+        continue;
+      }
       const used = t0 - this.#sliceStart;
       // With no host event to wait for (timers, host I/O), only host signals need the event loop.
       const alone = this.#hostWaiters === 0 && this.#runQueue.length === 0;
@@ -1026,7 +1027,9 @@ export class Kernel {
       // A backend that measures each run's slice gets what is left of the task's; another keeps its periodic tick,
       // which need not come more often than the event loop's turn while the task runs alone and no CPU-time timer counts.
       const tickMs = alone && task.process.itimerVirtual === null && task.process.itimerProf === null ? YIELD_IDLE_MS : SLICE_MS;
-      const reason = this.cpu.run(this.#slicePerRun ? Math.max(MIN_RUN_MICROS, Math.ceil((SLICE_MS - used) * 1000)) : tickMs * 1000);
+      // Either way a run ends by the next host timer's due time, which then fires on time (above).
+      const budget = this.#slicePerRun ? Math.max(MIN_RUN_MICROS, Math.ceil((SLICE_MS - used) * 1000)) : tickMs * 1000;
+      const reason = this.cpu.run(Math.min(budget, Math.max(MIN_RUN_MICROS, Math.ceil((this.#timers.nextDueMs - t0) * 1000))));
       const t1 = performance.now();
       this.#chargeUser(task, t1 - t0);
       this.#accountTask = task;
@@ -1661,7 +1664,7 @@ export class Kernel {
     const old = proc.alarm;
     const left = old ? Math.max(0, old.due - performance.now()) : 0;
     if (old) {
-      clearTimeout(old.timer);
+      this.#timers.cancel(old.timer);
       this.#hostWaiters--;
       proc.alarm = null;
     }
@@ -1675,9 +1678,8 @@ export class Kernel {
         this.#kick();
       };
       this.#hostWaiters++;
-      const alarm = { timer: undefined as unknown as ReturnType<typeof setTimeout>, due: performance.now() + ms, intervalMs };
-      proc.alarm = alarm;
-      timeoutAt(process.hrtime.bigint() + BigInt(Math.ceil(ms * 1e6)), fire, (t) => (alarm.timer = t));
+      const timer = this.#timers.arm(process.hrtime.bigint() + BigInt(Math.ceil(ms * 1e6)), fire);
+      proc.alarm = { timer, due: timer.dueMs, intervalMs };
     }
     return left;
   }
@@ -1828,10 +1830,7 @@ export class Kernel {
   dispose(): void {
     this.terminal?.restore();
     this.#stdio.stdin.close?.();
-    for (const p of this.processes.values()) if (p.alarm) clearTimeout(p.alarm.timer);
-    for (const t of this.tasks.values()) if (t.timer) clearTimeout(t.timer);
-    for (const t of this.#hostTimers) clearTimeout(t);
-    this.#hostTimers.clear();
+    this.#timers.cancelAll();
     this.net.dispose();
     this.cpu.dispose();
     this.vfs.dispose();
@@ -1856,25 +1855,3 @@ function hostNice(): number {
   }
 }
 
-/**
- * Calls `fire` once the host's monotonic clock reaches `dueNs`; `track` gets
- * each host timer (the one to cancel). Node's timers count whole
- * milliseconds of a loop clock that may lag, so one can fire a little early,
- * and they take at most 2^31-1 ms (~24.8 days; a longer delay fired at once:
- * alarm(0x7fffffff) sent SIGALRM after 1 ms): a wait re-arms for what is left
- * and never ends early (always adding a millisecond instead made a 1 ms
- * nanosleep take ~2.2 ms).
- */
-function timeoutAt(dueNs: bigint, fire: () => void, track: (t: ReturnType<typeof setTimeout>) => void): void {
-  const check = (): void => {
-    const left = dueNs - process.hrtime.bigint();
-    if (left > 0n) track(setTimeout(check, timerMs(left)));
-    else fire();
-  };
-  track(setTimeout(check, timerMs(dueNs - process.hrtime.bigint())));
-}
-
-/** A setTimeout delay for `ns`: whole milliseconds, 0 to Node's limit (longer waits re-arm). */
-function timerMs(ns: bigint): number {
-  return Math.max(0, Math.min(Number(ns / 1_000_000n), 2 ** 31 - 1));
-}

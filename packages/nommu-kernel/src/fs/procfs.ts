@@ -1,4 +1,5 @@
 import type { Kernel } from '../kernel.js';
+import { capabilities } from '../capability.js';
 import type { OpenFile } from './file.js';
 import type { KStat } from './stat.js';
 import { TaskState, type Process, type Task } from '../task/task.js';
@@ -246,6 +247,7 @@ function stat(p: Process, t: Task): string {
 }
 
 const sigset = (set: bigint): string => set.toString(16).padStart(16, '0');
+const capset = sigset;
 
 function status(p: Process, t: Task): string {
   const id = p.kernel.identity;
@@ -266,9 +268,15 @@ function status(p: Process, t: Task): string {
     `Groups:\t`,
     `VmSize:\t${String(Math.floor(vsize(p) / 1024)).padStart(8)} kB`,
     `VmRSS:\t${String(Math.floor(p.mm.ownedBytes / 1024)).padStart(8)} kB`,
+    `VmLck:\t${String(Math.floor(p.mm.lockedBytes / 1024)).padStart(8)} kB`,
     `Threads:\t${p.threads.length}`,
     `SigPnd:\t${sigset(pending)}`,
     `SigBlk:\t${sigset(t.sigmask)}`,
+    `CapInh:\t${capset(0n)}`,
+    `CapPrm:\t${capset(capabilities(id))}`,
+    `CapEff:\t${capset(capabilities(id))}`,
+    `CapBnd:\t${capset(capabilities({ ...id, euid: 0 }))}`,
+    `CapAmb:\t${capset(0n)}`,
     `Cpus_allowed:\t1`,
     `Cpus_allowed_list:\t0`,
     '',

@@ -50,6 +50,8 @@ export interface Vma {
    * (CpuBackend.prefault), not even when mremap grows it.
    */
   lazy?: boolean;
+  /** mlock'ed (see MemoryMap.lock). Not inherited by fork. */
+  locked?: boolean;
 }
 
 /** Where the pages of `v` past the end of its file begin (`v.end` when none are). */
@@ -152,6 +154,7 @@ export class MemoryMap {
   insert(vma: Vma): void {
     let i = 0;
     while (i < this.vmas.length && this.vmas[i]!.start < vma.start) i++;
+    if (this.lockFuture) vma.locked = true;
     this.vmas.splice(i, 0, vma);
     this.enforce(vma, vma.start, vma.end);
   }
@@ -211,8 +214,22 @@ export class MemoryMap {
 
   /** Sets the protection of [start, end) (mprotect): recorded for /proc/maps and enforced by the CPU where it can. */
   protect(start: number, end: number, prot: number): void {
+    for (const v of this.#change(start, end, { prot })) this.enforce(v, v.start, v.end);
+  }
+
+  /**
+   * Marks [start, end) locked or not (mlock, munlock). Without swap every
+   * page is resident anyway; the mark is what VmLck and RLIMIT_MEMLOCK count.
+   */
+  lock(start: number, end: number, locked: boolean): void {
+    this.#change(start, end, { locked });
+  }
+
+  /** Splits the mappings at start and end and applies `patch` to the pieces between; ENOMEM if a page there is unmapped. */
+  #change(start: number, end: number, patch: Partial<Pick<Vma, 'prot' | 'locked'>>): Vma[] {
     if (!this.covers(start, end)) throw errno(E.ENOMEM);
     const out: Vma[] = [];
+    const changed: Vma[] = [];
     for (const v of this.vmas) {
       if (v.end <= start || v.start >= end) {
         out.push(v);
@@ -221,12 +238,26 @@ export class MemoryMap {
       const a = Math.max(v.start, start);
       const b = Math.min(v.end, end);
       if (v.start < a) out.push({ ...v, end: a });
-      const changed: Vma = { ...v, start: a, end: b, prot, fileOffset: v.fileOffset + (a - v.start) };
-      out.push(changed);
+      const piece: Vma = { ...v, ...patch, start: a, end: b, fileOffset: v.fileOffset + (a - v.start) };
+      out.push(piece);
+      changed.push(piece);
       if (b < v.end) out.push({ ...v, start: b, fileOffset: v.fileOffset + (b - v.start) });
-      this.enforce(changed, a, b);
     }
     this.vmas.splice(0, this.vmas.length, ...out);
+    return changed;
+  }
+
+  /**
+   * mlockall's MCL_FUTURE (and MCL_ONFAULT): mappings made from now on are
+   * locked. Cleared by munlockall, fork and exec.
+   */
+  lockFuture = false;
+
+  /** Bytes in locked mappings (VmLck; what RLIMIT_MEMLOCK limits). */
+  get lockedBytes(): number {
+    let n = 0;
+    for (const v of this.vmas) if (v.locked) n += v.end - v.start;
+    return n;
   }
 
   /** Frees everything the process owns (exit, execve). */
@@ -237,6 +268,7 @@ export class MemoryMap {
       }
     });
     this.vmas.length = 0;
+    this.lockFuture = false;
     this.brkStart = this.brk = this.brkLimit = 0;
   }
 
@@ -251,7 +283,9 @@ export class MemoryMap {
   fork(): MemoryMap {
     const child = new MemoryMap(this.phys);
     for (const v of this.vmas) {
-      child.vmas.push({ ...v });
+      const copy = { ...v };
+      delete copy.locked;
+      child.vmas.push(copy);
       if (!v.owned) continue;
       if (v.shared) this.phys.share(v.start, v.end - v.start);
       else this.phys.overlays.duplicate(this, child, v.start / PAGE_SIZE, (v.end - v.start) / PAGE_SIZE);

@@ -4,6 +4,7 @@ import type { MemoryMap } from '../memory/mm.js';
 import type { AltStack } from '../signal/altstack.js';
 import type { SigInfo } from '../signal/frame.js';
 import type { PosixTimer } from '../signal/timers.js';
+import type { HostTimer } from '../hosttimers.js';
 import type { SyscallResult } from '../syscalls.js';
 import { WaitQueue } from '../fs/wait.js';
 import type { Tty } from '../fs/tty.js';
@@ -87,7 +88,7 @@ export class Process {
   /** Woken when the process exits and when it is reaped (pidfd). */
   readonly exitQueue = new WaitQueue();
   /** alarm()/ITIMER_REAL. */
-  alarm: { timer: ReturnType<typeof setTimeout>; due: number; intervalMs: number } | null = null;
+  alarm: { timer: HostTimer; due: number; intervalMs: number } | null = null;
   /** Job control: a stop signal stopped the whole group; no thread runs until SIGCONT. */
   stopped = false;
   /** A stop or continue the parent has not collected yet (wait4 WUNTRACED / WCONTINUED), with its signal. */
@@ -168,7 +169,7 @@ export class Task {
   /** The futex queue the task waits in, if any. */
   futexKey: string | null = null;
   /** A host timer that ends a timed wait. */
-  timer: ReturnType<typeof setTimeout> | null = null;
+  timer: HostTimer | null = null;
   /** Thread name: set by exec (commOf), inherited by clone, changed by PR_SET_NAME. */
   comm = '';
   /** Nice value, -20..19 (setpriority); inherited by clone, kept across exec. */
@@ -181,6 +182,12 @@ export class Task {
   schedPolicy = 0;
   /** The persona (personality(2)); inherited by clone, kept across exec. */
   personality = 0;
+  /**
+   * I/O priority as ioprio_set set it (class << 13 | level); null until then
+   * (Linux's task without an I/O context). Inherited by clone when its class
+   * is not IOPRIO_CLASS_NONE. Recorded and reported: no I/O is queued.
+   */
+  ioprio: number | null = null;
   /** Parked waiting for the host (a timer, input): not a deadlock while it lasts. */
   hostWait = false;
   /** Guest CPU time of this thread (ms): user in the CPU backend, system in the kernel (CLOCK_THREAD_CPUTIME_ID). */

@@ -20,9 +20,11 @@ import { signalFamily } from './signal.js';
 import { socketFamily } from './socket.js';
 import { tasks } from './tasks.js';
 import { timeFamily } from './time.js';
+import { capabilityFamily } from './capability.js';
+import { mlockFamily } from './mlock.js';
 
 /** Every family file; adding a syscall is one entry in one of them. */
-const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily, fileData, memfdFamily, policyFamily, pidfdFamily];
+const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily, fileData, memfdFamily, policyFamily, pidfdFamily, capabilityFamily, mlockFamily];
 
 const NOT_YET: HandlerDef = { handler: null, level: 'unimplemented', note: 'not implemented yet', errno: E.ENOSYS };
 

@@ -1,11 +1,13 @@
 import * as fs from 'node:fs';
 import { DeviceFile, E, errno, HostFile, mman, notPath, pageUp, PAGE_SIZE, stat, type Kernel, type SyscallArgs, type Task, type Vma } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
+import { checkLockedMap } from './mlock.js';
 
 const { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_SHARED, PROT_EXEC } = mman;
 const MAP_TYPE = 0x0f;
 const MAP_GROWSDOWN = 0x100;
 const MAP_NORESERVE = 0x4000;
+const MAP_LOCKED = 0x2000;
 const MAP_STACK = 0x20000;
 /**
  * Anonymous writable memory up to this size is backed by the host at mmap,
@@ -57,6 +59,8 @@ function mmap(task: Task, a: SyscallArgs) {
   const size = pageUp(len);
   if (size > k.phys.size) throw errno(E.ENOMEM);
   const anon = (flags & MAP_ANONYMOUS) !== 0;
+  const locked = (flags & MAP_LOCKED) !== 0;
+  if (locked || mm.lockFuture) checkLockedMap(task, size);
   let file = anon ? null : notPath(task.process.files.get(fd));
   // /dev/zero maps anonymous memory (shared anonymous memory for MAP_SHARED), as Linux's mmap_zero.
   const zeroDev = file instanceof DeviceFile && file.device === 'zero';
@@ -112,6 +116,7 @@ function mmap(task: Task, a: SyscallArgs) {
   if (zeroDev && shared) name = ZERO_SHARED;
   const lazy = (flags & (MAP_GROWSDOWN | MAP_NORESERVE | MAP_STACK)) !== 0;
   const vma: Vma = { start, end: start + size, prot, shared, name, fileOffset: off, dev: 0, inode, owned, ...(fileSize !== undefined ? { fileSize } : {}), ...(lazy ? { lazy } : {}) };
+  if (locked) vma.locked = true;
   mm.insert(vma);
   if ((prot & PROT_EXEC) !== 0) k.cpu.invalidateCode(start, size);
   prefault(k, vma, start, size);

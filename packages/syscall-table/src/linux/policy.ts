@@ -5,9 +5,10 @@
  * not weighed; advice is checked as Linux checks it and then has nothing to
  * change (no page cache, no swap: guest memory is host memory).
  */
-import { E, errno, notPath, pageUp, PAGE_SIZE, SCHED_RESET_ON_FORK, stat, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { CAP_SYS_NICE, capable, E, errno, notPath, pageUp, PAGE_SIZE, SCHED_RESET_ON_FORK, stat, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 import { writeBackShared } from './memory.js';
+import { priorityTargets } from './process.js';
 import { affinityTarget } from './tasks.js';
 
 const SCHED_OTHER = 0;
@@ -83,6 +84,131 @@ function schedRrGetInterval(task: Task, a: SyscallArgs): SyscallResult {
   mem.setI64(a.ptr(1), 0);
   mem.setI64(a.ptr(1) + 8, SLICE_NS);
   return 0;
+}
+
+/** struct sched_attr: its sizes, and the offsets of the fields kept here. */
+const SCHED_ATTR_SIZE_VER0 = 48;
+const SCHED_ATTR_SIZE = 56;
+const ATTR_POLICY = 4;
+const ATTR_FLAGS = 8;
+const ATTR_NICE = 16;
+const ATTR_PRIORITY = 20;
+const SCHED_DEADLINE = 6;
+const SCHED_FLAG_RESET_ON_FORK = 0x01;
+const SCHED_FLAG_KEEP_POLICY = 0x08;
+const SCHED_FLAG_KEEP_PARAMS = 0x10;
+const SCHED_FLAG_UTIL_CLAMP = 0x60;
+const SCHED_FLAG_ALL = 0x7f;
+const NICE_MIN = -20;
+const NICE_MAX = 19;
+
+/**
+ * sched_setattr: the policy (and reset-on-fork) as sched_setscheduler
+ * records it, and the nice value of a fair policy, with Linux's size
+ * protocol (E2BIG writes back the size known here) and checks. Deadline and
+ * real-time policies answer EPERM; utilization clamps EOPNOTSUPP, as a
+ * kernel without CONFIG_UCLAMP_TASK does.
+ */
+function schedSetattr(task: Task, a: SyscallArgs): SyscallResult {
+  const pid = a.int(0);
+  const attr = a.ptr(1);
+  if (attr === 0 || pid < 0 || a.uint(2) !== 0) throw errno(E.EINVAL);
+  const mem = task.kernel.mem;
+  let size = mem.u32(attr);
+  if (size === 0) size = SCHED_ATTR_SIZE_VER0;
+  if (size < SCHED_ATTR_SIZE_VER0 || size > PAGE_SIZE || (size > SCHED_ATTR_SIZE && mem.bytes(attr + SCHED_ATTR_SIZE, size - SCHED_ATTR_SIZE).some((b) => b !== 0))) {
+    mem.setU32(attr, SCHED_ATTR_SIZE);
+    throw errno(E.E2BIG);
+  }
+  mem.offset(attr, Math.min(size, SCHED_ATTR_SIZE));
+  let policy = mem.i32(attr + ATTR_POLICY);
+  const flags = mem.u64(attr + ATTR_FLAGS);
+  let nice = Math.min(NICE_MAX, Math.max(NICE_MIN, mem.i32(attr + ATTR_NICE)));
+  let priority = mem.u32(attr + ATTR_PRIORITY);
+  if ((flags & BigInt(SCHED_FLAG_UTIL_CLAMP)) !== 0n && size < SCHED_ATTR_SIZE) throw errno(E.EINVAL);
+  if (policy < 0) throw errno(E.EINVAL);
+  const t = affinityTarget(task, pid);
+  let reset = (flags & BigInt(SCHED_FLAG_RESET_ON_FORK)) !== 0n;
+  if ((flags & BigInt(SCHED_FLAG_KEEP_POLICY)) !== 0n) {
+    policy = t.schedPolicy & ~SCHED_RESET_ON_FORK;
+    reset = (t.schedPolicy & SCHED_RESET_ON_FORK) !== 0;
+  } else if (!known(policy) && policy !== SCHED_DEADLINE) {
+    throw errno(E.EINVAL);
+  }
+  // SCHED_FLAG_KEEP_PARAMS keeps the policy too: Linux then changes only reset-on-fork (and clamps).
+  const keep = (flags & BigInt(SCHED_FLAG_KEEP_PARAMS)) !== 0n;
+  if (keep) {
+    nice = t.nice;
+    priority = 0;
+  }
+  if ((flags & ~BigInt(SCHED_FLAG_ALL)) !== 0n) throw errno(E.EINVAL);
+  if (priority > RT_PRIO_MAX || realtime(policy) !== (priority !== 0)) throw errno(E.EINVAL);
+  if (policy === SCHED_DEADLINE || realtime(policy)) throw errno(E.EPERM);
+  if (nice < t.nice && !capable(task.kernel.identity, CAP_SYS_NICE)) throw errno(E.EPERM);
+  if ((flags & BigInt(SCHED_FLAG_UTIL_CLAMP)) !== 0n) throw errno(E.EOPNOTSUPP);
+  if (keep) policy = t.schedPolicy & ~SCHED_RESET_ON_FORK;
+  t.schedPolicy = policy | (reset ? SCHED_RESET_ON_FORK : 0);
+  t.nice = nice;
+  return 0;
+}
+
+/** sched_getattr: the policy, reset-on-fork as a flag, and the nice value; the struct cut to the caller's size. */
+function schedGetattr(task: Task, a: SyscallArgs): SyscallResult {
+  const pid = a.int(0);
+  const attr = a.ptr(1);
+  const usize = a.uint(2);
+  if (attr === 0 || pid < 0 || usize > PAGE_SIZE || usize < SCHED_ATTR_SIZE_VER0 || a.uint(3) !== 0) throw errno(E.EINVAL);
+  const t = affinityTarget(task, pid);
+  const out = new DataView(new ArrayBuffer(SCHED_ATTR_SIZE));
+  const size = Math.min(usize, SCHED_ATTR_SIZE);
+  out.setUint32(0, size, true);
+  out.setUint32(ATTR_POLICY, t.schedPolicy & ~SCHED_RESET_ON_FORK, true);
+  out.setBigUint64(ATTR_FLAGS, (t.schedPolicy & SCHED_RESET_ON_FORK) !== 0 ? BigInt(SCHED_FLAG_RESET_ON_FORK) : 0n, true);
+  out.setInt32(ATTR_NICE, t.nice, true);
+  task.kernel.mem.copyOut(attr, new Uint8Array(out.buffer, 0, size));
+  return 0;
+}
+
+const IOPRIO_CLASS_SHIFT = 13;
+const IOPRIO_CLASS_NONE = 0;
+const IOPRIO_CLASS_RT = 1;
+const IOPRIO_CLASS_IDLE = 3;
+/** IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4): what ioprio_best counts class NONE as. */
+const IOPRIO_BE_NORM = (2 << 13) | 4;
+
+/** The tasks an ioprio (which, who) names: IOPRIO_WHO_PROCESS, _PGRP and _USER are setpriority's kinds, plus one. */
+function ioprioTargets(task: Task, which: number, who: number): Task[] {
+  if (which < 1 || which > 3) throw errno(E.EINVAL);
+  const targets = priorityTargets(task, which - 1, who);
+  if (targets.length === 0) throw errno(E.ESRCH);
+  return targets;
+}
+
+/** A task's I/O priority as ioprio_get reports it: 0 (class NONE) before any was set. */
+const taskIoprio = (t: Task): number => t.ioprio ?? 0;
+
+/** ioprio_set: Linux's class and level checks; the real-time class needs CAP_SYS_NICE (EPERM). */
+function ioprioSet(task: Task, a: SyscallArgs): SyscallResult {
+  const prio = a.int(2);
+  const cls = (prio >> IOPRIO_CLASS_SHIFT) & 7;
+  const level = prio & 7;
+  if (cls === IOPRIO_CLASS_RT && !capable(task.kernel.identity, CAP_SYS_NICE)) throw errno(E.EPERM);
+  if (cls > IOPRIO_CLASS_IDLE || (cls === IOPRIO_CLASS_NONE && level !== 0)) throw errno(E.EINVAL);
+  // A real-time or best-effort priority has eight levels (the level is 3 bits: IDLE ignores it).
+  for (const t of ioprioTargets(task, a.int(0), a.int(1))) t.ioprio = prio & 0xffff;
+  return 0;
+}
+
+/** Linux's ioprio_best: the lower value, class NONE counting as best-effort level 4. */
+function ioprioBest(a: number, b: number): number {
+  const norm = (p: number): number => (p >> IOPRIO_CLASS_SHIFT === IOPRIO_CLASS_NONE ? IOPRIO_BE_NORM : p);
+  return Math.min(norm(a), norm(b));
+}
+
+/** ioprio_get: the target's priority; for a group or a user, the best of theirs (Linux's fold, first value as it is). */
+function ioprioGet(task: Task, a: SyscallArgs): SyscallResult {
+  const [first, ...rest] = ioprioTargets(task, a.int(0), a.int(1)).map(taskIoprio);
+  return rest.reduce(ioprioBest, first!);
 }
 
 /** personality(0xffffffff) asks; any other value is the new persona. Either way the answer is the old one. */
@@ -185,6 +311,10 @@ export const policyFamily: Family = {
   sched_get_priority_max: supported((_t, a) => priorityLimit(a, RT_PRIO_MAX)),
   sched_get_priority_min: supported((_t, a) => priorityLimit(a, 1)),
   sched_rr_get_interval: partial('every task\'s slice is the kernel\'s 10 ms', schedRrGetInterval),
+  sched_setattr: partial('SCHED_OTHER, SCHED_BATCH and SCHED_IDLE with their nice value, as sched_setscheduler and setpriority record them; SCHED_DEADLINE and the real-time policies answer EPERM, utilization clamps EOPNOTSUPP (no CONFIG_UCLAMP_TASK)', schedSetattr),
+  sched_getattr: partial('no utilization clamps (their fields are 0)', schedGetattr),
+  ioprio_set: partial('recorded, inherited and reported; no I/O is queued, so nothing weighs it', ioprioSet),
+  ioprio_get: supported(ioprioGet),
   personality: partial('the persona is recorded, inherited and reported; its flags (READ_IMPLIES_EXEC, ADDR_LIMIT_*, UNAME26...) change nothing', personality),
   fadvise64: supported(fadvise64),
   readahead: supported(readahead),

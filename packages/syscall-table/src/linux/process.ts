@@ -152,7 +152,7 @@ function execveat(task: Task, a: SyscallArgs): SyscallResult {
   return k.exec(task, path, argv, envp, { ...at, dir, name: `/dev/fd/${dirfd}/${path}`, nameGone: files.cloexec(dirfd) });
 }
 
-const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 const RLIMIT_NOFILE = 7;
 /** Linux's fs.nr_open default: no NOFILE limit goes above it, even for root. */
 const NR_OPEN = 1n << 20n;
@@ -176,7 +176,7 @@ const DEFAULT_RLIMITS: Readonly<Record<number, readonly [bigint, bigint]>> = {
   15: [RLIM_INFINITY, RLIM_INFINITY], // RTTIME
 };
 
-function rlimit(task: Task, resource: number): readonly [bigint, bigint] {
+export function rlimit(task: Task, resource: number): readonly [bigint, bigint] {
   const lim = task.process.rlimits.get(resource) ?? DEFAULT_RLIMITS[resource];
   if (!lim) throw errno(E.EINVAL);
   return lim;
@@ -357,7 +357,7 @@ const NICE_MIN = -20;
 const NICE_MAX = 19;
 
 /** The threads a getpriority/setpriority (which, who) pair names: who 0 is the caller's own. */
-function priorityTargets(task: Task, which: number, who: number): Task[] {
+export function priorityTargets(task: Task, which: number, who: number): Task[] {
   const k = task.kernel;
   switch (which) {
     case PRIO_PROCESS: {
