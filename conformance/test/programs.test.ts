@@ -85,6 +85,7 @@ const CASES: Case[] = [
   { program: 'shm_shared' },
   { program: 'pidfd' },
   { program: 'mlock_caps' },
+  { program: 'mqueue' },
   { program: 'cpu_affinity' },
   { program: 'clocks' },
   { program: 'procfs', args: ['one', 'two words'] },
