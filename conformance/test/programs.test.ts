@@ -86,6 +86,7 @@ const CASES: Case[] = [
   { program: 'pidfd' },
   { program: 'mlock_caps' },
   { program: 'mqueue' },
+  { program: 'sysv_ipc' },
   { program: 'cpu_affinity' },
   { program: 'clocks' },
   { program: 'procfs', args: ['one', 'two words'] },

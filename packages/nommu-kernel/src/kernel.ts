@@ -991,7 +991,7 @@ export class Kernel {
           this.#endWaitState(task);
           const ax = (task.ptregs - this.mem.base + PtRegs.AX) >> 3;
           this.mem.words[ax] = r;
-          if (this.#hooks) this.#afterHooks(task, this.#hooks, (task.ptregs - this.mem.base) >> 3);
+          if (this.#hooks !== null && this.#hooks.after.length > 0) this.#afterHooks(task, this.#hooks, (task.ptregs - this.mem.base) >> 3);
           this.tracer?.onExit(task, Number(this.mem.words[(task.ptregs - this.mem.base + PtRegs.ORIG_AX) >> 3]), this.mem.words[ax]!);
           this.#exitWork(task);
         }

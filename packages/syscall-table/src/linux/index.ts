@@ -23,9 +23,10 @@ import { timeFamily } from './time.js';
 import { capabilityFamily } from './capability.js';
 import { mlockFamily } from './mlock.js';
 import { mqueueFamily } from './mqueue.js';
+import { sysvIpcFamily } from './sysv_ipc.js';
 
 /** Every family file; adding a syscall is one entry in one of them. */
-const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily, fileData, memfdFamily, policyFamily, pidfdFamily, capabilityFamily, mlockFamily, mqueueFamily];
+const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily, fileData, memfdFamily, policyFamily, pidfdFamily, capabilityFamily, mlockFamily, mqueueFamily, sysvIpcFamily];
 
 const NOT_YET: HandlerDef = { handler: null, level: 'unimplemented', note: 'not implemented yet', errno: E.ENOSYS };
 
