@@ -90,6 +90,11 @@ export class EpollFile extends OpenFile {
     this.#items.splice(this.#items.indexOf(item), 1);
   }
 
+  /** The files watched under descriptor number `fd`, oldest first (kcmp's KCMP_EPOLL_TFD). */
+  watchedAt(fd: number): OpenFile[] {
+    return this.#live().filter((i) => i.fd === fd).map((i) => i.file);
+  }
+
   /** An item's events now, or 0 (disabled, or an edge already reported). */
   #ready(task: Task | undefined, item: EpollItem): number {
     if (item.disabled) return 0;

@@ -45,6 +45,18 @@ export class Pipe {
     return n;
   }
 
+  /** Copies the first bytes of the pipe into `buf` without taking them (tee, and splice before it knows how many it may take). */
+  peek(buf: Uint8Array): number {
+    let n = 0;
+    for (const c of this.#chunks) {
+      if (n >= buf.length) break;
+      const take = Math.min(c.length, buf.length - n);
+      buf.set(c.subarray(0, take), n);
+      n += take;
+    }
+    return n;
+  }
+
   write(data: Uint8Array): void {
     this.#chunks.push(data.slice());
     this.size += data.length;

@@ -11,6 +11,7 @@ import {
   PathFile,
   pathStat,
   stat,
+  type DirEntry,
   type KStat,
   type Mount,
   type Resolved,
@@ -664,31 +665,53 @@ function pipe2(task: Task, fdsAddr: number, flags: number) {
   return 0;
 }
 
-/** getdents64: struct linux_dirent64 records, 8-byte aligned; `pos` counts entries. */
-function getdents64(task: Task, a: SyscallArgs) {
+/**
+ * One directory record: getdents64's struct linux_dirent64 (d_ino, d_off,
+ * d_reclen, d_type, d_name) or the old getdents' struct linux_dirent (d_ino,
+ * d_off, d_reclen, d_name, a pad byte, and d_type as the record's last byte).
+ */
+type DirentLayout = (e: DirEntry, next: number) => Buffer;
+
+const dirent64: DirentLayout = (e, next) => {
+  const name = Buffer.from(e.name, 'utf8');
+  const rec = Buffer.alloc(Math.ceil((19 + name.length + 1) / 8) * 8);
+  rec.writeBigUInt64LE(BigInt(e.ino), 0);
+  rec.writeBigInt64LE(BigInt(next), 8);
+  rec.writeUInt16LE(rec.length, 16);
+  rec.writeUInt8(e.type, 18);
+  name.copy(rec, 19);
+  return rec;
+};
+
+const direntOld: DirentLayout = (e, next) => {
+  const name = Buffer.from(e.name, 'utf8');
+  // The name's NUL and the d_type byte follow it, rounded up to sizeof(long).
+  const rec = Buffer.alloc(Math.ceil((18 + name.length + 2) / 8) * 8);
+  rec.writeBigUInt64LE(BigInt(e.ino), 0);
+  rec.writeBigInt64LE(BigInt(next), 8);
+  rec.writeUInt16LE(rec.length, 16);
+  name.copy(rec, 18);
+  rec.writeUInt8(e.type, rec.length - 1);
+  return rec;
+};
+
+/** getdents/getdents64: walks the directory's entries with `pos` as the index; a buffer too small for the next record is EINVAL. */
+function getdents(task: Task, a: SyscallArgs, layout: DirentLayout) {
   const file = notPath(task.process.files.get(a.int(0)));
   const entries = file.dirEntries();
   if (!entries) throw errno(E.ENOTDIR);
   const mem = task.kernel.mem;
   const buf = a.ptr(1);
-  const count = Math.min(a.ptr(2), 1 << 20);
+  const count = Math.min(a.uint(2), 1 << 20);
   let off = 0;
   while (file.pos < entries.length) {
-    const e = entries[file.pos]!;
-    const name = Buffer.from(e.name, 'utf8');
-    const reclen = Math.ceil((19 + name.length + 1) / 8) * 8;
-    if (off + reclen > count) {
+    const rec = layout(entries[file.pos]!, file.pos + 1);
+    if (off + rec.length > count) {
       if (off === 0) throw errno(E.EINVAL);
       break;
     }
-    const rec = Buffer.alloc(reclen);
-    rec.writeBigUInt64LE(BigInt(e.ino), 0);
-    rec.writeBigInt64LE(BigInt(file.pos + 1), 8);
-    rec.writeUInt16LE(reclen, 16);
-    rec.writeUInt8(e.type, 18);
-    name.copy(rec, 19);
     mem.copyOut(buf + off, rec);
-    off += reclen;
+    off += rec.length;
     file.pos++;
   }
   return off;
@@ -740,7 +763,8 @@ export const files: Family = {
   dup2: supported((t, a) => (a.int(0) === a.int(1) ? (t.process.files.get(a.int(0)), a.int(0)) : dup3(t, a.int(0), a.int(1), 0))),
   dup3: supported((t, a) => dup3(t, a.int(0), a.int(1), a.int(2))),
   getcwd: supported(getcwd),
-  getdents64: supported(getdents64),
+  getdents: supported((t, a) => getdents(t, a, direntOld)),
+  getdents64: supported((t, a) => getdents(t, a, dirent64)),
   pipe: supported((t, a) => pipe2(t, a.ptr(0), 0)),
   pipe2: supported((t, a) => pipe2(t, a.ptr(0), a.int(1))),
   chdir: supported(chdir),

@@ -238,6 +238,41 @@ function fchmodat(task: Task, dirfd: number, p: string, mode: number) {
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_EMPTY_PATH = 0x1000;
 
+/** A symlink's mode cannot change (Linux's notify_change answers EOPNOTSUPP since 6.6). */
+function notSymlink(hostPath: string): void {
+  if (host(() => fs.lstatSync(hostPath)).isSymbolicLink()) throw errno(E.EOPNOTSUPP);
+}
+
+/**
+ * fchmodat2: fchmodat with flags. AT_SYMLINK_NOFOLLOW changes a final
+ * symlink itself, which Linux refuses (EOPNOTSUPP); AT_EMPTY_PATH with ""
+ * changes the descriptor's file (an O_PATH one by the name it holds).
+ */
+function fchmodat2(task: Task, dirfd: number, p: string, mode: number, flags: number) {
+  if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) throw errno(E.EINVAL);
+  if (p === '' && (flags & AT_EMPTY_PATH) !== 0) {
+    const f = dirfd === AT_FDCWD ? null : task.process.files.get(dirfd);
+    if (f === null) return fchmodat2(task, AT_FDCWD, '.', mode, flags & ~AT_EMPTY_PATH);
+    if (f instanceof PathFile && f.hostPath !== '') {
+      if (f.mount?.readOnly) throw errno(E.EROFS);
+      notSymlink(f.hostPath);
+      host(() => fs.chmodSync(f.hostPath, mode & 0o7777));
+      return 0;
+    }
+    const hf = hostFile(task, dirfd, false);
+    writableFile(task, hf);
+    host(() => fs.fchmodSync(hf.fd, mode & 0o7777));
+    return 0;
+  }
+  if ((flags & AT_SYMLINK_NOFOLLOW) === 0) return fchmodat(task, dirfd, p, mode);
+  const r = resolveFile(task, dirfd, p, false);
+  if (r.node) throw errno(r.node.kind === 'symlink' ? E.EOPNOTSUPP : E.EPERM);
+  writable(r);
+  notSymlink(r.host);
+  host(() => fs.chmodSync(r.host, mode & 0o7777));
+  return 0;
+}
+
 /**
  * chown's permission rule (Linux chown_ok/chgrp_ok) for the guest identity:
  * root may do anything; anyone else must own the file, may not give it away,
@@ -428,6 +463,30 @@ function fsync(task: Task, a: SyscallArgs) {
   return 0;
 }
 
+const SYNC_FILE_RANGE_WAIT_BEFORE = 1;
+const SYNC_FILE_RANGE_WRITE = 2;
+const SYNC_FILE_RANGE_WAIT_AFTER = 4;
+const LOFF_MAX = 2n ** 63n - 1n;
+
+/**
+ * sync_file_range: Linux's checks (flags, a negative offset or length, an
+ * end past LLONG_MAX: EINVAL; a pipe, socket or device: ESPIPE); then a write
+ * asked for (SYNC_FILE_RANGE_WRITE or a WAIT) syncs the host file's data,
+ * the whole file as fdatasync does. flags 0 does nothing, as on Linux.
+ */
+function syncFileRange(task: Task, a: SyscallArgs) {
+  const file = notPath(task.process.files.get(a.int(0)));
+  const offset = a.raw(1);
+  const nbytes = a.raw(2);
+  const flags = a.uint(3);
+  if ((flags & ~(SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER)) !== 0) throw errno(E.EINVAL);
+  if (offset < 0n || nbytes < 0n || offset + nbytes > LOFF_MAX) throw errno(E.EINVAL);
+  const type = file.stat().mode & stat.S_IFMT;
+  if (type !== stat.S_IFREG && type !== stat.S_IFDIR && type !== stat.S_IFLNK && type !== stat.S_IFBLK) throw errno(E.ESPIPE);
+  if (flags !== 0 && file instanceof HostFile) host(() => fs.fdatasyncSync(file.fd));
+  return 0;
+}
+
 function chdirFd(task: Task, a: SyscallArgs) {
   task.process.cwd = dirPath(task.process.files.get(a.int(0)));
   return 0;
@@ -570,6 +629,9 @@ export const fsOps: Family = {
   ),
   chmod: supported((t, a) => fchmodat(t, AT_FDCWD, path(t, a.ptr(0)), a.uint(1))),
   fchmodat: supported((t, a) => fchmodat(t, a.int(0), path(t, a.ptr(1)), a.uint(2))),
+  fchmodat2: partial('AT_SYMLINK_NOFOLLOW on a symlink answers EOPNOTSUPP, as Linux; AT_EMPTY_PATH on a pipe, socket or other kernel file answers EINVAL (as fchmod here)', (t, a) =>
+    fchmodat2(t, a.int(0), path(t, a.ptr(1)), a.uint(2), a.uint(3)),
+  ),
   fchmod: supported((t, a) => {
     const f = hostFile(t, a.int(0));
     writableFile(t, f);
@@ -586,6 +648,7 @@ export const fsOps: Family = {
   truncate: supported(truncate),
   fsync: supported(fsync),
   fdatasync: supported(fsync),
+  sync_file_range: partial('any write or wait flag syncs the whole file\'s data (fdatasync); the range is checked, not used', syncFileRange),
   sync: supported(() => 0),
   fchdir: supported(chdirFd),
   utimensat: supported(utimensat),

@@ -10,6 +10,8 @@ import { fsOps } from './fs_ops.js';
 import { lockFamily } from './locks.js';
 import { memfdFamily } from './memfd.js';
 import { memory } from './memory.js';
+import { miscFamily } from './misc.js';
+import { mqueueFamily } from './mqueue.js';
 import { pollFamily } from './poll.js';
 import { pidfdFamily } from './pidfd.js';
 import { policyFamily } from './policy.js';
@@ -18,15 +20,15 @@ import { processFamily } from './process.js';
 import { readWrite } from './read_write.js';
 import { signalFamily } from './signal.js';
 import { socketFamily } from './socket.js';
+import { sysvIpcFamily } from './sysv_ipc.js';
+import { spliceFamily } from './splice.js';
 import { tasks } from './tasks.js';
 import { timeFamily } from './time.js';
 import { capabilityFamily } from './capability.js';
 import { mlockFamily } from './mlock.js';
-import { mqueueFamily } from './mqueue.js';
-import { sysvIpcFamily } from './sysv_ipc.js';
 
 /** Every family file; adding a syscall is one entry in one of them. */
-const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily, fileData, memfdFamily, policyFamily, pidfdFamily, capabilityFamily, mlockFamily, mqueueFamily, sysvIpcFamily];
+const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily, fileData, memfdFamily, policyFamily, pidfdFamily, spliceFamily, miscFamily, capabilityFamily, mlockFamily, mqueueFamily, sysvIpcFamily];
 
 const NOT_YET: HandlerDef = { handler: null, level: 'unimplemented', note: 'not implemented yet', errno: E.ENOSYS };
 
