@@ -463,6 +463,17 @@ describe.skipIf(why !== null)('native backend', () => {
     expect(cpu.residentBytes()).toBeLessThan(before + len / 2);
   });
 
+  it('leaves a range of 64 KiB or less to fault in when touched: populating it costs what the touch would', async () => {
+    const off = 0x500000;
+    const len = 64 * 1024;
+    cpu.zero(cpu.ramBase + off, len);
+    const before = cpu.residentBytes();
+    cpu.prefault!(cpu.ramBase + off, len);
+    expect(runCode([HLT])).toBe(StopReason.Halt);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(cpu.residentBytes()).toBeLessThan(before + len);
+  });
+
   it("can lower the priority of the process's other threads, and of those only", () => {
     // In a child process: the change is not undone.
     const script = `
