@@ -456,6 +456,28 @@ int main(void)
 		check(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD, "no children left");
 	}
 
+	/* A zombie is still there until it is reaped: the calls that name it by pid find it. */
+	{
+		pid_t z = fork();
+		if (z == 0)
+			_exit(9);
+		siginfo_t si;
+		memset(&si, 0, sizeof si);
+		check(waitid(P_PID, z, &si, WEXITED | WNOWAIT) == 0 && si.si_pid == z, "waitid WNOWAIT sees the child exit and leaves it");
+		check(kill(z, 0) == 0, "kill(zombie, 0) finds it");
+		check(kill(z, SIGTERM) == 0, "a signal to a zombie is accepted (and lost)");
+		check(syscall(SYS_tgkill, z, z, 0) == 0, "tgkill of the zombie leader finds it");
+		check(syscall(SYS_sched_getscheduler, z) == 0, "sched_getscheduler of a zombie: SCHED_OTHER");
+		errno = 0;
+		check(getpriority(PRIO_PROCESS, z) == 0 && errno == 0, "getpriority of a zombie");
+		int st = 0;
+		check(waitpid(z, &st, 0) == z && WIFEXITED(st) && WEXITSTATUS(st) == 9, "then it is reaped with its status");
+		errno = 0;
+		check(kill(z, 0) == -1 && errno == ESRCH, "after that kill answers ESRCH");
+		errno = 0;
+		check(syscall(SYS_sched_getscheduler, z) == -1 && errno == ESRCH, "and sched_getscheduler ESRCH");
+	}
+
 	if (failures) {
 		printf("proc_fork: %d failures\n", failures);
 		return 1;

@@ -236,8 +236,21 @@ export class Kernel {
   /** What the installed hooks listen to; null when none are (the syscall path checks only this). */
   #hooks: HookLists | null = null;
 
+  /** Processes by pid, zombies included until they are reaped. */
   readonly processes = new Map<number, Process>();
+  /** Live threads by tid. */
   readonly tasks = new Map<number, Task>();
+
+  /**
+   * The thread a pid or tid names, as Linux finds it: a live thread, or the
+   * leader of a process that exited and was not reaped yet (kill, tgkill,
+   * sched_* and getpriority still find a zombie; they answer ESRCH only once
+   * it is reaped).
+   */
+  findTask(tid: number): Task | undefined {
+    return this.tasks.get(tid) ?? this.processes.get(tid)?.threads[0];
+  }
+
   #nextPid = 1;
   #current: Task | null = null;
   readonly #runQueue: Task[] = [];

@@ -61,7 +61,7 @@ const ROBUST_LIST_HEAD_SIZE = 24;
 function getRobustList(task: Task, a: SyscallArgs) {
   const k = task.kernel;
   const tid = a.int(0);
-  const target = tid === 0 ? task : k.tasks.get(tid);
+  const target = tid === 0 ? task : k.findTask(tid);
   if (!target) throw errno(E.ESRCH);
   k.mem.setU64(a.ptr(1), target.robustList);
   k.mem.setU64(a.ptr(2), ROBUST_LIST_HEAD_SIZE);
@@ -362,7 +362,7 @@ export function priorityTargets(task: Task, which: number, who: number): Task[] 
   switch (which) {
     case PRIO_PROCESS: {
       if (who === 0) return [task];
-      const t = k.tasks.get(who);
+      const t = k.findTask(who);
       return t ? [t] : [];
     }
     case PRIO_PGRP: {

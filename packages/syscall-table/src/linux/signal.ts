@@ -91,9 +91,10 @@ function tgkill(task: Task, tgid: number, tid: number, sig: number) {
   const k = task.kernel;
   checkSig(sig);
   if (tid <= 0 || (tgid !== -1 && tgid <= 0)) throw errno(E.EINVAL);
-  const t = k.tasks.get(tid);
+  const t = k.findTask(tid);
   if (!t || (tgid !== -1 && t.process.pid !== tgid)) throw errno(E.ESRCH);
-  if (sig === 0) return 0;
+  // A zombie is found, and a signal sent to it is lost.
+  if (sig === 0 || t.process.exitStatus !== null) return 0;
   k.sendSignal(t, { signo: sig, code: SI_TKILL, pid: task.process.pid, uid: k.identity.uid });
   return 0;
 }
@@ -227,9 +228,9 @@ function sigqueueinfo(task: Task, tgid: number, tid: number | null, sig: number,
   checkSig(sig);
   const info = callerSiginfo(task, sig, infoAddr, tgid === task.process.pid);
   if (tid !== null) {
-    const t = k.tasks.get(tid);
+    const t = k.findTask(tid);
     if (!t || t.process.pid !== tgid) throw errno(E.ESRCH);
-    if (sig !== 0) k.sendSignal(t, info);
+    if (sig !== 0 && t.process.exitStatus === null) k.sendSignal(t, info);
     return 0;
   }
   const p = k.processes.get(tgid);

@@ -340,7 +340,7 @@ const CPUMASK_BYTES = 8;
 /** The thread an affinity or sched_* call names: pid 0 is the caller, else any thread by tid. */
 export function affinityTarget(task: Task, pid: number): Task {
   if (pid === 0) return task;
-  const t = task.kernel.tasks.get(pid);
+  const t = task.kernel.findTask(pid);
   if (!t || pid < 0) throw errno(E.ESRCH);
   return t;
 }
