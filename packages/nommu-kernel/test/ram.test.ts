@@ -604,11 +604,35 @@ describe('fork of untouched memory (zero runs)', () => {
     expect(phys.usedBytes).toBe(0);
   });
 
+  it('pages the other side wrote are holes again once it is gone: the next fork shares them as zeros, copies none', () => {
+    for (const switchBack of [false, true]) {
+      const parent = new MemoryMap(phys);
+      const heap = mapped(parent, 40);
+      const child = parent.fork();
+      phys.overlays.activate(child);
+      // The child writes 32 untouched pages (a big read, getrandom...): a run the backend gives back whole (64 KiB or more).
+      fillRam(heap + 4 * PAGE_SIZE, 32 * PAGE_SIZE, 0x66);
+      if (switchBack) phys.overlays.activate(parent); // the parent's zeros go back into RAM while the child lives
+      phys.overlays.batch(() => child.release());
+      phys.overlays.activate(parent);
+      expect(phys.overlays.size).toBe(0);
+      expect(cpu.dataExtents!(heap, 40 * PAGE_SIZE)).toEqual([]);
+      const next = parent.fork();
+      expect(phys.overlays.size).toBe(1); // one run of zeros, no page entries
+      expect(allZero(heap, 40 * PAGE_SIZE)).toBe(true);
+      next.release();
+      parent.release();
+      expect(phys.usedBytes).toBe(0);
+    }
+  });
+
   it('a protection one side sets on untouched pages is its own', () => {
     const protects: [number, number, number][] = [];
     const counted: CpuBackend = Object.create(cpu, {
       protect: { value: (addr: number, len: number, prot: number) => { protects.push([(addr - BASE) / PAGE_SIZE, len / PAGE_SIZE, prot]); return cpu.protect(addr, len, prot); } },
       dataExtents: { value: (addr: number, len: number) => cpu.dataExtents!(addr, len) },
+      zero: { value: (addr: number, len: number) => cpu.zero(addr, len) },
+      invalidateCode: { value: (addr: number, len: number) => cpu.invalidateCode(addr, len) },
     });
     const ram = new PhysicalMemory(counted);
     const RW = mman.PROT_READ | mman.PROT_WRITE;

@@ -46,6 +46,12 @@ export class Overlays {
     private readonly resident: (holder: Holder, pages: readonly number[]) => void,
     /** The backend's CpuBackend.dataExtents (byte addresses), or null: then every page may hold data and fork copies it. */
     private readonly dataExtents: ((addr: number, len: number) => number[]) | null = null,
+    /**
+     * Zeroes RAM and gives its host memory back (CpuBackend.zero): a page
+     * whose last holder's bytes are zeros becomes a hole again, which the
+     * next fork shares as a zero run instead of copying it page by page.
+     */
+    private readonly zero: ((addr: number, len: number) => void) | null = null,
   ) {}
 
   /** Shared pages and runs of zero pages: 0 when no address spaces share anything. */
@@ -234,6 +240,8 @@ export class Overlays {
 
   /** While batching (see `batch`), pages that became resident, by holder. */
   #pending: Map<Holder, number[]> | null = null;
+  /** Pages to zero as holes at the end of the batch (see `zero`). */
+  #holes: number[] = [];
 
   /** Runs `fn` and reports the pages it made resident once per holder, in runs, at the end. */
   batch<T>(fn: () => T): T {
@@ -244,7 +252,26 @@ export class Overlays {
     } finally {
       const pending = this.#pending;
       this.#pending = null;
+      this.#punch();
       for (const [holder, pages] of pending) this.resident(holder, pages.sort((a, b) => a - b));
+    }
+  }
+
+  #hole(page: number): void {
+    this.#holes.push(page);
+    if (!this.#pending) this.#punch();
+  }
+
+  /** Zeroes the pages queued as holes, a backend call per run. */
+  #punch(): void {
+    const pages = this.#holes.sort((a, b) => a - b);
+    this.#holes = [];
+    for (let i = 0; i < pages.length; ) {
+      let j = i + 1;
+      while (j < pages.length && pages[j] === pages[j - 1]! + 1) j++;
+      this.zero!(pages[i]! * PAGE_SIZE, (j - i) * PAGE_SIZE);
+      this.changed(pages[i]! * PAGE_SIZE, (j - i) * PAGE_SIZE);
+      i = j;
     }
   }
 
@@ -339,8 +366,14 @@ export class Overlays {
     }
     if (left.length + (p.resident ? 1 : 0) === 1) {
       const last = p.resident ?? left[0]!;
+      // A page the one left holds as zeros (the other side wrote it: a stack or heap page, a syscall's
+      // buffer) becomes a hole again, not resident zeros that every later fork would copy.
       if (p.resident === null) {
-        this.#restore(page, this.#unsave(p, page, last));
+        const saved = this.#unsave(p, page, last);
+        if (saved === null && this.zero !== null) this.#hole(page);
+        else this.#restore(page, saved);
+      } else if (this.zero !== null && Buffer.compare(this.#bytes(page), ZERO_PAGE) === 0) {
+        this.#hole(page);
       }
       this.#madeResident(last, [page]);
       this.#pages.delete(page);

@@ -84,6 +84,7 @@ export class PhysicalMemory {
         }
       },
       cpu.dataExtents ? (addr, len) => cpu.dataExtents!(addr, len) : null,
+      (addr, len) => cpu.zero(addr, len),
     );
   }
 
