@@ -33,7 +33,7 @@ afterAll(() => {
 });
 
 describe('hostile syscall arguments', () => {
-  for (const seed of [1, 3]) {
+  for (const seed of [1, 2, 3]) {
     it(`seed ${seed}: 1000 random calls, each in its own child, end in an errno or a signal`, async () => {
       const r = await runGuest({ path: '/sysfuzz', argv: ['sysfuzz', String(seed), '1000'], cwd: '/' }, { root, timeoutMs: 120_000 });
       expect({ timedOut: r.timedOut, code: r.status.code, signal: r.status.signal }).toEqual({ timedOut: false, code: 0, signal: 0 });
