@@ -85,6 +85,8 @@ const CASES: Case[] = [
   { program: 'shm_shared' },
   { program: 'pidfd' },
   { program: 'sysv_ipc' },
+  { program: 'inotify', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
+  { program: 'mounts', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
   { program: 'mqueue' },
   { program: 'mlock_caps' },
   { program: 'splice', env: { NOMMU_TEST_TMPDIR: '@scratch' } },

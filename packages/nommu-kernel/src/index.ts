@@ -18,7 +18,7 @@ export type {
   SyscallMemoryReader,
   SyscallResult,
 } from './syscalls.js';
-export { Process, RegsAt, Task, TaskState } from './task/task.js';
+export { FsContext, Process, RegsAt, Task, TaskState } from './task/task.js';
 export type { CpuTimer, ExitStatus, WaitState } from './task/task.js';
 export { SIG, SI_CODE, signalDescription, signalFromStop } from './signals.js';
 export { UserMemory } from './memory/user.js';
@@ -30,7 +30,7 @@ export { parseElf, isElf } from './loader/elf.js';
 export type { ElfImage, ProgramHeader } from './loader/elf.js';
 export { AT } from './loader/exec.js';
 export type { ExecAt, LoadedProgram } from './loader/exec.js';
-export { Mount, Vfs } from './fs/vfs.js';
+export { isMagicLink, Mount, pathInRoot, splitPath, Vfs } from './fs/vfs.js';
 export type { MountSpec, Resolved, ResolveScope } from './fs/vfs.js';
 export * as fcntl from './fs/file.js';
 export { FdTable, HostFile, OpenFile, POLL, StreamFile, SyntheticFile, hostSink, hostSource } from './fs/file.js';
@@ -76,3 +76,5 @@ export type { SigInfo } from './signal/frame.js';
 export { CAP_IPC_LOCK, CAP_LAST_CAP, CAP_SYS_NICE, capabilities, capable } from './capability.js';
 export { HARD_MSGMAX, HARD_MSGSIZEMAX, MessageQueue, MQ_LIMITS, MQ_PRIO_MAX, MQ_SIGEV, MqFile, MqNamespace, mqNamespace, SI_MESGQ, SIZEOF_MQ_ATTR } from './fs/mqueue.js';
 export type { MqMessage } from './fs/mqueue.js';
+export { IN, INOTIFY_LIMITS, InotifyFile } from './fs/inotify.js';
+export * as fsnotify from './fs/inotify.js';

@@ -460,8 +460,14 @@ export class Kernel {
       task.clearChildTid = 0;
     }
     proc.mm.put();
+    // A descriptor table or signal actions shared with another process (CLONE_FILES, CLONE_SIGHAND) become the new image's own first.
+    if (proc.files.users > 1) {
+      proc.files.users--;
+      proc.files = proc.files.clone();
+    }
     proc.files.closeOnExec();
     this.#deleteTimers(proc);
+    proc.sigactions = new Map(proc.sigactions);
     // Handled signals go back to their default action; ignored ones stay ignored.
     for (const sig of [...proc.sigactions.keys()]) if (this.sigaction(proc, sig).handler !== SIG_IGN) proc.sigactions.delete(sig);
     task.altStack = null;
@@ -617,14 +623,16 @@ export class Kernel {
       proc.pgid = parent.pgid;
       proc.sid = parent.sid;
       proc.ctty = parent.ctty;
-      proc.cwd = parent.cwd;
-      proc.umask = parent.umask;
+      // CLONE_FS: one working directory, root and umask for both; otherwise a copy.
+      proc.fsContext = (flags & F.FS) !== 0 ? parent.fsContext : parent.fsContext.copy();
       for (const [r, lim] of parent.rlimits) proc.rlimits.set(r, lim);
       proc.exe = parent.exe;
       proc.argv = parent.argv;
       proc.envp = parent.envp;
       proc.auxv = parent.auxv;
-      for (const [sig, act] of parent.sigactions) proc.sigactions.set(sig, act.slice());
+      // CLONE_SIGHAND: one table of signal actions for both; otherwise a copy.
+      if ((flags & F.SIGHAND) !== 0) proc.sigactions = parent.sigactions;
+      else for (const [sig, act] of parent.sigactions) proc.sigactions.set(sig, act.slice());
       proc.exitSignal = flags & 0xff;
       this.processes.set(tid, proc);
     }

@@ -43,6 +43,15 @@ export function filesGeneration(): number {
   return generation;
 }
 
+/** Told of a host file's data reads (IN_ACCESS) and writes (IN_MODIFY), and of its last close (task null), while fs/inotify.ts watches anything. */
+type FileEvents = (task: Task | null, file: HostFile, mask: number) => void;
+let fileEvents: FileEvents | null = null;
+/** Set by fs/inotify.ts while some watch exists: host files are then never offloaded, so their I/O passes the kernel. */
+export function setFileEvents(hook: FileEvents | null): void {
+  fileEvents = hook;
+  generation++;
+}
+
 export const POLL = { IN: 0x1, PRI: 0x2, OUT: 0x4, ERR: 0x8, HUP: 0x10, NVAL: 0x20, RDNORM: 0x40, WRNORM: 0x100 } as const;
 
 /** d_type values. */
@@ -236,7 +245,7 @@ export class HostFile extends OpenFile {
 
   /** A regular host file: the backend may pread/pwrite it at the offset, as read and write here do (not O_APPEND writes, which need the size). */
   override offloadMode(): number {
-    if (this.#stream || (this.flags & O_PATH) !== 0) return 0;
+    if (this.#stream || (this.flags & O_PATH) !== 0 || fileEvents !== null) return 0;
     if (this.#regular === null) {
       try {
         this.#regular = fs.fstatSync(this.fd).isFile();
@@ -261,7 +270,10 @@ export class HostFile extends OpenFile {
     for (;;) {
       try {
         const n = fs.readSync(this.fd, buf, 0, buf.length, this.#stream ? null : (pos ?? this.pos));
-        if (n > 0) this.noteIo();
+        if (n > 0) {
+          this.noteIo();
+          fileEvents?.(task, this, 0x1 /* IN_ACCESS */);
+        }
         if (pos === null && !this.#stream) this.pos += n;
         return n;
       } catch (err) {
@@ -275,7 +287,10 @@ export class HostFile extends OpenFile {
       try {
         const at = this.#stream ? null : (pos ?? ((this.flags & O_APPEND) !== 0 ? this.size() : this.pos));
         const n = fs.writeSync(this.fd, data, 0, data.length, at);
-        if (n > 0) this.noteIo();
+        if (n > 0) {
+          this.noteIo();
+          fileEvents?.(task, this, 0x2 /* IN_MODIFY */);
+        }
         if (at !== null && pos === null) this.pos = at + n;
         return n;
       } catch (err) {
@@ -333,6 +348,7 @@ export class HostFile extends OpenFile {
   }
 
   override release(): void {
+    fileEvents?.(null, this, this.writable ? 0x8 /* IN_CLOSE_WRITE */ : 0x10 /* IN_CLOSE_NOWRITE */);
     try {
       fs.closeSync(this.fd);
     } catch {

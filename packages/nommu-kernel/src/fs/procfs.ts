@@ -1,4 +1,7 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Kernel } from '../kernel.js';
+import { pathInRoot, type Mount } from './vfs.js';
 import { capabilities } from '../capability.js';
 import type { OpenFile } from './file.js';
 import type { KStat } from './stat.js';
@@ -89,7 +92,7 @@ export class ProcFs implements SyntheticFs {
     switch (name) {
       case 'exe': return { kind: 'symlink', target: p.exe };
       case 'cwd': return { kind: 'symlink', target: p.cwd };
-      case 'root': return { kind: 'symlink', target: '/' };
+      case 'root': return { kind: 'symlink', target: p.root };
       case 'cmdline': return { kind: 'file', content: () => text(p.argv.map((a) => a + '\0').join('')) };
       case 'environ': return { kind: 'file', content: () => text(p.envp.map((a) => a + '\0').join('')) };
       case 'auxv': return { kind: 'file', content: () => auxvBytes(p) };
@@ -97,7 +100,8 @@ export class ProcFs implements SyntheticFs {
       case 'maps': return { kind: 'file', content: () => text(this.#maps(p)) };
       case 'stat': return { kind: 'file', content: () => text(stat(p, t)) };
       case 'status': return { kind: 'file', content: () => text(status(p, t)) };
-      case 'mounts': return { kind: 'file', content: () => text(this.#mounts()) };
+      case 'mounts': return { kind: 'file', content: () => text(this.#mounts(p)) };
+      case 'mountinfo': return { kind: 'file', content: () => text(this.#mountinfo(p)) };
       case 'task': {
         if (sub.length === 0) return { kind: 'dir', entries: () => p.threads.map((x) => String(x.tid)) };
         if (!/^\d+$/.test(sub[0]!)) return null;
@@ -125,15 +129,52 @@ export class ProcFs implements SyntheticFs {
     }
   }
 
+  /**
+   * The mount table as `p` sees it: /proc after the root, each mount point
+   * relative to p's root (chroot), those outside it left out (as Linux does).
+   */
+  #table(p: Process): MountRow[] {
+    const vfs = this.kernel.vfs;
+    const [root, ...others] = vfs.mounts;
+    const rows: MountRow[] = [];
+    const idOf = (m: Mount): number => MOUNT_ID_BASE + m.id;
+    const parentOf = (m: Mount): number => (m === root ? idOf(m) : idOf(vfs.mountOf(m.parts.slice(0, -1))));
+    const devOf = (m: Mount): string => {
+      let dev = 0;
+      try {
+        if (m.kind === 'root' || m.kind === 'bind' || m.kind === 'tmpfs') dev = m.devOf(Number(fs.statSync(m.host).dev));
+      } catch {
+        // a host directory gone: no device
+      }
+      if (dev === 0) return `0:${m.id + 30}`;
+      return `${((dev >>> 8) & 0xfff) | 0}:${(dev & 0xff) | ((dev >>> 12) & 0xfff00)}`;
+    };
+    const inFs = (m: Mount): string => (m.base && m.base.kind !== 'devfs' && m.base.host !== '' ? '/' + path.relative(m.base.host, m.host) : '/').replace(/\/$/, '') || '/';
+    const all: { m: Mount | null; target: string }[] = [{ m: root!, target: '/' }, { m: null, target: '/proc' }, ...others.map((m) => ({ m, target: m.target }))];
+    for (const { m, target } of all) {
+      const seen = pathInRoot(p.root, target);
+      if (seen === null) continue;
+      if (m === null) {
+        rows.push({ id: MOUNT_ID_BASE - 1, parent: idOf(root!), dev: () => '0:21', root: '/', target: seen, source: 'proc', type: 'proc', opts: 'rw,nosuid,nodev,noexec' });
+      } else {
+        rows.push({ id: idOf(m), parent: parentOf(m), dev: () => devOf(m), root: inFs(m), target: seen, source: m.source, type: m.fsType, opts: m.readOnly ? 'ro' : 'rw' });
+      }
+    }
+    return rows;
+  }
+
   /** /proc/<pid>/mounts: the mount table with /proc after the root; no host path is shown. */
-  #mounts(): string {
-    const line = (source: string, target: string, type: string, opts: string): string => `${source} ${escapeMount(target)} ${type} ${opts} 0 0\n`;
-    const [root, ...others] = this.kernel.vfs.mounts;
-    return [
-      line(root!.source, '/', root!.fsType, root!.readOnly ? 'ro' : 'rw'),
-      line('proc', '/proc', 'proc', 'rw,nosuid,nodev,noexec'),
-      ...others.map((m) => line(m.source, m.target, m.fsType, m.readOnly ? 'ro' : 'rw')),
-    ].join('');
+  #mounts(p: Process): string {
+    return this.#table(p)
+      .map((r) => `${escapeMount(r.source)} ${escapeMount(r.target)} ${r.type} ${r.opts} 0 0\n`)
+      .join('');
+  }
+
+  /** /proc/<pid>/mountinfo: the same table with ids, parents, devices and each mount's root in its filesystem. */
+  #mountinfo(p: Process): string {
+    return this.#table(p)
+      .map((r) => `${r.id} ${r.parent} ${r.dev()} ${escapeMount(r.root)} ${escapeMount(r.target)} ${r.opts} - ${r.type} ${escapeMount(r.source)} ${r.opts}\n`)
+      .join('');
   }
 
   /** /proc/stat: one CPU's times (in USER_HZ ticks) and the process counts. */
@@ -310,4 +351,20 @@ function escapeMount(p: string): string {
 }
 
 const ROOT_FILES = ['self', 'thread-self', 'cpuinfo', 'meminfo', 'uptime', 'version', 'loadavg', 'mounts', 'filesystems', 'stat'];
-const PID_FILES = ['exe', 'cwd', 'root', 'cmdline', 'environ', 'auxv', 'comm', 'maps', 'stat', 'status', 'mounts', 'fd', 'fdinfo', 'task'];
+const PID_FILES = ['exe', 'cwd', 'root', 'cmdline', 'environ', 'auxv', 'comm', 'maps', 'stat', 'status', 'mounts', 'mountinfo', 'fd', 'fdinfo', 'task'];
+
+/** One mount as /proc/<pid>/mounts and mountinfo show it. */
+interface MountRow {
+  id: number;
+  parent: number;
+  /** major:minor (mountinfo only: it may stat the host). */
+  dev: () => string;
+  root: string;
+  target: string;
+  source: string;
+  type: string;
+  opts: string;
+}
+
+/** What /proc/<pid>/mountinfo adds to a mount's id (the kernel's /proc takes the one before). */
+const MOUNT_ID_BASE = 21;

@@ -31,10 +31,20 @@ export interface ResolveScope {
   readonly inRoot?: boolean;
   /** RESOLVE_NO_XDEV: crossing a mount point (either way) is EXDEV. */
   readonly noXdev?: boolean;
+  /** The name is a kernel's canonical guest path: '/' is the kernel's root, not the process's (chroot). */
+  readonly globalRoot?: boolean;
 }
 
 /** Magic links of /proc/PID besides fd/N: they jump to a file, not to a name. */
 const MAGIC_LINKS = new Set(['exe', 'cwd', 'root']);
+
+/** Is the synthetic node found at canonical `guest` a magic link (/proc/PID/{exe,cwd,root,fd/N}), whose target names a file from the kernel's root? */
+export function isMagicLink(guest: string, node: SyntheticNode): boolean {
+  if (node.kind !== 'symlink') return false;
+  if (node.file !== undefined) return true;
+  const parts = splitPath(guest);
+  return MAGIC_LINKS.has(parts[parts.length - 1] ?? '') && /^\d+$/.test(parts[parts.length - 2] ?? '');
+}
 
 /** What to mount, as KernelOptions.mounts and `nommu run --mount/--tmpfs` give it. */
 export type MountSpec =
@@ -55,15 +65,18 @@ export class Mount {
   readonly parts: readonly string[];
   #host: string | (() => string);
   constructor(
-    /** 'devfs': the kernel's /dev, 'devpts' its /dev/pts (no host directory: the Vfs looks names up in its devfs). */
-    readonly kind: 'root' | 'bind' | 'tmpfs' | 'devfs' | 'devpts' | 'sysfs',
+    /** 'devfs': the kernel's /dev, 'devpts' its /dev/pts, 'proc' another view of /proc (no host directory: the Vfs looks names up in its synthetic filesystems). */
+    readonly kind: 'root' | 'bind' | 'tmpfs' | 'devfs' | 'devpts' | 'sysfs' | 'proc',
     /** Canonical guest path of the mount point. */
     readonly target: string,
     /** The host directory behind the mount's root, or what makes it at first use. */
     host: string | (() => string),
-    readonly readOnly: boolean,
-    /** Index in the mount table: names its device numbers. */
+    /** Read-only (a guest's mount -o remount,ro changes it). */
+    public readOnly: boolean,
+    /** Unique in the mount table's life: names its device numbers. */
     readonly id: number,
+    /** A bind mount of part of another mount: the filesystem it shows, whose device numbers it keeps. */
+    readonly base: Mount | null = null,
   ) {
     this.parts = splitPath(target);
     this.#host = host;
@@ -85,6 +98,7 @@ export class Mount {
    * st_dev differs across each mount point and (st_dev, st_ino) stays unique.
    */
   devOf(hostDev: number): number {
+    if (this.base) return this.base.devOf(hostDev);
     if (this.kind === 'root') return hostDev;
     let dev = this.#devs.get(hostDev);
     if (dev === undefined) {
@@ -97,11 +111,23 @@ export class Mount {
 
   /** /proc/mounts' source and type columns: no host path is shown (and no "rootfs", which df and friends skip). */
   get fsType(): string {
-    if (this.kind === 'sysfs' || this.kind === 'devpts') return this.kind;
+    if (this.base) return this.base.fsType;
+    if (this.kind === 'sysfs' || this.kind === 'devpts' || this.kind === 'proc') return this.kind;
     return this.kind === 'tmpfs' ? 'tmpfs' : this.kind === 'devfs' ? 'devtmpfs' : 'hostfs';
   }
+  /**
+   * Read-only by the host's choice (a read-only root, a `:ro` mount) and every
+   * guest bind of it: no guest remount makes it writable (Linux's MNT_LOCK_READONLY).
+   */
+  lockedReadOnly = false;
+  /** Made by the host (the kernel's /dev, /sys, a configured mount) or a copy of one: no guest unmounts it alone (EINVAL). */
+  locked = false;
+  /** The source a guest's mount(2) named (a tmpfs's "none"), shown as /proc/mounts' first column. */
+  sourceName: string | null = null;
   get source(): string {
-    if (this.kind === 'sysfs' || this.kind === 'devpts') return this.kind;
+    if (this.sourceName !== null) return this.sourceName;
+    if (this.base) return this.base.source;
+    if (this.kind === 'sysfs' || this.kind === 'devpts' || this.kind === 'proc') return this.kind;
     return this.kind === 'devfs' ? 'devtmpfs' : this.kind;
   }
 }
@@ -126,6 +152,8 @@ export class Vfs {
   readonly mounts: Mount[];
   /** Host directories made for tmpfs mounts, removed by dispose(). */
   readonly #scratch: string[] = [];
+  /** The id the next mount takes (ids are never reused, as Linux's mount ids). */
+  #nextId = 0;
 
   /**
    * With `devfs`, /dev is that synthetic filesystem (whatever the root holds
@@ -135,16 +163,18 @@ export class Vfs {
   constructor(opts: { root?: string; readOnly?: boolean; mounts?: readonly MountSpec[]; devfs?: SyntheticFs; sysfs?: SyntheticFs } = {}) {
     this.root = fs.realpathSync(opts.root ?? '/');
     this.readOnly = opts.readOnly ?? false;
-    this.mounts = [new Mount('root', '/', this.root, this.readOnly, 0)];
+    this.mounts = [new Mount('root', '/', this.root, this.readOnly, this.#nextId++)];
+    this.mounts[0]!.lockedReadOnly = this.readOnly;
     this.devfs = opts.devfs ?? null;
     if (this.devfs) {
-      this.mounts.push(new Mount('devfs', '/dev', '', false, this.mounts.length));
-      this.mounts.push(new Mount('tmpfs', '/dev/shm', () => this.#scratchDir(), false, this.mounts.length));
-      this.mounts.push(new Mount('devpts', '/dev/pts', '', false, this.mounts.length));
+      this.mounts.push(new Mount('devfs', '/dev', '', false, this.#nextId++));
+      this.mounts.push(new Mount('tmpfs', '/dev/shm', () => this.#scratchDir(), false, this.#nextId++));
+      this.mounts.push(new Mount('devpts', '/dev/pts', '', false, this.#nextId++));
     }
     // With `sysfs`, /sys is that synthetic filesystem, after /dev and before `mounts`.
     this.sysfs = opts.sysfs ?? null;
-    if (this.sysfs) this.mounts.push(new Mount('sysfs', '/sys', '', false, this.mounts.length));
+    if (this.sysfs) this.mounts.push(new Mount('sysfs', '/sys', '', false, this.#nextId++));
+    for (const m of this.mounts) m.locked = true;
     try {
       for (const m of opts.mounts ?? []) this.mount(m);
     } catch (e) {
@@ -189,9 +219,77 @@ export class Vfs {
     } else {
       host = this.#scratchDir();
     }
-    const m = new Mount(spec.type, r.guest, host, spec.readOnly ?? false, this.mounts.length);
+    const m = new Mount(spec.type, r.guest, host, spec.readOnly ?? false, this.#nextId++);
+    m.lockedReadOnly = m.readOnly;
+    m.locked = true;
     this.mounts.push(m);
     return m;
+  }
+
+  /**
+   * A guest's mount(2) onto the resolved directory `at`: a fresh tmpfs (with
+   * `mode` for its root), another view of a kernel filesystem, or (`bind`) the host directory or
+   * file behind `bind`, a name resolved on a host-backed mount (with `rec`,
+   * the mounts below it come along). The caller has checked the target.
+   */
+  mountAt(at: Resolved, what: { kind: 'tmpfs'; mode?: number } | { kind: 'proc' | 'sysfs' | 'devpts' | 'devfs' } | { kind: 'bind'; source: Resolved; rec: boolean }, readOnly: boolean): Mount {
+    const target = at.guest;
+    if (what.kind === 'tmpfs') {
+      const host = this.#scratchDir();
+      if (what.mode !== undefined) fs.chmodSync(host, what.mode & 0o7777);
+      const m = new Mount('tmpfs', target, host, readOnly, this.#nextId++);
+      this.mounts.push(m);
+      return m;
+    }
+    if (what.kind !== 'bind') {
+      const m = new Mount(what.kind, target, '', readOnly, this.#nextId++);
+      this.mounts.push(m);
+      return m;
+    }
+    const src = what.source;
+    const srcParts = splitPath(src.guest);
+    const from = this.mountOf(srcParts);
+    const base = from.base ?? from;
+    const kind = base.kind === 'root' ? 'bind' : base.kind;
+    const added: Mount[] = [];
+    const host = from.kind === 'root' || from.host !== '' ? this.hostPath(srcParts) : '';
+    added.push(new Mount(kind, target, host, readOnly, this.#nextId++, base));
+    added[0]!.lockedReadOnly = from.lockedReadOnly;
+    // The mounts below the source (every deeper one: a lookup finds them whatever their order), and the kernel's /proc below '/'.
+    const below = this.mounts.filter((sub) => sub.parts.length > srcParts.length && srcParts.every((c, i) => sub.parts[i] === c));
+    const procBelow = this.procfs !== null && srcParts.length === 0;
+    if (!what.rec) {
+      // What the host mounted hides the host directory under it: a bind without them would show it (Linux's locked mounts: EINVAL).
+      if (procBelow || below.some((sub) => sub.locked)) throw errno(E.EINVAL);
+    } else {
+      const at = (parts: readonly string[]): string => '/' + [...splitPath(target), ...parts.slice(srcParts.length)].join('/');
+      if (procBelow) {
+        const proc = new Mount('proc', at(['proc']), '', false, this.#nextId++);
+        proc.locked = true;
+        added.push(proc);
+      }
+      for (const sub of below) {
+        const copy = new Mount(sub.kind, at(sub.parts), sub.kind === 'root' ? sub.host : () => sub.host, sub.readOnly, this.#nextId++, sub.base ?? (sub.kind === 'tmpfs' || sub.kind === 'bind' ? sub : null));
+        copy.lockedReadOnly = sub.lockedReadOnly;
+        copy.locked = sub.locked;
+        copy.sourceName = sub.sourceName;
+        added.push(copy);
+      }
+    }
+    this.mounts.push(...added);
+    return added[0]!;
+  }
+
+  /** Takes `m` and every mount below it out of the table (umount; MNT_DETACH takes the ones below along). */
+  unmount(m: Mount): void {
+    const below = this.mounts.filter((x) => x === m || (x.parts.length > m.parts.length && m.parts.every((c, i) => x.parts[i] === c) && this.mounts.indexOf(x) > this.mounts.indexOf(m)));
+    for (const x of below) this.mounts.splice(this.mounts.indexOf(x), 1);
+  }
+
+  /** Mounts on top of `m`: mounted later at or below its mount point (they keep it busy). */
+  mountsAbove(m: Mount): Mount[] {
+    const i = this.mounts.indexOf(m);
+    return this.mounts.filter((x, j) => j > i && x.parts.length >= m.parts.length && m.parts.every((c, k) => x.parts[k] === c));
   }
 
   /** The mount a canonical guest path (as components) lies on: the deepest mount point above it, the latest on ties. */
@@ -215,7 +313,7 @@ export class Vfs {
   hostPath(parts: readonly string[]): string {
     const m = this.mountOf(parts);
     // A devfs name has no host file: never hand out a path a host call could use.
-    if (m.kind === 'devfs' || m.kind === 'devpts' || m.kind === 'sysfs') throw errno(E.ENOENT);
+    if (m.kind === 'devfs' || m.kind === 'devpts' || m.kind === 'sysfs' || m.kind === 'proc') throw errno(E.ENOENT);
     const rest = parts.slice(m.parts.length);
     return rest.length === 0 ? m.host : path.join(m.host, ...rest);
   }
@@ -223,8 +321,9 @@ export class Vfs {
   /** The synthetic filesystem a canonical guest path lies in (/proc, or a devfs mount), with the components below its root. */
   #synthetic(parts: readonly string[]): { fs: SyntheticFs; rest: readonly string[] } | null {
     if (parts[0] === 'proc' && this.procfs) return { fs: this.procfs, rest: parts.slice(1) };
-    if (this.devfs === null && this.sysfs === null) return null;
+    if (this.devfs === null && this.sysfs === null && this.mounts.length === 1) return null;
     const m = this.mountOf(parts);
+    if (m.kind === 'proc' && this.procfs) return { fs: this.procfs, rest: parts.slice(m.parts.length) };
     if (m.kind === 'sysfs' && this.sysfs) return { fs: this.sysfs, rest: parts.slice(m.parts.length) };
     // devpts is the devfs's pts directory, mounted on its own.
     if (m.kind === 'devpts' && this.devfs) return { fs: this.devfs, rest: ['pts', ...parts.slice(m.parts.length)] };
@@ -276,7 +375,10 @@ export class Vfs {
   resolve(cwd: string, p: string, follow = true, self: Process | null = null, scope: ResolveScope = {}): Resolved {
     if (p.length === 0) throw errno(E.ENOENT);
     if (Buffer.byteLength(p) >= PATH_MAX) throw errno(E.ENAMETOOLONG);
-    const rootParts = scope.inRoot || scope.beneath ? splitPath(cwd) : [];
+    // The process's root (chroot): where absolute names and symlink targets start, and what '..' does not leave.
+    const procRoot = self && self.root !== '/' && !scope.globalRoot ? splitPath(self.root) : [];
+    const rootParts = scope.inRoot || scope.beneath ? splitPath(cwd) : procRoot;
+    const atProcRoot = (stack: readonly string[]): boolean => stack.length === procRoot.length && procRoot.every((c, i) => stack[i] === c);
     // Where an absolute name or symlink target starts: the scope's root, or EXDEV beneath it.
     const jumpRoot = (stack: string[]): void => {
       if (scope.beneath) throw errno(E.EXDEV);
@@ -303,6 +405,7 @@ export class Vfs {
           if (scope.beneath) throw errno(E.EXDEV);
           continue;
         }
+        if (atProcRoot(stack)) continue;
         stack.pop();
         sameMount();
         continue;
@@ -323,7 +426,9 @@ export class Vfs {
         if (node.kind === 'symlink' && (!last || follow || trailingSlash)) {
           if (++links > MAX_SYMLINKS) throw errno(E.ELOOP);
           stack.pop();
-          if (node.target.startsWith('/')) jumpRoot(stack);
+          // A magic link names its file from the kernel's root, whatever the walker's root is.
+          if (magic) stack.length = 0;
+          else if (node.target.startsWith('/')) jumpRoot(stack);
           pending = [...splitPath(node.target), ...pending];
           sameMount();
           continue;
@@ -387,4 +492,11 @@ function tmpfsParent(): string {
 
 export function splitPath(p: string): string[] {
   return p.split('/').filter((c) => c.length > 0);
+}
+
+/** A canonical guest path as a process whose root is `root` names it, or null when it lies outside that root. */
+export function pathInRoot(root: string, guest: string): string | null {
+  if (root === '/') return guest;
+  if (guest === root) return '/';
+  return guest.startsWith(root + '/') ? guest.slice(root.length) : null;
 }

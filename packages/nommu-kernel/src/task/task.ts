@@ -49,6 +49,27 @@ export interface ExitStatus {
 }
 
 /**
+ * Linux's fs_struct: the working directory, the root directory (chroot) and
+ * the umask. Every thread of a process shares its process's; clone(CLONE_FS)
+ * shares it between processes too, unshare(CLONE_FS) takes a private copy.
+ */
+export class FsContext {
+  /** Canonical guest path (from the kernel's root) of the working directory. */
+  cwd = '/';
+  /** Canonical guest path (from the kernel's root) of the root directory: '/' until chroot. */
+  root = '/';
+  umask = 0o022;
+
+  copy(): FsContext {
+    const c = new FsContext();
+    c.cwd = this.cwd;
+    c.root = this.root;
+    c.umask = this.umask;
+    return c;
+  }
+}
+
+/**
  * A process (thread group): what its threads share. Fields are touched only
  * by the kernel while no guest code runs (one CPU, one kernel thread).
  */
@@ -60,8 +81,27 @@ export class Process {
   sid: number;
   /** Its controlling terminal (inherited by fork; setsid, TIOCNOTTY and a hang-up drop it); null when none. */
   ctty: Tty | null = null;
-  cwd = '/';
-  umask = 0o022;
+  /** Working directory, root and umask: shared by clone(CLONE_FS), copied otherwise (see FsContext). */
+  fsContext = new FsContext();
+  get cwd(): string {
+    return this.fsContext.cwd;
+  }
+  set cwd(v: string) {
+    this.fsContext.cwd = v;
+  }
+  get umask(): number {
+    return this.fsContext.umask;
+  }
+  set umask(v: number) {
+    this.fsContext.umask = v;
+  }
+  /** The root directory (chroot), a canonical guest path. */
+  get root(): string {
+    return this.fsContext.root;
+  }
+  set root(v: string) {
+    this.fsContext.root = v;
+  }
   /** Resource limits the process set (prlimit64), [soft, hard] by resource; the others have their defaults. Kept across fork and exec. */
   readonly rlimits = new Map<number, readonly [bigint, bigint]>();
   /** Guest path of the running executable (/proc/self/exe). */
@@ -79,8 +119,8 @@ export class Process {
   vforkParent: Task | null = null;
   /** Tasks in wait4/waitid on this process's children. */
   readonly childWaiters = new Set<Task>();
-  /** struct sigaction bytes per signal, as registered. */
-  readonly sigactions = new Map<number, Uint8Array>();
+  /** struct sigaction bytes per signal, as registered; shared by clone(CLONE_SIGHAND) (a process's threads share their process's). */
+  sigactions = new Map<number, Uint8Array>();
   /** Process-directed signals not yet delivered. */
   readonly pending: SigInfo[] = [];
   /** Woken when a signal is queued for the process or one of its threads (signalfd). */

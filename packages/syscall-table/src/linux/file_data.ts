@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { E, errno, fcntl, hostErrno, HostFile, stat, type OpenFile, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { E, errno, fcntl, fsnotify, hostErrno, HostFile, IN, stat, type OpenFile, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, type Family } from './define.js';
 import { F_SEAL_FUTURE_WRITE, F_SEAL_WRITE, MemFd } from './memfd.js';
 
@@ -152,6 +152,7 @@ function fallocate(task: Task, a: SyscallArgs): SyscallResult {
   } catch (err) {
     throw hostErrno(err);
   }
+  fsnotify.notifyFile(task, file, IN.MODIFY);
   return 0;
 }
 

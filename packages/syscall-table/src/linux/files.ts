@@ -4,6 +4,10 @@ import {
   errno,
   fcntl,
   hostErrno,
+  fsnotify,
+  IN,
+  isMagicLink,
+  pathInRoot,
   DeviceFile,
   HostFile,
   openFifo,
@@ -110,6 +114,8 @@ function openResolved(task: Task, r: Resolved, flags: number, mode: number): Sys
     fcntl.O_NONBLOCK |
     fcntl.O_NOFOLLOW |
     fcntl.O_CLOEXEC;
+  // Watched (inotify): whether the open makes the file (IN_CREATE).
+  const creates = (flags & fcntl.O_CREAT) !== 0 && fsnotify.watching(k) && !lexists(r.host);
   let fd: number;
   try {
     fd = fs.openSync(r.host, hostFlags, mode & ~task.process.umask & 0o7777);
@@ -122,7 +128,9 @@ function openResolved(task: Task, r: Resolved, flags: number, mode: number): Sys
     return openFifoAt(task, r, raced, flags);
   }
   const file = new HostFile(fd, flags & ~fcntl.O_CLOEXEC, r.guest, r.host, r.mount);
-  return task.process.files.install(file, (flags & fcntl.O_CLOEXEC) !== 0);
+  const installed = task.process.files.install(file, (flags & fcntl.O_CLOEXEC) !== 0);
+  fsnotify.notifyOpen(task, file, creates);
+  return installed;
 }
 
 /** open of a name that is a FIFO: a kernel pipe, never the host's. */
@@ -358,7 +366,7 @@ function openSynthetic(task: Task, r: Resolved, flags: number): SyscallResult {
   const data = node.kind === 'file' ? node.content() : new Uint8Array(0);
   const entryType = (path: string): number => {
     try {
-      const r = task.kernel.vfs.resolve('/', path, false, task.process);
+      const r = task.kernel.vfs.resolve('/', path, false, task.process, { globalRoot: true });
       if (r.node) return DT_OF_KIND[r.node.kind];
       // A mount point in a synthetic directory (/dev/shm): what the mount's root is.
       return fs.lstatSync(r.host).isDirectory() ? fcntl.DT.DIR : fcntl.DT.UNKNOWN;
@@ -493,6 +501,11 @@ function readlinkat(task: Task, dirfd: number, pathAddr: number, buf: number, si
   const path = k.mem.cstring(pathAddr);
   if (path === '') return readlinkFd(task, dirfd, buf, size);
   const r = resolveAt(task, dirfd, path, false);
+  // A magic link's target is a name from the kernel's root: the reader sees it from its own root where it can.
+  if (r.node && isMagicLink(r.guest, r.node) && r.node.kind === 'symlink' && r.node.target.startsWith('/')) {
+    const seen = pathInRoot(task.process.root, r.node.target) ?? r.node.target;
+    return copyLinkTarget(task, { ...r.node, target: seen }, r.host, E.EINVAL, buf, size);
+  }
   return copyLinkTarget(task, r.node, r.host, E.EINVAL, buf, size);
 }
 
@@ -714,11 +727,14 @@ function getdents(task: Task, a: SyscallArgs, layout: DirentLayout) {
     off += rec.length;
     file.pos++;
   }
+  fsnotify.notifyFile(task, file, IN.ACCESS);
   return off;
 }
 
 function getcwd(task: Task, a: SyscallArgs) {
-  const cwd = Buffer.from(task.process.cwd + '\0', 'utf8');
+  // A working directory outside the root (chroot) reads as Linux gives it: "(unreachable)" and its path from the kernel's root.
+  const p = task.process;
+  const cwd = Buffer.from((pathInRoot(p.root, p.cwd) ?? '(unreachable)' + p.cwd) + '\0', 'utf8');
   const size = a.ptr(1);
   if (size < cwd.length) throw errno(E.ERANGE);
   task.kernel.mem.copyOut(a.ptr(0), cwd);

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { DeviceFile, E, errno, hostErrno, HostFile, notPath, PathFile, PipeEnd, Socket, stat, StreamFile, SyntheticFile, type Mount, type OpenFile, type Resolved, type SyscallArgs, type Task } from '@nommu/kernel';
+import { DeviceFile, E, errno, fsnotify, hostErrno, HostFile, IN, notPath, PathFile, PipeEnd, Socket, stat, StreamFile, SyntheticFile, type Mount, type OpenFile, type Resolved, type SyscallArgs, type Task } from '@nommu/kernel';
 import { dirPath, lexists, linkableTmpfile, resolveAt, resolveFile } from './files.js';
 import { partial, supported, type Family } from './define.js';
 import { MemFd } from './memfd.js';
@@ -51,6 +51,7 @@ function unlinkat(task: Task, dirfd: number, p: string, flags: number) {
   if (task.kernel.vfs.isMountPoint(r)) throw errno(E.EBUSY);
   writable(r);
   const st = host(() => fs.lstatSync(r.host));
+  const gone = fsnotify.inodeAt(task.kernel, r.host);
   if ((flags & AT_REMOVEDIR) !== 0) {
     if (!st.isDirectory()) throw errno(E.ENOTDIR);
     try {
@@ -62,6 +63,7 @@ function unlinkat(task: Task, dirfd: number, p: string, flags: number) {
     if (st.isDirectory()) throw errno(E.EISDIR);
     host(() => fs.unlinkSync(r.host));
   }
+  fsnotify.notifyRemove(task.kernel, r.host, gone);
   return 0;
 }
 
@@ -70,6 +72,7 @@ function mkdirat(task: Task, dirfd: number, p: string, mode: number) {
   if (r.node) throw errno(E.EEXIST);
   writable(r);
   host(() => fs.mkdirSync(r.host, mode & ~task.process.umask & 0o7777));
+  fsnotify.notifyCreate(task.kernel, r.host);
   return 0;
 }
 
@@ -103,9 +106,11 @@ function mknodat(task: Task, dirfd: number, p: string, mode: number) {
     } catch {
       throw errno(E.EACCES);
     }
+    fsnotify.notifyCreate(task.kernel, r.host);
     return 0;
   }
   host(() => fs.closeSync(fs.openSync(r.host, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, perm)));
+  fsnotify.notifyCreate(task.kernel, r.host);
   return 0;
 }
 
@@ -120,6 +125,8 @@ function renameat2(task: Task, olddir: number, oldp: string, newdir: number, new
   writable(from);
   host(() => fs.lstatSync(from.host));
   if ((flags & RENAME_NOREPLACE) !== 0 && lexists(to.host)) throw errno(E.EEXIST);
+  const moved = fsnotify.inodeAt(task.kernel, from.host);
+  const replaced = moved && fsnotify.inodeAt(task.kernel, to.host);
   try {
     if ((flags & RENAME_EXCHANGE) !== 0) {
       host(() => fs.lstatSync(to.host));
@@ -131,6 +138,7 @@ function renameat2(task: Task, olddir: number, oldp: string, newdir: number, new
     // What was a directory at either name (or below it) may be anything now.
     task.kernel.vfs.forgetDirs();
   }
+  fsnotify.notifyRename(task.kernel, from.host, to.host, moved, replaced, (flags & RENAME_EXCHANGE) !== 0);
   return 0;
 }
 
@@ -158,6 +166,7 @@ function symlinkat(task: Task, target: string, dirfd: number, p: string) {
   if (r.node) throw errno(E.EEXIST);
   writable(r);
   host(() => fs.symlinkSync(target, r.host));
+  fsnotify.notifyCreate(task.kernel, r.host);
   return 0;
 }
 
@@ -178,6 +187,7 @@ function linkat(task: Task, olddir: number, oldp: string, newdir: number, newp: 
   sameMount(task, from, to);
   writable(to);
   host(() => fs.linkSync(from.host, to.host));
+  fsnotify.notifyLink(task.kernel, to.host);
   return 0;
 }
 
@@ -202,6 +212,7 @@ function linkFile(task: Task, file: OpenFile, to: Resolved) {
     const now = host(() => fs.lstatSync(file.hostPath, { bigint: true }));
     if (Number(now.ino) !== st.ino) throw errno(E.ENOENT);
     host(() => fs.linkSync(file.hostPath, to.host));
+    fsnotify.notifyLink(task.kernel, to.host);
     return 0;
   }
   const f = file as HostFile;
@@ -209,6 +220,7 @@ function linkFile(task: Task, file: OpenFile, to: Resolved) {
   const r = spawnSync('ln', ['-L', '-T', '--', `/proc/${process.pid}/fd/${f.fd}`, to.host], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.error) throw errno(E.EOPNOTSUPP);
   if (r.status !== 0) throw errno(lnErrno(r.stderr ?? ''));
+  fsnotify.notifyLink(task.kernel, to.host);
   return 0;
 }
 
@@ -232,6 +244,7 @@ function fchmodat(task: Task, dirfd: number, p: string, mode: number) {
   if (r.node) throw errno(E.EPERM);
   writable(r);
   host(() => fs.chmodSync(r.host, mode & 0o7777));
+  fsnotify.notifyPath(task.kernel, r.host, IN.ATTRIB);
   return 0;
 }
 
@@ -257,11 +270,13 @@ function fchmodat2(task: Task, dirfd: number, p: string, mode: number, flags: nu
       if (f.mount?.readOnly) throw errno(E.EROFS);
       notSymlink(f.hostPath);
       host(() => fs.chmodSync(f.hostPath, mode & 0o7777));
+      fsnotify.notifyPath(task.kernel, f.hostPath, IN.ATTRIB, false);
       return 0;
     }
     const hf = hostFile(task, dirfd, false);
     writableFile(task, hf);
     host(() => fs.fchmodSync(hf.fd, mode & 0o7777));
+    fsnotify.notifyFile(task, hf, IN.ATTRIB);
     return 0;
   }
   if ((flags & AT_SYMLINK_NOFOLLOW) === 0) return fchmodat(task, dirfd, p, mode);
@@ -270,6 +285,7 @@ function fchmodat2(task: Task, dirfd: number, p: string, mode: number, flags: nu
   writable(r);
   notSymlink(r.host);
   host(() => fs.chmodSync(r.host, mode & 0o7777));
+  fsnotify.notifyPath(task.kernel, r.host, IN.ATTRIB, false);
   return 0;
 }
 
@@ -306,6 +322,7 @@ function fchownat(task: Task, dirfd: number, p: string, uid: number, gid: number
       if (f.mount?.readOnly) throw errno(E.EROFS);
       const [hu, hg] = checkChown(task, host(() => fs.lstatSync(f.hostPath)), uid, gid);
       host(() => fs.lchownSync(f.hostPath, hu, hg));
+      if (uid !== -1 || gid !== -1) fsnotify.notifyPath(task.kernel, f.hostPath, IN.ATTRIB, false);
       return 0;
     }
     if (f === null) return fchownat(task, AT_FDCWD, '.', uid, gid, flags & ~AT_EMPTY_PATH);
@@ -317,6 +334,7 @@ function fchownat(task: Task, dirfd: number, p: string, uid: number, gid: number
   writable(r);
   const [hu, hg] = checkChown(task, host(() => (follow ? fs.statSync(r.host) : fs.lstatSync(r.host))), uid, gid);
   host(() => (follow ? fs.chownSync(r.host, hu, hg) : fs.lchownSync(r.host, hu, hg)));
+  if (uid !== -1 || gid !== -1) fsnotify.notifyPath(task.kernel, r.host, IN.ATTRIB, follow);
   return 0;
 }
 
@@ -325,6 +343,7 @@ function fchown(task: Task, fd: number, uid: number, gid: number, raw = false) {
   writableFile(task, f);
   const [hu, hg] = checkChown(task, host(() => fs.fstatSync(f.fd)), uid, gid);
   host(() => fs.fchownSync(f.fd, hu, hg));
+  if (uid !== -1 || gid !== -1) fsnotify.notifyFile(task, f, IN.ATTRIB);
   return 0;
 }
 
@@ -407,7 +426,7 @@ function statfsOfFile(task: Task, addr: number, f: OpenFile) {
   // A FIFO lives on the filesystem of its name.
   if (f instanceof PipeEnd && f.pipe.fifo) {
     const fifo = f.pipe.fifo;
-    const r = lexists(fifo.host) ? task.kernel.vfs.resolve('/', fifo.guest, false, task.process) : null;
+    const r = lexists(fifo.host) ? task.kernel.vfs.resolve('/', fifo.guest, false, task.process, { globalRoot: true }) : null;
     if (r && !r.node && r.host === fifo.host) return writeStatfs(task, addr, r.mount, r.host);
   }
   // Pseudo-terminals: a slave (and /dev/pts/ptmx) on devpts, /dev/ptmx on devtmpfs.
@@ -444,6 +463,7 @@ function ftruncate(task: Task, a: SyscallArgs) {
   if (len < 0) throw errno(E.EINVAL);
   if (f instanceof MemFd) f.checkResize(len);
   host(() => fs.ftruncateSync(f.fd, len));
+  fsnotify.notifyFile(task, f, IN.MODIFY);
   return 0;
 }
 
@@ -454,6 +474,7 @@ function truncate(task: Task, a: SyscallArgs) {
   const len = a.long(1);
   if (len < 0) throw errno(E.EINVAL);
   host(() => fs.truncateSync(r.host, len));
+  fsnotify.notifyPath(task.kernel, r.host, IN.MODIFY);
   return 0;
 }
 
@@ -499,7 +520,7 @@ const UTIME_OMIT = (1 << 30) - 2;
 type TimeSpec = readonly [sec: number, nsec: number];
 
 /** Where times go: an open host file, or a name (a final symlink followed or not). */
-type TimesTarget = { fd: number; host: string } | { fd: null; host: string; follow: boolean };
+type TimesTarget = { fd: number; host: string; file?: HostFile } | { fd: null; host: string; follow: boolean };
 
 /**
  * The file a *utime* call names. A NULL name is the descriptor itself
@@ -519,7 +540,7 @@ function timesTarget(task: Task, dirfd: number, pathAddr: number, follow: boolea
     notPath(f);
     if (!(f instanceof HostFile)) throw errno(E.EINVAL);
     writableFile(task, f);
-    return { fd: f.fd, host: f.hostPath };
+    return { fd: f.fd, host: f.hostPath, file: f };
   }
   const r = resolveFile(task, dirfd, name === '' && emptyPath ? '.' : name, follow);
   // A /dev device (touch /dev/null): accepted, its times are the kernel's own and stay as they are.
@@ -542,6 +563,10 @@ function setTimes(task: Task, target: TimesTarget | null, times: readonly [TimeS
   const atime = pick(times?.[0], st.atimeNs);
   const mtime = pick(times?.[1], st.mtimeNs);
   host(() => (target.fd !== null ? fs.futimesSync(target.fd, atime, mtime) : target.follow ? fs.utimesSync(target.host, atime, mtime) : fs.lutimesSync(target.host, atime, mtime)));
+  // Both times: IN_ATTRIB; only the access time: IN_ACCESS; only the modification time: IN_MODIFY.
+  const what = !times || times.every(([, ns]) => ns !== UTIME_OMIT) ? IN.ATTRIB : times[0][1] !== UTIME_OMIT ? IN.ACCESS : IN.MODIFY;
+  if (target.fd === null) fsnotify.notifyPath(task.kernel, target.host, what, target.follow);
+  else if (target.file) fsnotify.notifyFile(task, target.file, what);
   return 0;
 }
 
@@ -636,6 +661,7 @@ export const fsOps: Family = {
     const f = hostFile(t, a.int(0));
     writableFile(t, f);
     host(() => fs.fchmodSync(f.fd, a.uint(1) & 0o7777));
+    fsnotify.notifyFile(t, f, IN.ATTRIB);
     return 0;
   }),
   chown: supported((t, a) => fchownat(t, AT_FDCWD, path(t, a.ptr(0)), id(a.uint(1)), id(a.uint(2)), 0)),

@@ -56,9 +56,9 @@ function order(a: object | null, b: object | null): number {
 
 /**
  * kcmp: the objects compared are the open file (KCMP_FILE), the descriptor
- * table (FILES), the memory (VM), the process itself for FS and SIGHAND (cwd,
- * umask and signal actions are kept per process here: clone shares them only
- * between threads), and nothing for IO and SYSVSEM: no task has an I/O
+ * table (FILES), the memory (VM), the fs context (FS: cwd, root and umask)
+ * and the signal action table (SIGHAND), both shared by threads and by
+ * clone(CLONE_FS) / clone(CLONE_SIGHAND), and nothing for IO and SYSVSEM: no task has an I/O
  * context here, and semaphore undo lists are not looked at (the SysV family
  * keeps its SEM_UNDO adjustments to itself), so all compare equal, as
  * Linux's NULL pointers do. An exited process has no files, memory or fs left.
@@ -79,7 +79,7 @@ function kcmp(task: Task, a: SyscallArgs): SyscallResult {
     }
     case KCMP.VM: return order(t1.live ? t1.process.mm : null, t2.live ? t2.process.mm : null);
     case KCMP.FILES: return order(files(t1), files(t2));
-    case KCMP.FS: return order(t1.live ? t1.process : null, t2.live ? t2.process : null);
+    case KCMP.FS: return order(t1.live ? t1.process.fsContext : null, t2.live ? t2.process.fsContext : null);
     case KCMP.SIGHAND: return order(t1.process.sigactions, t2.process.sigactions);
     case KCMP.IO:
     case KCMP.SYSVSEM: return order(null, null);
@@ -219,7 +219,7 @@ function processVm(task: Task, a: SyscallArgs, write: boolean): SyscallResult {
 }
 
 export const miscFamily: Family = {
-  kcmp: partial('KCMP_FS and KCMP_SIGHAND compare processes (cwd, umask and signal actions are per process here: only threads share them); KCMP_IO and KCMP_SYSVSEM always answer 0, as for tasks with no I/O context and no semaphore undo list (SEM_UNDO adjustments are not looked at); the order of unequal objects is that of first use, as arbitrary as Linux\'s', kcmp),
+  kcmp: partial('KCMP_FS and KCMP_SIGHAND compare the working directory/root/umask and the signal actions (shared by threads, CLONE_FS and CLONE_SIGHAND); KCMP_IO and KCMP_SYSVSEM always answer 0, as for tasks with no I/O context and no semaphore undo list (SEM_UNDO adjustments are not looked at); the order of unequal objects is that of first use, as arbitrary as Linux\'s', kcmp),
   process_vm_readv: partial('copies from the target\'s memory within its mappings (EFAULT or a short count at a hole or a protection, as Linux); allowed unless the caller changed ids (every process runs as the kernel\'s one identity)', (t, a) => processVm(t, a, false)),
   process_vm_writev: partial('copies into the target\'s memory within its writable mappings (EFAULT or a short count at a hole or a protection, as Linux); allowed unless the caller changed ids (every process runs as the kernel\'s one identity)', (t, a) => processVm(t, a, true)),
 };
