@@ -8,6 +8,8 @@ interface SharedPage {
   resident: Holder | null;
   /** Bytes of each holder that is not resident; null means a page of zeros. */
   readonly saved: Map<Holder, Uint8Array | null>;
+  /** It was a hole (in a zero run) until a holder wrote it: left with zeros, it becomes one again. */
+  wasHole?: true;
 }
 
 /**
@@ -118,7 +120,7 @@ export class Overlays {
       this.#dropRun(r);
       const resident = this.#active !== null && r.holders.includes(this.#active) ? this.#active : null;
       for (let page = r.first; page < r.end; page++) {
-        const p: SharedPage = { resident, saved: new Map() };
+        const p: SharedPage = { resident, saved: new Map(), wasHole: true };
         this.#pages.set(page, p);
         for (const h of r.holders) if (h !== resident) this.#save(p, page, h, null);
       }
@@ -262,15 +264,23 @@ export class Overlays {
     if (!this.#pending) this.#punch();
   }
 
-  /** Zeroes the pages queued as holes, a backend call per run. */
+  /**
+   * Zeroes the pages queued as holes, a backend call per run of 64 KiB or
+   * more; shorter runs (an exec'd image over its parent's pages) are zeroed
+   * in place, which costs less than giving them back and faulting them in again.
+   */
   #punch(): void {
     const pages = this.#holes.sort((a, b) => a - b);
     this.#holes = [];
     for (let i = 0; i < pages.length; ) {
       let j = i + 1;
       while (j < pages.length && pages[j] === pages[j - 1]! + 1) j++;
-      this.zero!(pages[i]! * PAGE_SIZE, (j - i) * PAGE_SIZE);
-      this.changed(pages[i]! * PAGE_SIZE, (j - i) * PAGE_SIZE);
+      if (j - i >= HOLE_MIN_PAGES) {
+        this.zero!(pages[i]! * PAGE_SIZE, (j - i) * PAGE_SIZE);
+        this.changed(pages[i]! * PAGE_SIZE, (j - i) * PAGE_SIZE);
+      } else {
+        for (let k = i; k < j; k++) this.#restore(pages[k]!, null);
+      }
       i = j;
     }
   }
@@ -366,13 +376,14 @@ export class Overlays {
     }
     if (left.length + (p.resident ? 1 : 0) === 1) {
       const last = p.resident ?? left[0]!;
-      // A page the one left holds as zeros (the other side wrote it: a stack or heap page, a syscall's
-      // buffer) becomes a hole again, not resident zeros that every later fork would copy.
+      // A page of a zero run the one left still holds as zeros (the other side wrote it: a stack or heap
+      // page, a syscall's buffer) becomes a hole again, not resident zeros that every later fork would copy.
+      const hole = p.wasHole === true && this.zero !== null;
       if (p.resident === null) {
         const saved = this.#unsave(p, page, last);
-        if (saved === null && this.zero !== null) this.#hole(page);
+        if (saved === null && hole) this.#hole(page);
         else this.#restore(page, saved);
-      } else if (this.zero !== null && Buffer.compare(this.#bytes(page), ZERO_PAGE) === 0) {
+      } else if (hole && Buffer.compare(this.#bytes(page), ZERO_PAGE) === 0) {
         this.#hole(page);
       }
       this.#madeResident(last, [page]);
@@ -390,6 +401,8 @@ interface ZeroRun {
 }
 
 const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+/** The shortest run of pages given back to the host as a hole (see #punch). */
+const HOLE_MIN_PAGES = 16;
 
 /** Drops `page` from `holder`'s set in `index`, and the set once empty (a holder that left). */
 function forget(index: Map<Holder, Set<number>>, holder: Holder, page: number): void {
