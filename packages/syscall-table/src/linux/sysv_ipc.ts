@@ -346,6 +346,29 @@ function applyPermUpdate(obj: IpcObject, u: PermUpdate): void {
 }
 
 /**
+ * The stat commands every *ctl has: *_STAT and *_STAT_ANY name an object by
+ * index and answer its id, IPC_STAT by id and answers 0; `write` lays out the
+ * object's struct. Null when `cmd` is none of them.
+ */
+function statCommand<T extends IpcObject>(k: Kernel, ids: Ids<T>, cmd: number, id: number, buf: number, byIndex: readonly [number, number], write: (k: Kernel, addr: number, obj: T) => void): number | null {
+  const [stat, statAny] = byIndex;
+  if (cmd !== stat && cmd !== statAny && cmd !== IPC_STAT) return null;
+  const obj = cmd === IPC_STAT ? ids.find(id) : ids.byIdx.get(id);
+  if (!obj) throw errno(E.EINVAL);
+  if (cmd !== statAny) checkAccess(k, obj.perm, S_IRUGO);
+  write(k, buf, obj);
+  return cmd === IPC_STAT ? 0 : obj.id;
+}
+
+/** The object IPC_SET, IPC_RMID and the like act on: EINVAL when there is none, EPERM unless the caller owns it. */
+function owned<T extends IpcObject>(k: Kernel, ids: Ids<T>, id: number): T {
+  const obj = ids.find(id);
+  if (!obj) throw errno(E.EINVAL);
+  checkOwner(k, obj.perm);
+  return obj;
+}
+
+/**
  * Linux's ipcget: IPC_PRIVATE always makes a new object; a key finds its
  * object (EEXIST with IPC_CREAT|IPC_EXCL, then the kind's own checks, then
  * the permissions the flag's mode bits ask for) or, with IPC_CREAT, makes one.
@@ -603,6 +626,8 @@ function shmctl(task: Task, a: SyscallArgs): SyscallResult {
   const buf = a.ptr(2);
   const m = k.mem;
   if (cmd < 0 || id < 0) throw errno(E.EINVAL);
+  const stat = statCommand(k, st.shm, cmd, id, buf, [SHM_STAT, SHM_STAT_ANY], writeShmid);
+  if (stat !== null) return stat;
   switch (cmd) {
     case IPC_INFO: {
       m.fill(buf, 72);
@@ -622,41 +647,17 @@ function shmctl(task: Task, a: SyscallArgs): SyscallResult {
       m.setU64(buf + 16, pages);
       return st.shm.maxIdx();
     }
-    case SHM_STAT:
-    case SHM_STAT_ANY: {
-      const s = st.shm.byIdx.get(id);
-      if (id < 0 || !s) throw errno(E.EINVAL);
-      if (cmd === SHM_STAT) checkAccess(k, s.perm, S_IRUGO);
-      writeShmid(k, buf, s);
-      return s.id;
-    }
-    case IPC_STAT: {
-      const s = st.shm.find(id);
-      if (!s) throw errno(E.EINVAL);
-      checkAccess(k, s.perm, S_IRUGO);
-      writeShmid(k, buf, s);
-      return 0;
-    }
     case IPC_SET: {
       const u = readPermUpdate(k, buf);
-      const s = st.shm.find(id);
-      if (!s) throw errno(E.EINVAL);
-      checkOwner(k, s.perm);
-      applyPermUpdate(s, u);
+      applyPermUpdate(owned(k, st.shm, id), u);
       return 0;
     }
-    case IPC_RMID: {
-      const s = st.shm.find(id);
-      if (!s) throw errno(E.EINVAL);
-      checkOwner(k, s.perm);
-      removeSegment(k, st, s);
+    case IPC_RMID:
+      removeSegment(k, st, owned(k, st.shm, id));
       return 0;
-    }
     case SHM_LOCK:
     case SHM_UNLOCK: {
-      const s = st.shm.find(id);
-      if (!s) throw errno(E.EINVAL);
-      checkOwner(k, s.perm);
+      const s = owned(k, st.shm, id);
       // Guest RAM is never swapped: the flag is all there is to it.
       if (cmd === SHM_LOCK) s.perm.mode |= SHM_LOCKED;
       else s.perm.mode &= ~SHM_LOCKED;
@@ -815,6 +816,8 @@ function semctl(task: Task, a: SyscallArgs): SyscallResult {
   const arg = a.ptr(3);
   const m = k.mem;
   if (id < 0) throw errno(E.EINVAL);
+  const stat = statCommand(k, st.sem, cmd, id, arg, [SEM_STAT, SEM_STAT_ANY], writeSemid);
+  if (stat !== null) return stat;
   switch (cmd) {
     case IPC_INFO:
     case SEM_INFO: {
@@ -824,36 +827,14 @@ function semctl(task: Task, a: SyscallArgs): SyscallResult {
       info.forEach((v, i) => m.setI32(arg + i * 4, v));
       return st.sem.maxIdx();
     }
-    case SEM_STAT:
-    case SEM_STAT_ANY: {
-      const s = st.sem.byIdx.get(id);
-      if (!s) throw errno(E.EINVAL);
-      if (cmd === SEM_STAT) checkAccess(k, s.perm, S_IRUGO);
-      writeSemid(k, arg, s);
-      return s.id;
-    }
-    case IPC_STAT: {
-      const s = st.sem.find(id);
-      if (!s) throw errno(E.EINVAL);
-      checkAccess(k, s.perm, S_IRUGO);
-      writeSemid(k, arg, s);
-      return 0;
-    }
     case IPC_SET: {
       const u = readPermUpdate(k, arg);
-      const s = st.sem.find(id);
-      if (!s) throw errno(E.EINVAL);
-      checkOwner(k, s.perm);
-      applyPermUpdate(s, u);
+      applyPermUpdate(owned(k, st.sem, id), u);
       return 0;
     }
-    case IPC_RMID: {
-      const s = st.sem.find(id);
-      if (!s) throw errno(E.EINVAL);
-      checkOwner(k, s.perm);
-      removeSemSet(st, s);
+    case IPC_RMID:
+      removeSemSet(st, owned(k, st.sem, id));
       return 0;
-    }
     case SEM_SETVAL: {
       const val = a.int(3);
       if (val < 0 || val > SEMVMX) throw errno(E.ERANGE);
@@ -1031,6 +1012,8 @@ function msgctl(task: Task, a: SyscallArgs): SyscallResult {
   const buf = a.ptr(2);
   const m = k.mem;
   if (id < 0 || cmd < 0) throw errno(E.EINVAL);
+  const stat = statCommand(k, st.msg, cmd, id, buf, [MSG_STAT, MSG_STAT_ANY], writeMsqid);
+  if (stat !== null) return stat;
   switch (cmd) {
     case IPC_INFO:
     case MSG_INFO: {
@@ -1051,27 +1034,10 @@ function msgctl(task: Task, a: SyscallArgs): SyscallResult {
       m.setU16(buf + 28, MSGSEG);
       return st.msg.maxIdx();
     }
-    case MSG_STAT:
-    case MSG_STAT_ANY: {
-      const q = st.msg.byIdx.get(id);
-      if (!q) throw errno(E.EINVAL);
-      if (cmd === MSG_STAT) checkAccess(k, q.perm, S_IRUGO);
-      writeMsqid(k, buf, q);
-      return q.id;
-    }
-    case IPC_STAT: {
-      const q = st.msg.find(id);
-      if (!q) throw errno(E.EINVAL);
-      checkAccess(k, q.perm, S_IRUGO);
-      writeMsqid(k, buf, q);
-      return 0;
-    }
     case IPC_SET: {
       const u = readPermUpdate(k, buf);
       const qbytes = m.u64(buf + 88);
-      const q = st.msg.find(id);
-      if (!q) throw errno(E.EINVAL);
-      checkOwner(k, q.perm);
+      const q = owned(k, st.msg, id);
       if (qbytes > BigInt(MSGMNB) && k.identity.euid !== 0) throw errno(E.EPERM);
       applyPermUpdate(q, u);
       q.qbytes = Number(qbytes);
@@ -1079,9 +1045,7 @@ function msgctl(task: Task, a: SyscallArgs): SyscallResult {
       return 0;
     }
     case IPC_RMID: {
-      const q = st.msg.find(id);
-      if (!q) throw errno(E.EINVAL);
-      checkOwner(k, q.perm);
+      const q = owned(k, st.msg, id);
       st.msg.remove(q);
       q.msgs.length = 0;
       q.cbytes = 0;
