@@ -643,6 +643,9 @@ static napi_value js_run(napi_env env, napi_callback_info info) {
   if (slice_us && b->watchdog_started) {
     pthread_mutex_lock(&b->mu);
     b->running = 0;
+    /* A deadline that passed as the run ended on its own leaves no preemption for the next run (one
+       without a slice stopped at its first block: a test failed so on a busy machine). */
+    b->preempt_pending = 0;
     pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
   }
