@@ -30,6 +30,8 @@ export interface RunOptions {
   protections: boolean;
   uid: number;
   gid: number;
+  /** --date: the guest's CLOCK_REALTIME at start (ns since the epoch); null: the host's time. */
+  date: bigint | null;
   program: string;
   args: string[];
 }
@@ -65,6 +67,7 @@ export function parseRunArgs(argv: string[]): RunOptions {
     protections: true,
     uid: 0,
     gid: 0,
+    date: null,
     program: '',
     args: [],
   };
@@ -118,6 +121,7 @@ export function parseRunArgs(argv: string[]): RunOptions {
       case '--no-protections': o.protections = false; break;
       case '--uid': o.uid = parseId(name, value(name, inline)); break;
       case '--gid': o.gid = parseId(name, value(name, inline)); break;
+      case '--date': o.date = parseDate(value(name, inline)); break;
       default:
         throw new UsageError(`unknown option '${name}' (see 'nommu help run')`);
     }
@@ -134,6 +138,26 @@ export function parseMount(v: string): MountSpec {
   const m = /^([^:]+):(\/[^:]*)(?::(ro|rw))?$/.exec(v);
   if (!m) throw new UsageError(`--mount needs HOSTDIR:GUESTDIR[:ro], got '${v}'`);
   return { type: 'bind', source: m[1]!, target: m[2]!, readOnly: m[3] === 'ro' };
+}
+
+/**
+ * --date: "@SECONDS[.FRACTION]" since the epoch, or an ISO 8601 date or time
+ * (as JavaScript's Date.parse reads it: a date alone is UTC, a date and time
+ * without a zone the host's local time) -> ns since the epoch.
+ */
+export function parseDate(v: string): bigint {
+  const epoch = /^@(\d+)(?:\.(\d{1,9}))?$/.exec(v.trim());
+  let ns: bigint;
+  if (epoch) {
+    ns = BigInt(epoch[1]!) * 1_000_000_000n + BigInt((epoch[2] ?? '').padEnd(9, '0'));
+  } else {
+    const ms = /^\d{4}-\d\d/.test(v.trim()) ? Date.parse(v.trim()) : NaN;
+    if (Number.isNaN(ms)) throw new UsageError(`--date needs an ISO 8601 time (2030-01-02T03:04:05Z) or @SECONDS since the epoch, got '${v}'`);
+    ns = BigInt(ms) * 1_000_000n;
+  }
+  // Linux's bounds for a settable clock: after the epoch, before year 2232 (TIME_SETTOD_SEC_MAX).
+  if (ns < 0n || ns / 1_000_000_000n > 8_277_292_036n) throw new UsageError(`--date ${v} is out of range (1970 to 2232)`);
+  return ns;
 }
 
 function parseId(name: string, v: string): number {

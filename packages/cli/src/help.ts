@@ -57,6 +57,12 @@ Options:
                       the rewritten bytes if it reads its own code)
   --uid N, --gid N    identity the guest sees (default 0, root); host files of
                       the user running nommu show as this identity's
+  --date TIME         start the guest's clock (CLOCK_REALTIME, gettimeofday,
+                      time) at TIME, an ISO 8601 date or time (2030-01-02,
+                      2030-01-02T03:04:05Z) or @SECONDS since the epoch; it
+                      runs on from there. The host clock is not touched, and
+                      host files keep host times. Root in the guest may set
+                      its clock too (date -s, clock_settime)
 `;
 
 export const SHELL_HELP = `Usage: nommu shell [options]

@@ -53,6 +53,8 @@ export interface NommuOptions {
   uid?: number;
   gid?: number;
   hostname?: string;
+  /** The guest's CLOCK_REALTIME at start, ns since the epoch (as `nommu run --date`); default the host's time. */
+  realtimeNs?: bigint;
   /** Receives each strace line (without newline), as `nommu run --strace` prints them. */
   strace?: (line: string) => void;
   /** Refuse what a kernel without an MMU refuses (fork: EINVAL); see `Nommu.kernel.nommuViolations`. */
@@ -163,6 +165,7 @@ export class Nommu {
         tracer: opts.strace ? new StraceTracer({ write: opts.strace }) : null,
         ...(opts.hooks !== undefined ? { hooks: opts.hooks } : {}),
         ...(opts.hostname !== undefined ? { hostname: opts.hostname } : {}),
+        ...(opts.realtimeNs !== undefined ? { realtimeNs: opts.realtimeNs } : {}),
         strictNommu: opts.strictNommu ?? false,
         enforceProtections: opts.enforceProtections ?? true,
       });

@@ -55,6 +55,7 @@ export async function run(o: RunOptions): Promise<number> {
       tracer,
       strictNommu: o.strictNommu,
       enforceProtections: o.protections,
+      ...(o.date !== null ? { realtimeNs: o.date } : {}),
     });
   } catch (e) {
     cpu.dispose();

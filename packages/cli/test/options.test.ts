@@ -1,6 +1,6 @@
 /**
  * `nommu run` options that change the machine or the identity (--mem, --uid,
- * --gid, --read-only) and the colour rules of nommu's own messages, each
+ * --gid, --read-only, --date) and the colour rules of nommu's own messages, each
  * checked by spawning the CLI on Debian's static busybox.
  */
 import { spawnSync } from 'node:child_process';
@@ -199,6 +199,36 @@ int main(void) {
       status: 0,
       stdout: 'write to read-only: no fault\nread of PROT_NONE: SIGSEGV\n',
     });
+  });
+});
+
+describe('--date', () => {
+  it('@SECONDS: the guest clock starts there and runs on; a file the guest touches gets the host time', async () => {
+    const stamp = join(tmp.dir, 'date-stamp');
+    const r = await nommu(['run', '--date', '@1700000000', '/bin/busybox', 'sh', '-c', `date -u +%s; touch ${stamp}; stat -c %Y ${stamp}`]);
+    expect(r).toMatchObject({ status: 0, stderr: '' });
+    const [guest, file] = lines(r.stdout).map(Number);
+    expect(guest).toBeGreaterThanOrEqual(1_700_000_000);
+    expect(guest).toBeLessThan(1_700_000_030);
+    expect(Math.abs(file! - Date.now() / 1000)).toBeLessThan(60);
+  });
+
+  it('an ISO 8601 time; root in the guest may set its clock further (date -s), a user may not', async () => {
+    const iso = await nommu(['run', '--date=2030-01-02T03:04:05Z', '/bin/busybox', 'date', '-u', '+%Y-%m-%d %H:%M']);
+    expect(iso).toMatchObject({ status: 0, stdout: '2030-01-02 03:04\n', stderr: '' });
+    const set = await nommu(['run', '--date', '2030-01-02', '/bin/busybox', 'sh', '-c', 'date -u -s "2031-05-06 07:08:09" >/dev/null; date -u "+%F %H:%M"']);
+    expect(set).toMatchObject({ status: 0, stdout: '2031-05-06 07:08\n', stderr: '' });
+    const user = await nommu(['run', '--uid', '1000', '/bin/busybox', 'date', '-u', '-s', '2031-05-06 07:08:09']);
+    expect(user.stderr).toMatch(/Operation not permitted/);
+    // Without --date and without a set: the host's time.
+    const host = await nommu(['run', '/bin/busybox', 'date', '-u', '+%s']);
+    expect(Math.abs(Number(host.stdout) - Date.now() / 1000)).toBeLessThan(60);
+  });
+
+  it.each(['yesterday', '@-5', '@99999999999', '2030-13-45'])('--date %s is a usage error', async (v) => {
+    const r = await nommu(['run', '--date', v, '/bin/busybox', 'true']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--date/);
   });
 });
 

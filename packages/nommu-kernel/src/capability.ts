@@ -16,6 +16,8 @@ export function capabilities(id: Identity): bigint {
 export const CAP_IPC_LOCK = 14;
 /** CAP_SYS_NICE: lower a nice value, raise a scheduling or I/O priority. */
 export const CAP_SYS_NICE = 23;
+/** CAP_SYS_TIME: set the (guest's) system clock: clock_settime, settimeofday, adjtimex. */
+export const CAP_SYS_TIME = 25;
 
 /** Whether the guest identity holds capability `cap`. */
 export function capable(id: Identity, cap: number): boolean {

@@ -73,7 +73,7 @@ export type { AltStack } from './signal/altstack.js';
 export { PosixTimer, SI_TIMER, SIGEV } from './signal/timers.js';
 export type { PosixTimerSetting, TimerNotify } from './signal/timers.js';
 export type { SigInfo } from './signal/frame.js';
-export { CAP_IPC_LOCK, CAP_LAST_CAP, CAP_SYS_NICE, capabilities, capable } from './capability.js';
+export { CAP_IPC_LOCK, CAP_LAST_CAP, CAP_SYS_NICE, CAP_SYS_TIME, capabilities, capable } from './capability.js';
 export { HARD_MSGMAX, HARD_MSGSIZEMAX, MessageQueue, MQ_LIMITS, MQ_PRIO_MAX, MQ_SIGEV, MqFile, MqNamespace, mqNamespace, SI_MESGQ, SIZEOF_MQ_ATTR } from './fs/mqueue.js';
 export type { MqMessage } from './fs/mqueue.js';
 export { IN, INOTIFY_LIMITS, InotifyFile } from './fs/inotify.js';

@@ -124,6 +124,12 @@ export interface KernelOptions {
    * does, and exec is cheaper on Unicorn (each change costs it a remap).
    */
   enforceProtections?: boolean;
+  /**
+   * The guest's CLOCK_REALTIME at boot (ns since the epoch), like faketime:
+   * the guest clock then runs from there at the host's rate. Default: the
+   * host's time. The host clock is never changed.
+   */
+  realtimeNs?: bigint;
 }
 
 /** clone(2) flags. */
@@ -325,6 +331,7 @@ export class Kernel {
     this.vdso = vdsoLayout(base);
     cpu.setKernelEntry(this.vdso.vsyscall, this.vdso.trap);
     this.clock = new VdsoClockKeeper(cpu, this.mem, this.vdso.clock);
+    if (opts.realtimeNs !== undefined) this.clock.setRealtime(opts.realtimeNs);
   }
 
 
@@ -471,6 +478,7 @@ export class Kernel {
     // Handled signals go back to their default action; ignored ones stay ignored.
     for (const sig of [...proc.sigactions.keys()]) if (this.sigaction(proc, sig).handler !== SIG_IGN) proc.sigactions.delete(sig);
     task.altStack = null;
+    task.rseq = null;
     this.#startImage(task, loaded, at.file?.guest ?? path);
     this.#releaseVforkParent(proc);
     return NORETURN;
@@ -494,6 +502,8 @@ export class Kernel {
     });
     this.#cancelTimer(t);
     this.#leaveWait(t);
+    // A thread killed in a futex wait leaves its queues: a later wake must not count it (and lose a live waiter's wake).
+    this.#dropFutexWait(t);
     if (t.state === TaskState.Blocked && t.hostWait) this.#hostWaiters--;
     t.state = TaskState.Zombie;
     this.tasks.delete(t.tid);
@@ -649,6 +659,7 @@ export class Kernel {
     child.comm = task.comm;
     child.nice = task.nice;
     child.personality = task.personality;
+    if ((flags & F.VM) === 0) child.rseq = task.rseq;
     if (task.ioprio !== null && task.ioprio >> 13 !== 0) child.ioprio = task.ioprio;
     // SCHED_RESET_ON_FORK: the child starts as SCHED_OTHER, and with nice 0 if its parent's was negative.
     if ((task.schedPolicy & SCHED_RESET_ON_FORK) === 0) child.schedPolicy = task.schedPolicy;
@@ -726,7 +737,7 @@ export class Kernel {
 
   // ---- futexes ----
 
-  readonly #futexes = new Map<string, { task: Task; bitset: number }[]>();
+  readonly #futexes = new Map<string, { task: Task; bitset: number; result: bigint }[]>();
 
   /**
    * Futex keys as Linux makes them: a private op keys by address space and
@@ -748,14 +759,37 @@ export class Kernel {
       q = [];
       this.#futexes.set(key, q);
     }
-    q.push({ task, bitset });
-    task.futexKey = key;
+    q.push({ task, bitset, result: 0n });
+    task.futexKeys.push(key);
     this.block(task, `futex ${addr.toString(16)}`, timeoutNs !== null);
     if (timeoutNs !== null) {
       this.#armTimer(task, timeoutNs, BigInt(-E.ETIMEDOUT));
       // A timed wait is never restarted after a handler (Linux's restart block), SA_RESTART or not: EINTR.
       task.interruptCode = E.ERESTART_RESTARTBLOCK;
     }
+    return BLOCK;
+  }
+
+  /**
+   * futex_waitv and the futex2 futex_wait: parks `task` on every futex of
+   * `futexes` at once (the caller compared their values); a wake of any of
+   * them (futex2 or classic) takes it off all the queues and it resumes with
+   * that futex's index. `timeoutNs` ends it with ETIMEDOUT; a signal answers
+   * ERESTARTSYS (the timeouts are absolute: a restart waits for the same end).
+   */
+  futexWaitMany(task: Task, futexes: readonly { addr: number; shared: boolean; bitset: number }[], timeoutNs: bigint | null): typeof BLOCK {
+    futexes.forEach((f, i) => {
+      const key = this.#futexKey(task.process, f.addr, f.shared);
+      let q = this.#futexes.get(key);
+      if (!q) {
+        q = [];
+        this.#futexes.set(key, q);
+      }
+      q.push({ task, bitset: f.bitset, result: BigInt(i) });
+      task.futexKeys.push(key);
+    });
+    this.block(task, `futex_waitv ${futexes.map((f) => f.addr.toString(16)).join(',')}`, timeoutNs !== null);
+    if (timeoutNs !== null) this.#armTimer(task, timeoutNs, BigInt(-E.ETIMEDOUT));
     return BLOCK;
   }
 
@@ -771,9 +805,10 @@ export class Kernel {
         continue;
       }
       q.splice(i, 1);
-      w.task.futexKey = null;
+      // A futex_waitv waiter leaves its other queues too.
+      this.#dropFutexWait(w.task);
       this.#cancelTimer(w.task);
-      this.wakeUp(w.task, false, 0n);
+      this.wakeUp(w.task, false, w.result);
       woken++;
     }
     if (q.length === 0) this.#futexes.delete(key);
@@ -781,16 +816,20 @@ export class Kernel {
   }
 
   /** FUTEX_REQUEUE: wake `count`, move up to `requeue` of the rest to addr2. */
-  futexRequeue(proc: Process, addr: number, addr2: number, count: number, requeue: number, shared: boolean): number {
+  futexRequeue(proc: Process, addr: number, addr2: number, count: number, requeue: number, shared: boolean, shared2 = shared): number {
     const woken = this.futexWake(proc, addr, count, 0xffffffff, shared);
     const key = this.#futexKey(proc, addr, shared);
     const q = this.#futexes.get(key);
     if (!q) return woken;
+    const key2 = this.#futexKey(proc, addr2, shared2);
+    if (key2 === key) return woken + Math.min(requeue, q.length);
     const moved = q.splice(0, requeue);
     if (q.length === 0) this.#futexes.delete(key);
-    const key2 = this.#futexKey(proc, addr2, shared);
     const q2 = this.#futexes.get(key2) ?? [];
-    for (const w of moved) w.task.futexKey = key2;
+    for (const w of moved) {
+      const keys = w.task.futexKeys;
+      keys[keys.indexOf(key)] = key2;
+    }
     q2.push(...moved);
     if (q2.length > 0) this.#futexes.set(key2, q2);
     return woken + moved.length;
@@ -855,15 +894,15 @@ export class Kernel {
     if (pending.addr !== 0) death(pending.addr + offset, pending.pi, true);
   }
 
+  /** Takes `task` off every futex queue it waits in. */
   #dropFutexWait(task: Task): void {
-    const key = task.futexKey;
-    if (key === null) return;
-    task.futexKey = null;
-    const q = this.#futexes.get(key);
-    if (!q) return;
-    const i = q.findIndex((w) => w.task === task);
-    if (i >= 0) q.splice(i, 1);
-    if (q.length === 0) this.#futexes.delete(key);
+    if (task.futexKeys.length === 0) return;
+    for (const key of task.futexKeys.splice(0)) {
+      const q = this.#futexes.get(key);
+      if (!q) continue;
+      for (let i = q.length - 1; i >= 0; i--) if (q[i]!.task === task) q.splice(i, 1);
+      if (q.length === 0) this.#futexes.delete(key);
+    }
   }
 
   // ---- sleeping ----
@@ -1166,6 +1205,8 @@ export class Kernel {
     this.mem.setU64(this.vdso.currentTopOfStack, next.topOfStack);
     cpu.setFpState(next.fpState);
     if (next.regsAt === RegsAt.Full) {
+      // Another task ran since it was stopped in user mode: a restartable sequence it was in restarts.
+      if (next.rseq !== null) this.#rseqAbort(next);
       this.#loadUserRegs(next);
       next.regsAt = RegsAt.Cpu;
     } else {
@@ -1529,6 +1570,8 @@ export class Kernel {
         return;
       }
       this.#signalSeen(task, info);
+      // A handler interrupting a restartable sequence returns to its abort handler (Linux's rseq_signal_deliver).
+      if (task.rseq !== null) this.#rseqAbort(task);
       // Like Linux's exit loop: every deliverable signal gets a frame; the last one's handler runs first.
       if (!this.#setupFrame(task, info, act)) return;
       delivered = true;
@@ -1540,6 +1583,40 @@ export class Kernel {
       task.sigmask = task.savedSigmask;
       task.savedSigmask = null;
     }
+  }
+
+  /**
+   * Linux's rseq_ip_fixup, on the registers in pt_regs: when the struct rseq
+   * names a critical section (rseq_cs) and the saved instruction pointer is
+   * inside it, the task goes on at the section's abort handler instead, whose
+   * four bytes before must be the registered signature (SIGSEGV otherwise, as
+   * for an unreadable descriptor). rseq_cs is cleared either way.
+   */
+  #rseqAbort(task: Task): void {
+    const rs = task.rseq!;
+    const mem = this.mem;
+    const field = rs.addr + 8;
+    if (!mem.ok(field, 8)) return this.#rseqFault(task);
+    const cs = mem.u64(field);
+    if (cs === 0n) return;
+    const at = Number(cs);
+    if (!mem.ok(at, 32)) return this.#rseqFault(task);
+    const start = mem.u64(at + 8);
+    const length = mem.u64(at + 16);
+    const abort = mem.u64(at + 24);
+    const ip = mem.u64(task.ptregs + PtRegs.IP);
+    mem.setU64(field, 0n);
+    if (ip - start >= length || ip < start) return;
+    const abortAt = Number(abort);
+    if (mem.u32(at) !== 0 || (abort >= start && abort - start < length) || !mem.ok(abortAt - 4, 4) || mem.u32(abortAt - 4) !== rs.sig) {
+      return this.#rseqFault(task);
+    }
+    mem.setU64(task.ptregs + PtRegs.IP, abort);
+  }
+
+  /** A struct rseq or critical-section descriptor the kernel cannot use: SIGSEGV, as Linux's force_sig. */
+  #rseqFault(task: Task): void {
+    this.sendSignal(task, { signo: SIG.SEGV, code: SI_KERNEL });
   }
 
   #signalSeen(task: Task, info: SigInfo): void {

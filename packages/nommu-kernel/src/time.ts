@@ -29,6 +29,10 @@ export class VdsoClockKeeper {
    * sleep read less than 30 ms on REALTIME.
    */
   readonly #realOffset = realtimeNs() - monotonicNs();
+  /** Guest CLOCK_REALTIME - host CLOCK_REALTIME: what the guest set (clock_settime, settimeofday, adjtimex, --date). */
+  #guestOffset = 0n;
+  /** Called after every step of the guest clock, with the step (ns). */
+  readonly #onSet = new Set<(stepNs: bigint) => void>();
   #mult = 0n;
   #lastUpdate = 0n;
   #seq = 0n;
@@ -83,7 +87,7 @@ export class VdsoClockKeeper {
     this.mem.setU32(a + VdsoClock.SHIFT, Number(SHIFT));
     this.mem.setU32(a + VdsoClock.ENABLED, 1);
     this.mem.setI64(a + VdsoClock.MONO_NS, this.#monoBase);
-    this.mem.setI64(a + VdsoClock.REAL_NS, mono + this.#realOffset);
+    this.mem.setI64(a + VdsoClock.REAL_NS, mono + this.#realOffset + this.#guestOffset);
     this.mem.setI64(a + VdsoClock.BOOT_NS, this.#monoBase);
     this.mem.setU64(a + VdsoClock.SEQ, ++this.#seq);
   }
@@ -94,7 +98,39 @@ export class VdsoClockKeeper {
     return this.#extrapolate(this.cpu.readTsc());
   }
   realtime(): bigint {
-    if (this.#mult === 0n) return realtimeNs();
-    return this.monotonic() + this.#realOffset;
+    if (this.#mult === 0n) return realtimeNs() + this.#guestOffset;
+    return this.monotonic() + this.#realOffset + this.#guestOffset;
+  }
+
+  /** Guest CLOCK_REALTIME minus the host's (0 until the guest sets its clock). */
+  get realtimeOffset(): bigint {
+    return this.#guestOffset;
+  }
+
+  /**
+   * Steps the guest's CLOCK_REALTIME (never the host's) so that it reads
+   * `ns` now. The vvar record changes with it, so the vDSO's answers include
+   * the step without a trap. Then whoever counts on realtime hears of it
+   * (absolute timers, sleeps until a realtime deadline).
+   */
+  setRealtime(ns: bigint): void {
+    this.stepRealtime(ns - this.realtime());
+  }
+
+  /** Moves the guest's CLOCK_REALTIME by `stepNs` (ADJ_SETOFFSET). */
+  stepRealtime(stepNs: bigint): void {
+    this.#guestOffset += stepNs;
+    if (this.#mult !== 0n) {
+      // The kernel writes the record only while no guest code runs; seq tells a preempted reader to read again.
+      this.mem.setI64(this.addr + VdsoClock.REAL_NS, this.#monoBase + this.#realOffset + this.#guestOffset);
+      this.mem.setU64(this.addr + VdsoClock.SEQ, ++this.#seq);
+    }
+    for (const f of [...this.#onSet]) f(stepNs);
+  }
+
+  /** Calls `f` after each step of the guest's realtime clock; returns the function that stops it. */
+  onSet(f: (stepNs: bigint) => void): () => void {
+    this.#onSet.add(f);
+    return () => this.#onSet.delete(f);
   }
 }

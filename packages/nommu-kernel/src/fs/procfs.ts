@@ -193,7 +193,7 @@ export class ProcFs implements SyntheticFs {
     return [
       `cpu  ${cpu}`,
       `cpu0 ${cpu}`,
-      `btime ${Math.floor(Date.now() / 1000 - upMs / 1000)}`,
+      `btime ${Math.floor((Date.now() + Number(k.clock.realtimeOffset / 1_000_000n)) / 1000 - upMs / 1000)}`, // on the guest's clock
       `processes ${Math.max(0, ...k.tasks.keys())}`,
       `procs_running ${tasks.filter((t) => t.state !== TaskState.Blocked).length}`,
       `procs_blocked 0`,

@@ -2,7 +2,7 @@ import { E, errno } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { BLOCK } from '../syscalls.js';
 import type { Task } from '../task/task.js';
-import { monotonicNs, realtimeNs } from '../time.js';
+import { monotonicNs } from '../time.js';
 import { O_NONBLOCK, O_RDWR, OpenFile, POLL, type IoResult } from './file.js';
 import { anonStat, type KStat } from './stat.js';
 import { WaitQueue } from './wait.js';
@@ -30,6 +30,14 @@ export class TimerFd extends OpenFile {
   /** Expirations not yet read. */
   #ticks = 0n;
   #cancelHost: (() => void) | null = null;
+  /** Set with TFD_TIMER_ABSTIME: #due is a time on the clock, not elapsed time. */
+  #absolute = false;
+  /** TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET on CLOCK_REALTIME: a step of the clock cancels the timer. */
+  #cancelOnSet = false;
+  /** The clock was stepped since: the next read answers ECANCELED. */
+  #canceled = false;
+  /** Stops hearing of realtime clock steps (CLOCK_REALTIME timers only). */
+  #offClockSet: (() => void) | null = null;
 
   constructor(
     private readonly kernel: Kernel,
@@ -37,6 +45,22 @@ export class TimerFd extends OpenFile {
     flags: number,
   ) {
     super(O_RDWR | (flags & O_NONBLOCK), 'anon_inode:[timerfd]');
+    if (clock === CLOCK_REALTIME) this.#offClockSet = kernel.clock.onSet((step) => this.#clockSet(step));
+  }
+
+  /**
+   * The guest stepped CLOCK_REALTIME: an absolute expiry stays at its time on
+   * the clock (it may have passed now, or be further off), a relative one
+   * keeps counting elapsed time, as Linux's relative timers run on
+   * CLOCK_MONOTONIC; a TFD_TIMER_CANCEL_ON_SET timer is canceled.
+   */
+  #clockSet(step: bigint): void {
+    if (this.#due !== null && !this.#absolute) this.#due += step;
+    if (this.#cancelOnSet) this.#canceled = true;
+    this.#stopHost();
+    this.#update();
+    if (this.#ticks > 0n || this.#canceled) this.queue.wake();
+    else if (this.queue.waiters > 0) this.#arm();
   }
 
   stat(): KStat {
@@ -44,7 +68,7 @@ export class TimerFd extends OpenFile {
   }
 
   now(): bigint {
-    return this.clock === CLOCK_REALTIME ? realtimeNs() : monotonicNs();
+    return this.clock === CLOCK_REALTIME ? this.kernel.clock.realtime() : monotonicNs();
   }
 
   /** Counts the expirations that have passed. */
@@ -69,10 +93,13 @@ export class TimerFd extends OpenFile {
   }
 
   /** timerfd_settime: returns the old setting; a new setting forgets unread expirations. */
-  set(valueNs: bigint, intervalNs: bigint, absolute: boolean): TimerSetting {
+  set(valueNs: bigint, intervalNs: bigint, absolute: boolean, cancelOnSet = false): TimerSetting {
     const old = this.setting();
     this.#stopHost();
     this.#ticks = 0n;
+    this.#absolute = absolute;
+    this.#cancelOnSet = absolute && cancelOnSet && this.clock === CLOCK_REALTIME;
+    this.#canceled = false;
     this.#interval = intervalNs;
     this.#due = valueNs === 0n ? null : absolute ? valueNs : this.now() + valueNs;
     if (this.queue.waiters > 0) this.#arm();
@@ -81,7 +108,7 @@ export class TimerFd extends OpenFile {
 
   override poll(): number {
     this.#update();
-    return this.#ticks > 0n ? POLL.IN : 0;
+    return this.#ticks > 0n || this.#canceled ? POLL.IN : 0;
   }
 
   override get waitQueue(): WaitQueue {
@@ -96,6 +123,12 @@ export class TimerFd extends OpenFile {
   override read(task: Task, buf: Uint8Array): IoResult {
     if (buf.length < 8) return errno(E.EINVAL);
     this.#update();
+    if (this.#canceled) {
+      // The clock was stepped: what expired before does not count; the guest must look at the clock again.
+      this.#canceled = false;
+      this.#ticks = 0n;
+      return errno(E.ECANCELED);
+    }
     if (this.#ticks === 0n) {
       if ((this.flags & O_NONBLOCK) !== 0) return errno(E.EAGAIN);
       task.kernel.block(task, 'timerfd read', false);
@@ -125,6 +158,8 @@ export class TimerFd extends OpenFile {
   }
 
   override release(): void {
+    this.#offClockSet?.();
+    this.#offClockSet = null;
     this.#stopHost();
     this.#due = null;
   }

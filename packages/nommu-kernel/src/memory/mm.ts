@@ -52,6 +52,12 @@ export interface Vma {
   lazy?: boolean;
   /** mlock'ed (see MemoryMap.lock). Not inherited by fork. */
   locked?: boolean;
+  /**
+   * mseal'ed: munmap, mremap, mprotect, MAP_FIXED over it and discarding
+   * madvise answer EPERM (the memory handlers check it). Kept by the pieces
+   * of a split and by fork; gone at exec with the whole map.
+   */
+  sealed?: boolean;
 }
 
 /** Where the pages of `v` past the end of its file begin (`v.end` when none are). */
@@ -137,6 +143,16 @@ export class MemoryMap {
       if (at >= end) return true;
     }
     return false;
+  }
+
+  /** Does a sealed mapping (mseal) overlap [start, end)? */
+  sealedIn(start: number, end: number): boolean {
+    return this.vmas.some((v) => v.sealed === true && v.start < end && start < v.end);
+  }
+
+  /** Seals [start, end) (mseal), splitting mappings at its ends; ENOMEM if a page there is unmapped. */
+  seal(start: number, end: number): void {
+    this.#change(start, end, { sealed: true });
   }
 
   /** Is [start, end) entirely covered by this process's mappings? */
@@ -226,7 +242,7 @@ export class MemoryMap {
   }
 
   /** Splits the mappings at start and end and applies `patch` to the pieces between; ENOMEM if a page there is unmapped. */
-  #change(start: number, end: number, patch: Partial<Pick<Vma, 'prot' | 'locked'>>): Vma[] {
+  #change(start: number, end: number, patch: Partial<Pick<Vma, 'prot' | 'locked' | 'sealed'>>): Vma[] {
     if (!this.covers(start, end)) throw errno(E.ENOMEM);
     const out: Vma[] = [];
     const changed: Vma[] = [];

@@ -41,6 +41,10 @@ export class PosixTimer {
   /** The signal this timer queued that has not left the queue yet. */
   #queued: SigInfo | null = null;
   #cancelHost: (() => void) | null = null;
+  /** Set with TIMER_ABSTIME: #due is a time on the clock, not elapsed time. */
+  #absolute = false;
+  /** Stops hearing of realtime clock steps (CLOCK_REALTIME timers only). */
+  #offClockSet: (() => void) | null = null;
 
   constructor(
     private readonly kernel: Kernel,
@@ -49,7 +53,21 @@ export class PosixTimer {
     /** Counts CLOCK_REALTIME (true) or CLOCK_MONOTONIC/BOOTTIME time. */
     readonly realtime: boolean,
     readonly notify: TimerNotify,
-  ) {}
+  ) {
+    if (realtime) this.#offClockSet = kernel.clock.onSet((step) => this.#clockSet(step));
+  }
+
+  /**
+   * The guest stepped CLOCK_REALTIME: an absolute expiry stays at its time on
+   * the clock (now past, or further off), a relative one keeps counting
+   * elapsed time (Linux runs relative timers on CLOCK_MONOTONIC).
+   */
+  #clockSet(step: bigint): void {
+    if (this.#due === null) return;
+    if (!this.#absolute) this.#due += step;
+    this.#stopHost();
+    if (this.process.exitStatus === null) this.#expire();
+  }
 
   now(): bigint {
     return this.realtime ? this.kernel.clock.realtime() : this.kernel.clock.monotonic();
@@ -69,6 +87,7 @@ export class PosixTimer {
     const old = this.setting();
     this.#stopHost();
     this.#interval = intervalNs;
+    this.#absolute = absolute;
     this.#due = valueNs === 0n ? null : absolute ? valueNs : this.now() + valueNs;
     this.#arm();
     return old;
@@ -76,6 +95,8 @@ export class PosixTimer {
 
   /** timer_delete, exec, exit: never fires again (a signal already queued is still delivered). */
   delete(): void {
+    this.#offClockSet?.();
+    this.#offClockSet = null;
     this.#stopHost();
     this.#due = null;
   }

@@ -179,6 +179,12 @@ export class Task {
   clearChildTid = 0;
   /** set_robust_list: the guest's struct robust_list_head, walked when the thread dies or execs (0: none). */
   robustList = 0;
+  /**
+   * The thread's registered struct rseq (rseq(2)): its address, length and
+   * abort signature; null when none. Kept by fork, dropped by clone with
+   * CLONE_VM and by exec.
+   */
+  rseq: { addr: number; len: number; sig: number } | null = null;
   /** Blocked signals (bit n-1 for signal n). */
   sigmask = 0n;
   /** The mask rt_sigsuspend replaced, restored after the handler runs. */
@@ -206,8 +212,8 @@ export class Task {
   resumeWith: bigint | null = null;
   /** CLONE_CHILD_SETTID for a forked child: written once its memory is resident. */
   setChildTid = 0;
-  /** The futex queue the task waits in, if any. */
-  futexKey: string | null = null;
+  /** The futex queues the task waits in (several for futex_waitv). */
+  readonly futexKeys: string[] = [];
   /** A host timer that ends a timed wait. */
   timer: HostTimer | null = null;
   /** Thread name: set by exec (commOf), inherited by clone, changed by PR_SET_NAME. */

@@ -61,7 +61,7 @@ function timerfdSettime(task: Task, a: SyscallArgs): number {
   const interval = readTimespec(task, a.ptr(2));
   const value = readTimespec(task, a.ptr(2) + 16);
   const timer = timerOf(task, a.int(0));
-  const old = timer.set(value, interval, (flags & TFD_TIMER_ABSTIME) !== 0);
+  const old = timer.set(value, interval, (flags & TFD_TIMER_ABSTIME) !== 0, (flags & TFD_TIMER_CANCEL_ON_SET) !== 0);
   if (a.ptr(3) !== 0) writeItimerspec(task, a.ptr(3), old);
   return 0;
 }
@@ -90,7 +90,7 @@ function signalfd(task: Task, fd: number, maskAddr: number, size: number, flags:
 export const fdEvents: Family = {
   eventfd: supported((t, a) => eventfd(t, a.uint(0), 0)),
   eventfd2: supported((t, a) => eventfd(t, a.uint(0), a.int(1))),
-  timerfd_create: partial('alarm clocks answer EPERM (no CAP_WAKE_ALARM); TFD_TIMER_CANCEL_ON_SET never cancels (the guest cannot set the clock)', (t, a) =>
+  timerfd_create: partial('alarm clocks answer EPERM (no CAP_WAKE_ALARM); CLOCK_REALTIME is the guest\'s clock (it may be set apart from the host\'s): absolute expiries follow its steps, and TFD_TIMER_CANCEL_ON_SET reads ECANCELED after one', (t, a) =>
     timerfdCreate(t, a.int(0), a.int(1)),
   ),
   timerfd_settime: supported(timerfdSettime),

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { DeviceFile, E, errno, fsnotify, hostErrno, HostFile, IN, notPath, PathFile, PipeEnd, Socket, stat, StreamFile, SyntheticFile, type Mount, type OpenFile, type Resolved, type SyscallArgs, type Task } from '@nommu/kernel';
+import { DeviceFile, E, errno, fsnotify, hostErrno, HostFile, IN, notPath, PathFile, PipeEnd, realtimeNs, Socket, stat, StreamFile, SyntheticFile, type Mount, type OpenFile, type Resolved, type SyscallArgs, type Task } from '@nommu/kernel';
 import { dirPath, lexists, linkableTmpfile, resolveAt, resolveFile } from './files.js';
 import { partial, supported, type Family } from './define.js';
 import { MemFd } from './memfd.js';
@@ -550,9 +550,14 @@ function timesTarget(task: Task, dirfd: number, pathAddr: number, follow: boolea
   return { fd: null, host: r.host, follow };
 }
 
-/** Sets a file's access and modification times; null: both now. */
+/**
+ * Sets a file's access and modification times; null: both now. "Now" is the
+ * host's time, not the guest's clock (which the guest may have set apart):
+ * the host stamps every other change to these files with its own time, and
+ * a file touched now must not look newer or older than one written now.
+ */
 function setTimes(task: Task, target: TimesTarget | null, times: readonly [TimeSpec, TimeSpec] | null) {
-  const now = Number(task.kernel.clock.realtime()) / 1e9;
+  const now = Number(realtimeNs()) / 1e9;
   if (target === null || (times && times.every(([, ns]) => ns === UTIME_OMIT))) return 0;
   const st = target.fd !== null ? host(() => fs.fstatSync(target.fd, { bigint: true })) : host(() => (target.follow ? fs.statSync : fs.lstatSync)(target.host, { bigint: true }));
   const pick = (spec: TimeSpec | undefined, old: bigint): number => {

@@ -26,11 +26,15 @@ import { tasks } from './tasks.js';
 import { timeFamily } from './time.js';
 import { capabilityFamily } from './capability.js';
 import { mlockFamily } from './mlock.js';
+import { rseqFamily } from './rseq.js';
 import { inotifyFamily } from './inotify.js';
 import { mountsFamily } from './mounts.js';
+import { futex2Family } from './futex2.js';
+import { memCallsFamily } from './mem_calls.js';
+import { syslogFamily } from './syslog.js';
 
 /** Every family file; adding a syscall is one entry in one of them. */
-const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily, fileData, memfdFamily, policyFamily, pidfdFamily, spliceFamily, miscFamily, capabilityFamily, mlockFamily, mqueueFamily, sysvIpcFamily, inotifyFamily, mountsFamily];
+const FAMILIES: readonly Family[] = [readWrite, files, fsOps, memory, pollFamily, processFamily, tasks, timeFamily, signalFamily, posixTimers, epollFamily, fdEvents, socketFamily, lockFamily, fileData, memfdFamily, policyFamily, pidfdFamily, spliceFamily, miscFamily, capabilityFamily, mlockFamily, mqueueFamily, sysvIpcFamily, inotifyFamily, mountsFamily, futex2Family, memCallsFamily, syslogFamily, rseqFamily];
 
 const NOT_YET: HandlerDef = { handler: null, level: 'unimplemented', note: 'not implemented yet', errno: E.ENOSYS };
 

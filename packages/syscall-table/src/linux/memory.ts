@@ -36,6 +36,8 @@ function brk(task: Task, a: SyscallArgs) {
     task.kernel.nommuViolations.push(`brk() past the area reserved at exec (${task.process.exe}, pid ${task.process.pid})`);
   }
   if (want < mm.brkStart || want > mm.brkLimit) return mm.brk;
+  // Shrinking unmaps the pages past the new break: not sealed ones (mseal).
+  if (want < mm.brk && mm.sealedIn(pageUp(want), pageUp(mm.brk))) return mm.brk;
   if (want < mm.brk) task.kernel.mem.fill(want, mm.brk - want);
   const from = pageUp(mm.brk);
   if (want > from && want - from <= PREFAULT_MAX) task.kernel.cpu.prefault?.(from, pageUp(want) - from);
@@ -78,6 +80,8 @@ function mmap(task: Task, a: SyscallArgs) {
   let start: number;
   let owned = true;
   if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0) {
+    // MAP_FIXED may not replace sealed memory (mseal); MAP_FIXED_NOREPLACE replaces nothing anyway.
+    if ((flags & MAP_FIXED_NOREPLACE) === 0 && mm.sealedIn(addr, addr + size)) throw errno(E.EPERM);
     if (mm.covers(addr, addr + size)) {
       if ((flags & MAP_FIXED_NOREPLACE) !== 0) throw errno(E.EEXIST);
       // Remapping inside the process's own reservation (what ld.so does): keep the RAM, reset the bytes.
@@ -129,6 +133,7 @@ function munmap(task: Task, a: SyscallArgs) {
   if (addr % PAGE_SIZE !== 0 || len === 0) throw errno(E.EINVAL);
   const mm = task.process.mm;
   const end = addr + pageUp(len);
+  if (mm.sealedIn(addr, end)) throw errno(E.EPERM);
   writeBackShared(task, addr, end);
   // One of several mappings of the same range (see mapTmpfsShared): the others keep it.
   const again = mm.vmas.find((v) => v.start === addr && v.end === end && (v.maps ?? 1) > 1);
@@ -251,6 +256,7 @@ function mprotect(task: Task, a: SyscallArgs) {
   const len = pageUp(a.ptr(1));
   if (addr % PAGE_SIZE !== 0) throw errno(E.EINVAL);
   if (len === 0) return 0;
+  if (task.process.mm.sealedIn(addr, addr + len)) throw errno(E.EPERM);
   task.process.mm.protect(addr, addr + len, a.int(2));
   if ((a.int(2) & PROT_EXEC) !== 0) task.kernel.cpu.invalidateCode(addr, len);
   return 0;
@@ -280,6 +286,7 @@ function mremap(task: Task, a: SyscallArgs) {
   if (newLen === 0 || oldLen === 0) throw errno(E.EINVAL);
   const v = mm.find(old);
   if (!v || !mm.covers(old, old + oldLen) || old + oldLen > v.end) throw errno(E.EFAULT);
+  if (v.sealed) throw errno(E.EPERM);
   if (newLen <= oldLen) {
     if (newLen < oldLen) mm.unmap(old + newLen, old + oldLen);
     return old;
@@ -303,18 +310,38 @@ function mremap(task: Task, a: SyscallArgs) {
 }
 
 const MADV_DONTNEED = 4;
+/** The advice that discards memory (Linux's is_discard): refused on sealed anonymous memory the process may not write. */
+const DISCARDING = [MADV_DONTNEED, 8 /* FREE */, 9 /* REMOVE */, 10 /* DONTFORK */, 18 /* WIPEONFORK */, 24 /* DONTNEED_LOCKED */, 102 /* GUARD_INSTALL */];
 
-function madvise(task: Task, a: SyscallArgs) {
-  const addr = a.ptr(0);
-  const len = pageUp(a.ptr(1));
+/** Anonymous memory: not a file's (shared anonymous memory is shmem's, a file to Linux). */
+const isAnonymous = (v: Vma): boolean => !v.shared && (v.name === '' || v.name === '[heap]' || v.name === '[stack]');
+
+/**
+ * madvise of [addr, addr+len) of the caller's map (also process_madvise on
+ * itself): EINVAL unaligned, EPERM for discarding advice on sealed read-only
+ * anonymous memory, ENOMEM for a hole.
+ */
+export function madviseRange(task: Task, addr: number, rawLen: number, advice: number): void {
+  const len = pageUp(rawLen);
   if (addr % PAGE_SIZE !== 0) throw errno(E.EINVAL);
   const mm = task.process.mm;
+  if (len > 0 && DISCARDING.includes(advice)) {
+    for (const v of mm.vmas) {
+      if (v.sealed && v.start < addr + len && addr < v.end && isAnonymous(v) && (v.prot & mman.PROT_WRITE) === 0) throw errno(E.EPERM);
+    }
+  }
   if (len > 0 && !mm.covers(addr, addr + len)) throw errno(E.ENOMEM);
+  // MADV_COLD and MADV_PAGEOUT refuse locked memory (can_madv_lru_vma).
+  if ((advice === 20 || advice === 21) && mm.vmas.some((v) => v.locked && v.start < addr + len && addr < v.end)) throw errno(E.EINVAL);
   // Private anonymous memory reads back as zeros after MADV_DONTNEED.
-  if (a.int(2) === MADV_DONTNEED && len > 0) {
+  if (advice === MADV_DONTNEED && len > 0) {
     const v = mm.find(addr);
     if (v && !v.shared && v.name === '') task.kernel.mem.fill(addr, len);
   }
+}
+
+function madvise(task: Task, a: SyscallArgs) {
+  madviseRange(task, a.ptr(0), a.ptr(1), a.int(2));
   return 0;
 }
 

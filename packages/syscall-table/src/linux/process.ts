@@ -1,6 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import { E, errno, HostFile, NORETURN, PathFile, type ExecAt, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
-import { partial, supported, unimplemented, type Family } from './define.js';
+import { partial, supported, type Family } from './define.js';
 import { dirPath } from './files.js';
 import { writeBackAllShared } from './memory.js';
 
@@ -485,7 +485,6 @@ export const processFamily: Family = {
     return 0;
   }),
   get_robust_list: supported(getRobustList),
-  rseq: unimplemented('restartable sequences need per-CPU preemption hooks; libc falls back', E.ENOSYS),
   uname: supported(uname),
   prlimit64: partial('limits are kept per process; only NOFILE is enforced', prlimit64),
   setrlimit: partial('as prlimit64 on the caller: limits are kept per process; only NOFILE is enforced', (t, a) => {

@@ -1,4 +1,4 @@
-import { CLONE, E, errno, fcntl, NORETURN, WAIT_ALL, WAIT_CLONE, WAIT_CONTINUED, WAIT_EXITED, WAIT_STOPPED, type ChildEvent, type Kernel, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { BLOCK, CLONE, E, errno, fcntl, NORETURN, TaskState, WAIT_ALL, WAIT_CLONE, WAIT_CONTINUED, WAIT_EXITED, WAIT_STOPPED, type ChildEvent, type Kernel, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 import { writeBackAllShared } from './memory.js';
 import { pidfdTarget } from './pidfd.js';
@@ -294,13 +294,52 @@ function clockNanosleep(task: Task, a: SyscallArgs): SyscallResult {
   if (!SLEEP_CLOCKS.includes(clock)) throw errno(NO_SLEEP_CLOCKS.includes(clock) ? E.EOPNOTSUPP : E.EINVAL);
   let ns = readTimespec(task, a.ptr(2));
   if ((a.int(1) & TIMER_ABSTIME) !== 0) {
-    const now = clock === 0 || clock === 11 ? k.clock.realtime() : k.clock.monotonic();
+    if (clock === 0 || clock === 11) return sleepUntilRealtime(task, ns);
+    const now = k.clock.monotonic();
     ns = ns > now ? ns - now : 0n;
   }
   if (ns === 0n) return 0;
   const rem = a.ptr(3);
   const relative = (a.int(1) & TIMER_ABSTIME) === 0;
   return k.sleep(task, ns, relative && rem !== 0 ? (left) => writeRemaining(task, rem, left) : undefined);
+}
+
+/** A sleep until a time on the guest's CLOCK_REALTIME, kept across the re-runs of its call. */
+class RealtimeSleep {
+  constructor(
+    readonly deadline: bigint,
+    readonly cancel: () => void,
+  ) {}
+}
+
+/**
+ * clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME): the deadline is a time on
+ * the guest's clock, which the guest may step meanwhile: each step wakes the
+ * sleeper, whose call runs again and measures what is left on the new clock.
+ */
+function sleepUntilRealtime(task: Task, deadline: bigint): SyscallResult {
+  const k = task.kernel;
+  let st = task.waitState instanceof RealtimeSleep ? task.waitState : null;
+  if (st !== null && st.deadline !== deadline) {
+    st.cancel();
+    st = null;
+  }
+  const left = deadline - k.clock.realtime();
+  if (left <= 0n) {
+    st?.cancel();
+    return 0;
+  }
+  if (st === null) {
+    const mine: RealtimeSleep = new RealtimeSleep(deadline, k.clock.onSet(() => {
+      if (task.waitState === mine && task.state === TaskState.Blocked) k.wakeUp(task, true);
+    }));
+    task.waitState = st = mine;
+  }
+  k.waitDeadline(task, 'clock_nanosleep', process.hrtime.bigint() + left, false);
+  // As Linux's restart block: EINTR after a handler, else restart_syscall sleeps on to the same deadline.
+  task.interruptCode = E.ERESTART_RESTARTBLOCK;
+  task.restartBlock = (t) => sleepUntilRealtime(t, deadline);
+  return BLOCK;
 }
 
 function writeRemaining(task: Task, addr: number, ns: bigint): void {
