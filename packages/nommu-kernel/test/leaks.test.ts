@@ -24,6 +24,8 @@ describe('spawn_loop on one kernel', () => {
     const err = new Capture();
     const kernel = newKernel({ ramSize: 128 * MiB, stdin: noInput, stdout: out.sink, stderr: err.sink });
     const idle = kernel.phys.usedBytes;
+    // The backend's one /proc/self/pagemap descriptor for the whole process, opened at its first use: not a leak.
+    kernel.cpu.dataExtents?.(kernel.phys.base, 4096);
     const hostFdsBefore = hostFds();
     /** At each fork-like syscall of the driver: the start of a round, the previous child reaped. */
     const rounds: { used: number; resident: number; dirty: number; fds: string }[] = [];

@@ -47,6 +47,7 @@ describe('PhysicalMemory', () => {
     const protects: [number, number, number][] = [];
     const counted: CpuBackend = Object.create(cpu, {
       protect: { value: (addr: number, len: number, prot: number) => { protects.push([(addr - BASE) / PAGE_SIZE, len / PAGE_SIZE, prot]); return cpu.protect(addr, len, prot); } },
+      dataExtents: { value: (addr: number, len: number) => cpu.dataExtents!(addr, len) },
     });
     const ram = new PhysicalMemory(counted);
     const R = mman.PROT_READ;
@@ -71,6 +72,7 @@ describe('PhysicalMemory', () => {
     const counted: CpuBackend = Object.create(cpu, {
       protect: { value: (addr: number, len: number, prot: number) => { protects.push([(addr - BASE) / PAGE_SIZE, len / PAGE_SIZE, prot]); return cpu.protect(addr, len, prot); } },
       zero: { value: (addr: number, len: number) => cpu.zero(addr, len) },
+      dataExtents: { value: (addr: number, len: number) => cpu.dataExtents!(addr, len) },
     });
     const ram = new PhysicalMemory(counted);
     const R = mman.PROT_READ;
@@ -305,6 +307,18 @@ describe('PhysicalMemory', () => {
     }
   });
 
+  it('zeroes RAM handed out again in place, up to 4 MiB: the host keeps its pages for the new owner', () => {
+    const len = 32 * PAGE_SIZE;
+    const a = phys.alloc(len)!;
+    fillRam(a, len, 7);
+    phys.free(a, len);
+    expect(phys.allocAt(a, len)).toBe(true);
+    // Still backed: an exec copying its image there takes no page fault (given back, they would be holes).
+    expect(cpu.dataExtents!(a, len)).toEqual([a, a + len]);
+    expect(allZero(a, len)).toBe(true);
+    phys.free(a, len);
+  });
+
   it('hands back freed memory as zeros', () => {
     const a = phys.alloc(4 * PAGE_SIZE)!;
     fillRam(a, 4 * PAGE_SIZE, 0x5a);
@@ -494,6 +508,7 @@ describe('MemoryMap', () => {
     const protects: [number, number, number][] = [];
     const counted: CpuBackend = Object.create(cpu, {
       protect: { value: (addr: number, len: number, prot: number) => { protects.push([(addr - BASE) / PAGE_SIZE, len / PAGE_SIZE, prot]); return cpu.protect(addr, len, prot); } },
+      dataExtents: { value: (addr: number, len: number) => cpu.dataExtents!(addr, len) },
     });
     const mm = new MemoryMap(new PhysicalMemory(counted));
     const RW = mman.PROT_READ | mman.PROT_WRITE;
