@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -267,6 +268,34 @@ int main(void)
 		expect_errno(mremap(p, PAGE, 2 * PAGE, 0x80000) == MAP_FAILED ? -1 : 0, EINVAL,
 			     "mremap unknown flag");
 		munmap(p, PAGE);
+	}
+
+	/* madvise: unknown advice is EINVAL; MADV_DONTFORK keeps a mapping from a forked child, MADV_DOFORK undoes it. */
+	{
+		unsigned char *p = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		errno = 0;
+		expect_errno(madvise(p, PAGE, 999), EINVAL, "madvise unknown advice");
+		check(madvise(p + PAGE, PAGE, MADV_DONTFORK) == 0, "madvise MADV_DONTFORK on the middle page");
+		for (int round = 0; round < 2; round++) {
+			fflush(stdout);
+			pid_t pid = fork();
+			if (pid == 0) {
+				/* In the child: is the middle page still mapped? mincore answers ENOMEM for an unmapped page. */
+				unsigned char vec;
+				int mapped = mincore(p + PAGE, PAGE, &vec) == 0 || errno != ENOMEM;
+				int edges = mincore(p, PAGE, &vec) == 0 && mincore(p + 2 * PAGE, PAGE, &vec) == 0;
+				_exit((mapped ? 1 : 0) | (edges ? 2 : 0));
+			}
+			int st = 0;
+			waitpid(pid, &st, 0);
+			if (round == 0) {
+				check(WIFEXITED(st) && WEXITSTATUS(st) == 2, "a forked child lacks the DONTFORK page and has its neighbours");
+				check(madvise(p + PAGE, PAGE, MADV_DOFORK) == 0, "madvise MADV_DOFORK");
+			} else {
+				check(WIFEXITED(st) && WEXITSTATUS(st) == 3, "after MADV_DOFORK the child has it again");
+			}
+		}
+		munmap(p, 3 * PAGE);
 	}
 
 	printf("%s\n", failures ? "mmap_basic FAILED" : "mmap_basic ok");

@@ -52,6 +52,8 @@ export interface Vma {
   lazy?: boolean;
   /** mlock'ed (see MemoryMap.lock). Not inherited by fork. */
   locked?: boolean;
+  /** MADV_DONTFORK: a forked child does not get this mapping (MADV_DOFORK undoes it). */
+  dontFork?: boolean;
   /**
    * mseal'ed: munmap, mremap, mprotect, MAP_FIXED over it and discarding
    * madvise answer EPERM (the memory handlers check it). Kept by the pieces
@@ -241,8 +243,13 @@ export class MemoryMap {
     this.#change(start, end, { locked });
   }
 
+  /** MADV_DONTFORK (true) and MADV_DOFORK (false) over [start, end). */
+  dontFork(start: number, end: number, on: boolean): void {
+    this.#change(start, end, { dontFork: on });
+  }
+
   /** Splits the mappings at start and end and applies `patch` to the pieces between; ENOMEM if a page there is unmapped. */
-  #change(start: number, end: number, patch: Partial<Pick<Vma, 'prot' | 'locked' | 'sealed'>>): Vma[] {
+  #change(start: number, end: number, patch: Partial<Pick<Vma, 'prot' | 'locked' | 'sealed' | 'dontFork'>>): Vma[] {
     if (!this.covers(start, end)) throw errno(E.ENOMEM);
     const out: Vma[] = [];
     const changed: Vma[] = [];
@@ -299,6 +306,7 @@ export class MemoryMap {
   fork(): MemoryMap {
     const child = new MemoryMap(this.phys);
     for (const v of this.vmas) {
+      if (v.dontFork) continue;
       const copy = { ...v };
       delete copy.locked;
       child.vmas.push(copy);

@@ -322,6 +322,7 @@ const isAnonymous = (v: Vma): boolean => !v.shared && (v.name === '' || v.name =
  * anonymous memory, ENOMEM for a hole.
  */
 export function madviseRange(task: Task, addr: number, rawLen: number, advice: number): void {
+  if (!ADVICE.has(advice)) throw errno(E.EINVAL);
   const len = pageUp(rawLen);
   if (addr % PAGE_SIZE !== 0) throw errno(E.EINVAL);
   const mm = task.process.mm;
@@ -338,7 +339,21 @@ export function madviseRange(task: Task, addr: number, rawLen: number, advice: n
     const v = mm.find(addr);
     if (v && !v.shared && v.name === '') task.kernel.mem.fill(addr, len);
   }
+  if ((advice === MADV_DONTFORK || advice === MADV_DOFORK) && len > 0) mm.dontFork(addr, addr + len, advice === MADV_DONTFORK);
 }
+
+const MADV_DONTFORK = 10;
+const MADV_DOFORK = 11;
+/**
+ * The advice taken: NORMAL..DONTNEED (0-4), FREE, REMOVE, DONTFORK, DOFORK,
+ * MERGEABLE, UNMERGEABLE, HUGEPAGE, NOHUGEPAGE, DONTDUMP, DODUMP, KEEPONFORK,
+ * COLD, PAGEOUT, POPULATE_READ, POPULATE_WRITE, DONTNEED_LOCKED, COLLAPSE.
+ * Not: WIPEONFORK (18: a forked child's copy would have to read zeros, which
+ * fork does not give; EINVAL lets callers such as OpenSSL fall back),
+ * HWPOISON and SOFT_OFFLINE (a kernel without CONFIG_MEMORY_FAILURE), the
+ * guard regions of Linux 6.13 (102, 103), and unknown values.
+ */
+const ADVICE = new Set([0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20, 21, 22, 23, 24, 25]);
 
 function madvise(task: Task, a: SyscallArgs) {
   madviseRange(task, a.ptr(0), a.ptr(1), a.int(2));
@@ -351,5 +366,5 @@ export const memory: Family = {
   munmap: supported(munmap),
   mremap: partial('MREMAP_FIXED and MREMAP_DONTUNMAP need page tables: EINVAL', mremap),
   mprotect: partial('enforced per page by the CPU backend (SIGSEGV with SEGV_ACCERR), but not on the kernel\'s own copies (a read-only buffer gives no EFAULT); MAP_SHARED pages shared across fork share one protection; past the ranges a backend can hold (Unicorn: 512) some pages stay more permissive; on Unicorn a handler that fixes the page and returns re-runs its translation block from the start', mprotect),
-  madvise: partial('advice is accepted; MADV_DONTNEED zeroes private anonymous memory', madvise),
+  madvise: partial('known advice is accepted; MADV_DONTNEED zeroes private anonymous memory, MADV_DONTFORK keeps a mapping from forked children; MADV_WIPEONFORK, MADV_HWPOISON, MADV_SOFT_OFFLINE and the 6.13 guard regions answer EINVAL', madvise),
 };
