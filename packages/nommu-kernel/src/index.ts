@@ -78,3 +78,4 @@ export { HARD_MSGMAX, HARD_MSGSIZEMAX, MessageQueue, MQ_LIMITS, MQ_PRIO_MAX, MQ_
 export type { MqMessage } from './fs/mqueue.js';
 export { IN, INOTIFY_LIMITS, InotifyFile } from './fs/inotify.js';
 export * as fsnotify from './fs/inotify.js';
+export { PerKernel } from './perkernel.js';

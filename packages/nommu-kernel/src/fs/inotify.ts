@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { E, errno, type Errno } from '../errno.js';
 import type { Kernel } from '../kernel.js';
+import { PerKernel } from '../perkernel.js';
 import { BLOCK } from '../syscalls.js';
 import type { Task } from '../task/task.js';
 import { HostFile, O_NONBLOCK, O_RDONLY, O_TRUNC, OpenFile, POLL, setFileEvents, type IoResult } from './file.js';
@@ -113,22 +114,18 @@ class Notifier {
   }
 }
 
-const notifiers = new WeakMap<Kernel, Notifier>();
+const notifiers = new PerKernel<Notifier>((k) => new Notifier(k));
 /** Notifiers with at least one watch (what a close, which knows no kernel, may have to tell). */
 const active = new Set<Notifier>();
 /** The kernel a host file belongs to, learnt when a hook saw it with a task. */
 const owners = new WeakMap<HostFile, Notifier>();
 
-function notifierOf(kernel: Kernel): Notifier {
-  let n = notifiers.get(kernel);
-  if (!n) notifiers.set(kernel, (n = new Notifier(kernel)));
-  return n;
-}
+const notifierOf = (kernel: Kernel): Notifier => notifiers.of(kernel);
 
 /** The notifier of a kernel in which something is watched, else null: the first test of every hook. */
 function watched(kernel: Kernel): Notifier | null {
   if (active.size === 0) return null;
-  const n = notifiers.get(kernel);
+  const n = notifiers.peek(kernel);
   return n !== undefined && n.watches > 0 ? n : null;
 }
 

@@ -1,5 +1,6 @@
 import { E, errno, type Errno } from '../errno.js';
 import type { Kernel } from '../kernel.js';
+import { PerKernel } from '../perkernel.js';
 import type { MemoryMap } from '../memory/mm.js';
 import { BLOCK } from '../syscalls.js';
 import { TaskState, type Process, type Task, type WaitState } from '../task/task.js';
@@ -122,13 +123,11 @@ export class MqNamespace {
   }
 }
 
-const namespaces = new WeakMap<Kernel, MqNamespace>();
+const namespaces = new PerKernel<MqNamespace>((k) => new MqNamespace(k));
 
 /** The kernel's message queue namespace (made at first use). */
 export function mqNamespace(kernel: Kernel): MqNamespace {
-  let ns = namespaces.get(kernel);
-  if (!ns) namespaces.set(kernel, (ns = new MqNamespace(kernel)));
-  return ns;
+  return namespaces.of(kernel);
 }
 
 /** A message queue: the inode behind a name in the namespace and every description opened on it. */

@@ -6,6 +6,7 @@
  */
 import { CAP_SYS_NICE, capable, E, errno, HostFile, mman, notPath, PAGE_SIZE, pageUp, stat, type SyscallArgs, type SyscallResult, type Task, type Vma } from '@nommu/kernel';
 import { partial, type Family } from './define.js';
+import { readIovecs } from './iovec.js';
 import { madviseRange } from './memory.js';
 import { pidfdTarget } from './pidfd.js';
 
@@ -139,9 +140,6 @@ const MADV_PAGEOUT = 21;
 const MADV_COLLAPSE = 25;
 /** The advice process_madvise may give another process (process_madvise_remote_valid). */
 const REMOTE_ADVICE = [MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED, MADV_COLLAPSE];
-const UIO_MAXIOV = 1024;
-/** MAX_RW_COUNT: import_iovec shortens the ranges past this total. */
-const MAX_RW_COUNT = 0x7ffff000;
 
 /**
  * The process a pidfd names, with its memory: ESRCH once it has exited (a
@@ -166,17 +164,7 @@ function processMadvise(task: Task, a: SyscallArgs): SyscallResult {
   const vlen = a.ptr(2);
   const advice = a.int(3);
   if (a.uint(4) !== 0) throw errno(E.EINVAL);
-  if (vlen > UIO_MAXIOV) throw errno(E.EINVAL);
-  const iov: [number, number][] = [];
-  let total = 0;
-  for (let i = 0; i < vlen; i++) {
-    const base = k.mem.ptr(a.ptr(1) + i * 16);
-    const len = k.mem.u64(a.ptr(1) + i * 16 + 8);
-    if (len > (1n << 63n) - 1n) throw errno(E.EINVAL);
-    const n = Math.min(Number(len), MAX_RW_COUNT - total);
-    iov.push([base, n]);
-    total += n;
-  }
+  const iov = readIovecs(task, a.ptr(1), vlen);
   const p = livePidfdProcess(task, a.int(0));
   const self = p.mm === task.process.mm;
   if (!self && !REMOTE_ADVICE.includes(advice)) throw errno(E.EINVAL);

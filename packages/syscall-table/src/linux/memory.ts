@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { DeviceFile, E, errno, HostFile, mman, notPath, pageUp, PAGE_SIZE, stat, type Kernel, type SyscallArgs, type Task, type Vma } from '@nommu/kernel';
+import { DeviceFile, E, errno, HostFile, mman, notPath, pageUp, PAGE_SIZE, PerKernel, stat, type Kernel, type SyscallArgs, type Task, type Vma } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 import { checkLockedMap } from './mlock.js';
 
@@ -19,10 +19,15 @@ const PREFAULT_MAX = 64 << 20;
 
 const ZERO_SHARED = '/dev/zero (deleted)';
 
+/** Backs [addr, addr+len) at once if it is no larger than PREFAULT_MAX. */
+export function prefaultRange(k: Kernel, addr: number, len: number): void {
+  if (len <= PREFAULT_MAX) k.cpu.prefault?.(addr, len);
+}
+
 /** Backs [addr, addr+len) of `v` at once if the rule above covers it: anonymous, writable, not lazy. */
 function prefault(k: Kernel, v: Vma, addr: number, len: number): void {
   const anon = v.name === '' || v.name === ZERO_SHARED;
-  if (anon && !v.lazy && (v.prot & mman.PROT_WRITE) !== 0 && len <= PREFAULT_MAX) k.cpu.prefault?.(addr, len);
+  if (anon && !v.lazy && (v.prot & mman.PROT_WRITE) !== 0) prefaultRange(k, addr, len);
 }
 
 /**
@@ -40,7 +45,7 @@ function brk(task: Task, a: SyscallArgs) {
   if (want < mm.brk && mm.sealedIn(pageUp(want), pageUp(mm.brk))) return mm.brk;
   if (want < mm.brk) task.kernel.mem.fill(want, mm.brk - want);
   const from = pageUp(mm.brk);
-  if (want > from && want - from <= PREFAULT_MAX) task.kernel.cpu.prefault?.(from, pageUp(want) - from);
+  if (want > from) prefaultRange(task.kernel, from, pageUp(want) - from);
   mm.brk = want;
   return mm.brk;
 }
@@ -160,13 +165,8 @@ interface SharedCopy {
   inode: number;
 }
 
-const sharedCopies = new WeakMap<Kernel, Map<string, SharedCopy>>();
-
-function copiesOf(k: Kernel): Map<string, SharedCopy> {
-  let m = sharedCopies.get(k);
-  if (!m) sharedCopies.set(k, (m = new Map()));
-  return m;
-}
+const sharedCopies = new PerKernel<Map<string, SharedCopy>>(() => new Map());
+const copiesOf = (k: Kernel): Map<string, SharedCopy> => sharedCopies.of(k);
 
 /** A copy is alive while a mapping of it is: a process may have exited or unmapped it without telling. */
 function alive(k: Kernel, c: SharedCopy): boolean {
@@ -223,7 +223,7 @@ function mapTmpfsShared(task: Task, file: HostFile, len: number, prot: number, o
 /** Writes the shared copies that [start, end) of the caller's map covers back to their files. */
 export function writeBackShared(task: Task, start: number, end: number): void {
   const k = task.kernel;
-  const copies = sharedCopies.get(k);
+  const copies = sharedCopies.peek(k);
   if (!copies || copies.size === 0) return;
   for (const v of task.process.mm.vmas) {
     if (!v.shared || v.end <= start || v.start >= end) continue;

@@ -7,6 +7,7 @@
  */
 import { E, EpollFile, errno, mman, type MemoryMap, type Process, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, type Family } from './define.js';
+import { readIovecs } from './iovec.js';
 
 const KCMP = { FILE: 0, VM: 1, FILES: 2, FS: 3, SIGHAND: 4, IO: 5, SYSVSEM: 6, EPOLL_TFD: 7 } as const;
 
@@ -103,29 +104,6 @@ function kcmp(task: Task, a: SyscallArgs): SyscallResult {
   }
 }
 
-const UIO_MAXIOV = 1024;
-const MAX_RW = 0x7ffff000;
-const SSIZE_MAX = 2n ** 63n - 1n;
-
-/** struct iovec[count]: EINVAL past UIO_MAXIOV or for a length negative as ssize_t; the total is cut to MAX_RW_COUNT (local vectors). */
-function vectors(task: Task, addr: number, rawCount: bigint, cut: boolean): [number, number][] {
-  if (rawCount > BigInt(UIO_MAXIOV)) throw errno(E.EINVAL);
-  const mem = task.kernel.mem;
-  const out: [number, number][] = [];
-  let total = 0;
-  for (let i = 0; i < Number(rawCount); i++) {
-    const base = mem.ptr(addr + i * 16);
-    const raw = mem.u64(addr + i * 16 + 8);
-    if (raw > SSIZE_MAX) throw errno(E.EINVAL);
-    let len = Number(raw);
-    if (cut) {
-      len = Math.min(len, MAX_RW - total);
-      total += len;
-    }
-    out.push([base, len]);
-  }
-  return out;
-}
 
 /**
  * How many bytes from `start` (of `len`) lie in mappings of `mm` allowing
@@ -168,9 +146,9 @@ function inMemoryOf<T>(task: Task, mm: MemoryMap, fn: () => T): T {
  */
 function processVm(task: Task, a: SyscallArgs, write: boolean): SyscallResult {
   if (a.u64(5) !== 0n) throw errno(E.EINVAL);
-  const local = vectors(task, a.ptr(1), a.u64(2), true);
+  const local = readIovecs(task, a.ptr(1), a.u64(2));
   if (local.every(([, len]) => len === 0)) return 0;
-  const remote = vectors(task, a.ptr(3), a.u64(4), false);
+  const remote = readIovecs(task, a.ptr(3), a.u64(4), false);
   if (remote.every(([, len]) => len === 0)) return 0;
   const target = lookup(task, a.int(0));
   if (!target.live) throw errno(E.ESRCH);

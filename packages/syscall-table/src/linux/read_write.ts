@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import { E, errno, fcntl, HostFile, notPath, PipeEnd, Socket, type IoResult, type OpenFile, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
+import { MAX_RW, readIovecs } from './iovec.js';
 
-const MAX_RW = 0x7ffff000;
-const IOV_MAX = 1024;
 
 function readable(file: OpenFile): void {
   if (!file.readable) throw errno(E.EBADF);
@@ -12,22 +11,6 @@ function writable(file: OpenFile): void {
   if (!file.writable) throw errno(E.EBADF);
 }
 
-/** Reads struct iovec[count] at addr: [base, len] pairs. */
-function iovecs(task: Task, addr: number, count: number): [number, number][] {
-  if (count < 0 || count > IOV_MAX) throw errno(E.EINVAL);
-  const mem = task.kernel.mem;
-  const out: [number, number][] = [];
-  let total = 0;
-  for (let i = 0; i < count; i++) {
-    const base = mem.ptr(addr + i * 16);
-    const len = mem.ptr(addr + i * 16 + 8);
-    if (len > MAX_RW) throw errno(E.EINVAL);
-    total += len;
-    if (total > MAX_RW) throw errno(E.EINVAL);
-    out.push([base, len]);
-  }
-  return out;
-}
 
 function read(task: Task, a: SyscallArgs) {
   const file = task.process.files.get(a.int(0));
@@ -102,7 +85,7 @@ function vectored2(task: Task, a: SyscallArgs, dir: 'read' | 'write'): SyscallRe
   if (dir === 'read') readable(file);
   else writable(file);
   if (pos !== -1 && !file.seekable) throw errno(E.ESPIPE);
-  iovecs(task, a.ptr(1), a.int(2));
+  readIovecs(task, a.ptr(1), a.int(2));
   if ((flags & ~RWF_HONOURED) !== 0) throw errno(E.EOPNOTSUPP);
   if ((flags & RWF_NOWAIT) !== 0 && !nowaitOk(file)) throw errno(E.EOPNOTSUPP);
   let at: number | null = pos === -1 ? null : pos;
@@ -154,7 +137,7 @@ function vectored(task: Task, a: SyscallArgs, dir: 'read' | 'write', pos: number
   if (pos !== null && !file.seekable) throw errno(E.ESPIPE);
   const mem = task.kernel.mem;
   // Empty vectors are skipped whatever their base ({NULL, 0} is what musl's stdio writes at exit).
-  const buffers = (): Uint8Array[] => iovecs(task, a.ptr(1), a.int(2)).filter(([, len]) => len > 0).map(([base, len]) => mem.bytes(base, len));
+  const buffers = (): Uint8Array[] => readIovecs(task, a.ptr(1), a.int(2)).filter(([, len]) => len > 0).map(([base, len]) => mem.bytes(base, len));
   if (file instanceof PipeEnd) return pipeVectored(task, file, buffers(), dir);
   if (file instanceof Socket) {
     // A socket takes the vectors in one call: a datagram is one message, however many buffers carry it.
@@ -165,7 +148,7 @@ function vectored(task: Task, a: SyscallArgs, dir: 'read' | 'write', pos: number
     return file.write(task, data);
   }
   let done = 0;
-  for (const [base, len] of iovecs(task, a.ptr(1), a.int(2))) {
+  for (const [base, len] of readIovecs(task, a.ptr(1), a.int(2))) {
     if (len === 0) continue;
     const buf = mem.bytes(base, len);
     const at = pos === null ? null : pos + done;

@@ -13,6 +13,7 @@
  */
 import { E, errno, fcntl, notPath, PipeEnd, stat, type Errno, type OpenFile, type Pipe, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, type Family } from './define.js';
+import { MAX_RW, readIovecs } from './iovec.js';
 
 const SPLICE_F_MOVE = 0x1;
 const SPLICE_F_NONBLOCK = 0x2;
@@ -20,9 +21,6 @@ const SPLICE_F_MORE = 0x4;
 const SPLICE_F_GIFT = 0x8;
 const SPLICE_F_ALL = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT;
 
-/** MAX_RW_COUNT: what one transfer moves at most. */
-const MAX_RW = 0x7ffff000;
-const UIO_MAXIOV = 1024;
 const SIGPIPE = 13;
 const SI_KERNEL = 0x80;
 const LOFF_MAX = 2n ** 63n - 1n;
@@ -202,22 +200,6 @@ function tee(task: Task, a: SyscallArgs): SyscallResult {
   return buf.length;
 }
 
-/** struct iovec[count] for vmsplice: EINVAL past UIO_MAXIOV or for a length negative as ssize_t; the total is cut to MAX_RW_COUNT. */
-function userVectors(task: Task, addr: number, count: number): [number, number][] {
-  if (count > UIO_MAXIOV) throw errno(E.EINVAL);
-  const mem = task.kernel.mem;
-  const out: [number, number][] = [];
-  let total = 0;
-  for (let i = 0; i < count; i++) {
-    const base = mem.ptr(addr + i * 16);
-    const raw = mem.u64(addr + i * 16 + 8);
-    if (raw > LOFF_MAX) throw errno(E.EINVAL);
-    const len = Math.min(Number(raw), MAX_RW - total);
-    total += len;
-    if (len > 0) out.push([base, len]);
-  }
-  return out;
-}
 
 /**
  * vmsplice: the direction is the descriptor's: written into the pipe when it
@@ -230,9 +212,7 @@ function vmsplice(task: Task, a: SyscallArgs): SyscallResult {
   if ((flags & ~SPLICE_F_ALL) !== 0) throw errno(E.EINVAL);
   const file = notPath(task.process.files.get(a.int(0)));
   if (!file.writable && !file.readable) throw errno(E.EBADF);
-  const count = a.u64(2);
-  if (count > BigInt(UIO_MAXIOV)) throw errno(E.EINVAL);
-  const vecs = userVectors(task, a.ptr(1), Number(count));
+  const vecs = readIovecs(task, a.ptr(1), a.u64(2)).filter(([, len]) => len > 0);
   const total = vecs.reduce((n, [, len]) => n + len, 0);
   if (total === 0) return 0;
   const p = pipeOf(file);

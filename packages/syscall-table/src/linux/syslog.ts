@@ -3,7 +3,7 @@
  * kernel logs one boot line; nothing else writes to it. Access is as with
  * dmesg_restrict=1: every action needs CAP_SYSLOG (EPERM without).
  */
-import { capable, E, errno, type Kernel, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { capable, E, errno, PerKernel, type Kernel, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, type Family } from './define.js';
 
 const CAP_SYSLOG = 34;
@@ -37,17 +37,14 @@ interface KernelLog {
   savedConsoleLevel: number;
 }
 
-const logs = new WeakMap<Kernel, KernelLog>();
-
-function logOf(k: Kernel): KernelLog {
-  let log = logs.get(k);
-  if (!log) {
-    const banner = '<5>[    0.000000] Linux version 6.1.0-nommu (nommu@nommu) #1 nommu\n';
-    log = { records: [banner], readSeq: 0, clearSeq: 0, consoleLevel: CONSOLE_LOGLEVEL_DEFAULT, savedConsoleLevel: LOGLEVEL_DEFAULT };
-    logs.set(k, log);
-  }
-  return log;
-}
+const logs = new PerKernel<KernelLog>(() => ({
+  records: ['<5>[    0.000000] Linux version 6.1.0-nommu (nommu@nommu) #1 nommu\n'],
+  readSeq: 0,
+  clearSeq: 0,
+  consoleLevel: CONSOLE_LOGLEVEL_DEFAULT,
+  savedConsoleLevel: LOGLEVEL_DEFAULT,
+}));
+const logOf = (k: Kernel): KernelLog => logs.of(k);
 
 const encoder = new TextEncoder();
 

@@ -27,7 +27,8 @@ import {
   errno,
   pageUp,
   PAGE_SIZE,
-  realtimeNs,
+  mman,
+  PerKernel,
   WaitQueue,
   type Kernel,
   type MemoryMap,
@@ -39,6 +40,7 @@ import {
   type WaitState,
 } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
+import { prefaultRange } from './memory.js';
 import { readTimespec } from './timespec.js';
 
 // ---- constants (include/uapi/linux/ipc.h, shm.h, sem.h, msg.h) ----
@@ -96,9 +98,7 @@ const S_IWUGO = 0o222;
 const S_IXUGO = 0o111;
 const S_IRWXUGO = 0o777;
 
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const PROT_EXEC = 4;
+const { PROT_READ, PROT_WRITE, PROT_EXEC } = mman;
 
 // Linux's default limits (ipc_namespace defaults).
 const SHMMAX = 0xffff_ffff_feff_ffffn; // ULONG_MAX - 2^24
@@ -130,8 +130,6 @@ const IPCMNI = 32768;
 const SEQ_MAX = 0x7fffffff >> 15;
 
 const SIZEOF_SEMBUF = 6;
-/** Segments up to this size are backed by the host when made (memory.ts's rule for anonymous memory). */
-const PREFAULT_MAX = 64 << 20;
 
 // ---- objects ----
 
@@ -149,7 +147,7 @@ abstract class IpcObject {
   id = 0;
   idx = 0;
   removed = false;
-  ctime = now();
+  ctime = 0;
   constructor(readonly perm: Perm) {}
 }
 
@@ -268,20 +266,15 @@ interface State {
   readonly msg: Ids<MsgQueue>;
 }
 
-const states = new WeakMap<Kernel, State>();
+const states = new PerKernel<State>((k) => {
+  const st: State = { shm: new Ids(SHMMNI), sem: new Ids(SEMMNI), msg: new Ids(MSGMNI) };
+  k.addHooks({ onProcessExit: (p) => processExit(k, st, p) });
+  return st;
+});
+const stateOf = (k: Kernel): State => states.of(k);
 
-function stateOf(k: Kernel): State {
-  let s = states.get(k);
-  if (!s) {
-    const st: State = { shm: new Ids(SHMMNI), sem: new Ids(SEMMNI), msg: new Ids(MSGMNI) };
-    states.set(k, (s = st));
-    k.addHooks({ onProcessExit: (p) => processExit(k, st, p) });
-  }
-  return s;
-}
-
-function now(): number {
-  return Number(realtimeNs() / 1_000_000_000n);
+function now(k: Kernel): number {
+  return Number(k.clock.realtime() / 1_000_000_000n);
 }
 
 // ---- permissions (Linux's ipcperms) ----
@@ -337,12 +330,12 @@ function readPermUpdate(k: Kernel, addr: number): PermUpdate {
   return { uid: m.u32(addr + 4), gid: m.u32(addr + 8), mode: m.u32(addr + 20) };
 }
 
-function applyPermUpdate(obj: IpcObject, u: PermUpdate): void {
+function applyPermUpdate(k: Kernel, obj: IpcObject, u: PermUpdate): void {
   if (u.uid === 0xffffffff || u.gid === 0xffffffff) throw errno(E.EINVAL);
   obj.perm.uid = u.uid;
   obj.perm.gid = u.gid;
   obj.perm.mode = (obj.perm.mode & ~S_IRWXUGO) | (u.mode & S_IRWXUGO);
-  obj.ctime = now();
+  obj.ctime = now(k);
 }
 
 /**
@@ -386,6 +379,7 @@ function ipcget<T extends IpcObject>(k: Kernel, ids: Ids<T>, key: number, flag: 
   }
   if (ids.byIdx.size >= ids.mni) throw errno(E.ENOSPC);
   const o = make();
+  o.ctime = now(k);
   ids.add(o);
   return o.id;
 }
@@ -485,7 +479,7 @@ function shmget(task: Task, a: SyscallArgs): SyscallResult {
       if (start === null) throw errno(E.ENOMEM);
       // Backed by the host now, as mmap does for shared anonymous memory (see memory.ts); SHM_NORESERVE
       // changes nothing (no swap is reserved anyway).
-      if (len <= PREFAULT_MAX) k.cpu.prefault?.(start, len);
+      prefaultRange(k, start, len);
       return new Segment(newPerm(k, key, flag), size, start, start + len, task.process.pid);
     },
     (s) => {
@@ -555,7 +549,7 @@ function shmat(task: Task, a: SyscallArgs): SyscallResult {
     if (union !== prot) mm.enforce(vma, vma.start, vma.end, union);
     if ((prot & PROT_EXEC) !== 0) k.cpu.invalidateCode(s.start, len);
   }
-  s.atime = now();
+  s.atime = now(k);
   s.lpid = task.process.pid;
   return s.start;
 }
@@ -586,7 +580,7 @@ function shmdt(task: Task, a: SyscallArgs): SyscallResult {
   } else {
     for (const v of mine) mm.unmap(v.start, v.end);
   }
-  s.dtime = now();
+  s.dtime = now(k);
   s.lpid = task.process.pid;
   sweepShm(k, st);
   return 0;
@@ -649,7 +643,7 @@ function shmctl(task: Task, a: SyscallArgs): SyscallResult {
     }
     case IPC_SET: {
       const u = readPermUpdate(k, buf);
-      applyPermUpdate(owned(k, st.shm, id), u);
+      applyPermUpdate(k, owned(k, st.shm, id), u);
       return 0;
     }
     case IPC_RMID:
@@ -765,7 +759,7 @@ function semtimedop(task: Task, semid: number, sopsAddr: number, nsops: number, 
     for (let i = 0; i < set.nsems; i++) set.vals[i] = r.vals[i]!;
     for (const s of sops) set.pids[s.num] = pid;
     if (r.adj) set.undo.set(proc, r.adj);
-    set.otime = now();
+    set.otime = now(k);
     if (alter) set.queue.wake();
     return 0;
   }
@@ -829,7 +823,7 @@ function semctl(task: Task, a: SyscallArgs): SyscallResult {
     }
     case IPC_SET: {
       const u = readPermUpdate(k, arg);
-      applyPermUpdate(owned(k, st.sem, id), u);
+      applyPermUpdate(k, owned(k, st.sem, id), u);
       return 0;
     }
     case IPC_RMID:
@@ -845,7 +839,7 @@ function semctl(task: Task, a: SyscallArgs): SyscallResult {
       clearUndo(s, num);
       s.vals[num] = val;
       s.pids[num] = task.process.pid;
-      s.ctime = now();
+      s.ctime = now(k);
       s.queue.wake();
       return 0;
     }
@@ -876,7 +870,7 @@ function semctl(task: Task, a: SyscallArgs): SyscallResult {
           s.pids[i] = pid;
         });
         clearUndo(s, null);
-        s.ctime = now();
+        s.ctime = now(k);
         s.queue.wake();
         return 0;
       }
@@ -922,7 +916,7 @@ function msgsnd(task: Task, a: SyscallArgs): SyscallResult {
     q.msgs.push({ type, data });
     q.cbytes += size;
     q.lspid = task.process.pid;
-    q.stime = now();
+    q.stime = now(k);
     q.receivers.wake();
     return 0;
   }
@@ -973,7 +967,7 @@ function msgrcv(task: Task, a: SyscallArgs): SyscallResult {
       q.msgs.splice(i, 1);
       q.cbytes -= msg.data.length;
       q.lrpid = task.process.pid;
-      q.rtime = now();
+      q.rtime = now(k);
       q.senders.wake();
     }
     const n = Math.min(size, msg.data.length);
@@ -1039,7 +1033,7 @@ function msgctl(task: Task, a: SyscallArgs): SyscallResult {
       const qbytes = m.u64(buf + 88);
       const q = owned(k, st.msg, id);
       if (qbytes > BigInt(MSGMNB) && k.identity.euid !== 0) throw errno(E.EPERM);
-      applyPermUpdate(q, u);
+      applyPermUpdate(k, q, u);
       q.qbytes = Number(qbytes);
       q.senders.wake();
       return 0;
@@ -1080,7 +1074,7 @@ function processExit(k: Kernel, st: State, p: Process): void {
     if (changed) set.queue.wake();
   }
   if (p.mm.users !== 1 || st.shm.byIdx.size === 0) return;
-  const t = now();
+  const t = now(k);
   for (const s of st.shm.byIdx.values()) {
     if (p.mm.vmas.some((v) => isAttachment(v, s))) {
       s.dtime = t;

@@ -1,4 +1,4 @@
-import { CAP_SYS_TIME, capable, E, errno, type Kernel, type SyscallArgs, type Task } from '@nommu/kernel';
+import { CAP_SYS_TIME, capable, E, errno, PerKernel, type Kernel, type SyscallArgs, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 import { readTimespec } from './timespec.js';
 
@@ -154,16 +154,10 @@ interface TimeState {
   tai: number;
 }
 
-const states = new WeakMap<Kernel, TimeState>();
-
-function timeState(k: Kernel): TimeState {
-  let s = states.get(k);
-  if (!s) {
-    s = { minuteswest: 0, dsttime: 0, status: 0, offsetNs: 0n, adjustUs: 0n, freq: 0n, maxerror: 0n, esterror: 0n, constant: 2n, tick: 1_000_000n / USER_HZ, tai: 0 };
-    states.set(k, s);
-  }
-  return s;
-}
+const states = new PerKernel<TimeState>(() => ({
+  minuteswest: 0, dsttime: 0, status: 0, offsetNs: 0n, adjustUs: 0n, freq: 0n, maxerror: 0n, esterror: 0n, constant: 2n, tick: 1_000_000n / USER_HZ, tai: 0,
+}));
+const timeState = (k: Kernel): TimeState => states.of(k);
 
 /** The largest time settimeofday accepts (Linux's TIME_SETTOD_SEC_MAX: KTIME_SEC_MAX less 30 years). */
 const SETTOD_SEC_MAX = 9_223_372_036n - 30n * 365n * 86_400n;
