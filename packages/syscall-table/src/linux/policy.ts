@@ -8,7 +8,7 @@
 import { CAP_SYS_NICE, capable, E, errno, notPath, pageUp, PAGE_SIZE, SCHED_RESET_ON_FORK, stat, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, supported, type Family } from './define.js';
 import { writeBackShared } from './memory.js';
-import { priorityTargets } from './process.js';
+import { clampNice, priorityTargets } from './process.js';
 import { affinityTarget } from './tasks.js';
 
 const SCHED_OTHER = 0;
@@ -99,8 +99,6 @@ const SCHED_FLAG_KEEP_POLICY = 0x08;
 const SCHED_FLAG_KEEP_PARAMS = 0x10;
 const SCHED_FLAG_UTIL_CLAMP = 0x60;
 const SCHED_FLAG_ALL = 0x7f;
-const NICE_MIN = -20;
-const NICE_MAX = 19;
 
 /**
  * sched_setattr: the policy (and reset-on-fork) as sched_setscheduler
@@ -123,7 +121,7 @@ function schedSetattr(task: Task, a: SyscallArgs): SyscallResult {
   mem.offset(attr, Math.min(size, SCHED_ATTR_SIZE));
   let policy = mem.i32(attr + ATTR_POLICY);
   const flags = mem.u64(attr + ATTR_FLAGS);
-  let nice = Math.min(NICE_MAX, Math.max(NICE_MIN, mem.i32(attr + ATTR_NICE)));
+  let nice = clampNice(mem.i32(attr + ATTR_NICE));
   let priority = mem.u32(attr + ATTR_PRIORITY);
   if ((flags & BigInt(SCHED_FLAG_UTIL_CLAMP)) !== 0n && size < SCHED_ATTR_SIZE) throw errno(E.EINVAL);
   if (policy < 0) throw errno(E.EINVAL);

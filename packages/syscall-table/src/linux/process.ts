@@ -355,6 +355,8 @@ const PRIO_PGRP = 1;
 const PRIO_USER = 2;
 const NICE_MIN = -20;
 const NICE_MAX = 19;
+/** A nice value as setpriority and sched_setattr take one: clamped to -20..19. */
+export const clampNice = (nice: number): number => Math.min(NICE_MAX, Math.max(NICE_MIN, nice));
 
 /** The threads a getpriority/setpriority (which, who) pair names: who 0 is the caller's own. */
 export function priorityTargets(task: Task, which: number, who: number): Task[] {
@@ -388,7 +390,7 @@ function getpriority(task: Task, a: SyscallArgs) {
 function setpriority(task: Task, a: SyscallArgs) {
   const targets = priorityTargets(task, a.int(0), a.int(1));
   if (targets.length === 0) throw errno(E.ESRCH);
-  const nice = Math.min(NICE_MAX, Math.max(NICE_MIN, a.int(2)));
+  const nice = clampNice(a.int(2));
   const root = task.kernel.identity.euid === 0;
   let refused = false;
   for (const t of targets) {
