@@ -64,6 +64,7 @@ const CASES: Case[] = [
   { program: 'malloc_stress' },
   { program: 'files_basic', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
   { program: 'mmap_basic', env: { NOMMU_TEST_TMPDIR: '@scratch' } },
+  { program: 'grow_memory' },
   { program: 'proc_maps' },
   { program: 'epoll', input: 'input for epoll\n' },
   { program: 'poll_select', input: 'input for poll and select\n' },

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import * as os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
@@ -12,6 +13,7 @@ import { PtRegs, SIZEOF_PT_REGS, vdsoImage, vdsoLayout, type VdsoLayout } from '
 import { E, Errno, errno, hostErrno } from './errno.js';
 import { KernelError } from './errors.js';
 import { OffloadTable } from './fs/offload.js';
+import { MemoryOffloadState } from './memory/offload.js';
 import { HookLists, SyscallCall, type KernelHooks, type MemoryFault } from './hooks.js';
 import { FdTable, hostSink, hostSource, O_RDONLY, O_WRONLY, StreamFile, type OpenFile, type StreamSink, type StreamSource } from './fs/file.js';
 import { ProcFs } from './fs/procfs.js';
@@ -209,6 +211,7 @@ export class Kernel {
   readonly cpu: CpuBackend;
   /** The backend's offloaded I/O, kept equal to the running task's descriptors (null: the backend has none). */
   readonly #offload: OffloadTable | null;
+  readonly #mmOffload: MemoryOffloadState | null;
   readonly syscalls: SyscallTable;
   readonly phys: PhysicalMemory;
   readonly mem: UserMemory;
@@ -296,6 +299,7 @@ export class Kernel {
     }
     this.cpu = cpu;
     this.#offload = cpu.offload ? new OffloadTable(cpu.offload) : null;
+    this.#mmOffload = cpu.memoryOffload ? new MemoryOffloadState(cpu.memoryOffload) : null;
     this.#slicePerRun = cpu.slicePerRun === true;
     this.syscalls = opts.syscalls;
     this.syscallsMade = new Uint8Array(opts.syscalls.size);
@@ -1083,7 +1087,11 @@ export class Kernel {
       }
       this.#chargeSystem(t0);
       // Only with nobody to show each call to: tracers and syscall hooks see every read and write.
-      if (this.#offload !== null) this.#offload.publish(task.process.files, this.tracer === null && this.#hooks?.syscalls !== true);
+      if (this.#offload !== null || this.#mmOffload !== null) {
+        const allowed = this.tracer === null && this.#hooks?.syscalls !== true;
+        if (this.#offload !== null) this.#offload.publish(task.process.files, allowed);
+        if (this.#mmOffload !== null) this.#mmOffload.publish(task.process.mm, allowed);
+      }
       // A backend that measures each run's slice gets what is left of the task's; another keeps its periodic tick,
       // which need not come more often than the event loop's turn while the task runs alone and no CPU-time timer counts.
       const tickMs = alone && task.process.itimerVirtual === null && task.process.itimerProf === null ? YIELD_IDLE_MS : SLICE_MS;
@@ -1091,6 +1099,7 @@ export class Kernel {
       const budget = this.#slicePerRun ? Math.max(MIN_RUN_MICROS, Math.ceil((SLICE_MS - used) * 1000)) : tickMs * 1000;
       const reason = this.cpu.run(Math.min(budget, Math.max(MIN_RUN_MICROS, Math.ceil((this.#timers.nextDueMs - t0) * 1000))));
       const t1 = performance.now();
+      if (this.#mmOffload !== null) this.#mmOffload.takeBack();
       this.#chargeUser(task, t1 - t0);
       this.#accountTask = task;
       this.#accountSince = t1;

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { CpuBackend } from '@nommu/x86-cpu';
 import { VdsoClock } from '@nommu/um-entry';
 import type { UserMemory } from './memory/user.js';

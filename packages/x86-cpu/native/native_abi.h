@@ -61,6 +61,28 @@ typedef struct {
   uint32_t mode; /* OFFLOAD_* bits; 0: answered by the kernel */
   uint32_t pad;
 } OffloadSlot;
+/*
+ * Memory calls the runner answers itself (see MemoryOffload in src/backend.ts):
+ * brk inside the running process's break area, and mremap growing the one
+ * mapping the kernel named (grow_start..grow_end) in place, into room up to
+ * grow_limit that the kernel found free and zeroed. Node writes the values
+ * before a run and reads back the break and grow_end, which the runner moves.
+ * Addresses are doubles so JavaScript reads them without a BigInt.
+ */
+typedef struct {
+  uint32_t on;    /* nonzero: the runner may answer the calls MM_* allows */
+  uint32_t flags; /* MM_* */
+  double brk_start, brk, brk_limit;
+  double grow_start, grow_end, grow_limit;
+  uint32_t grow_prot; /* the protection the grown pages get (mprotect in the runner) */
+  uint32_t pad;
+} MmOffload;
+enum {
+  MM_BRK = 1,          /* brk inside [brk_start, brk_limit] */
+  MM_BRK_SHRINK = 2,   /* brk below the break too (nothing sealed there): the bytes given back are zeroed */
+  MM_GROW = 4,         /* mremap growing grow_start..grow_end in place, up to grow_limit */
+  MM_GROW_PREFAULT = 8 /* the grown pages are backed at once (anonymous writable memory), as brk's are */
+};
 /* The addon's own open() flag: renice the process's other threads (see deprioritize_others). */
 #define OPEN_DEPRIORITIZE_HOST_THREADS 2
 
@@ -169,10 +191,13 @@ typedef struct {
   } off_queue[OFFLOAD_QUEUE_MAX];
   int32_t off_table[OFFLOAD_FDS] __attribute__((aligned(64))); /* guest fd -> slot, -1: not offloaded */
   OffloadSlot off_slots[OFFLOAD_SLOTS];
+  MmOffload mm_off __attribute__((aligned(64)));
 } Control;
 
 _Static_assert(__builtin_offsetof(Control, guest) == 256, "Control layout");
 _Static_assert(__builtin_offsetof(GuestState, xsave) == 256, "GuestState layout");
+_Static_assert(__builtin_offsetof(MmOffload, grow_prot) == 56 && sizeof(MmOffload) == 64, "MmOffload layout (src/native.ts)");
+_Static_assert((__builtin_offsetof(Control, mm_off) - __builtin_offsetof(Control, off_on)) % 8 == 0, "MmOffload alignment");
 _Static_assert(__builtin_offsetof(Control, off_slots) == __builtin_offsetof(Control, off_table) + 4 * OFFLOAD_FDS, "offload layout");
 
 #define CONTROL_SIZE (((sizeof(Control)) + 4095) & ~(size_t)4095)

@@ -335,6 +335,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, out, "offloadTable", v);
   napi_create_uint32(env, (uint32_t)(offsetof(Control, off_slots) - off0), &v);
   napi_set_named_property(env, out, "offloadSlots", v);
+  napi_create_uint32(env, (uint32_t)(offsetof(Control, mm_off) - off0), &v);
+  napi_set_named_property(env, out, "offloadMm", v);
   return out;
 
 fail:

@@ -703,15 +703,24 @@ static long write_all(int fd, struct iovec *iov, int cnt, uint64_t total) {
 /*
  * A kernel call the runner may answer itself: read, write, pread64, pwrite64,
  * readv or writev on a descriptor the kernel listed, with every buffer in
- * RAM. Returns 1 when it wrote the result into pt_regs->ax; 0 leaves the call
- * to the kernel, untouched (a host error included, so the kernel gives the
- * errno it always gives).
+ * RAM, or brk and mremap as MmOffload allows (mm_call). Returns 1 when it
+ * wrote the result into pt_regs->ax; 0 leaves the call to the kernel,
+ * untouched (a host error included, so the kernel gives the errno it always
+ * gives).
  */
+static int mm_call(uint64_t nr, uint64_t *r);
+
 static int offload_call(void) {
   uint64_t pt = nn_guest.regs[R_RDI];
   if ((pt & 7) || !in_ram_range(pt, PT_SIZE)) return 0;
   uint64_t *r = (uint64_t *)(uintptr_t)pt;
   uint64_t nr = r[PT_ORIG_AX / 8];
+  if ((nr == 12 || nr == 25) && ctl->mm_off.on) {
+    if (!mm_call(nr, r)) return 0;
+    if (ctl->stats_on) ctl->s_offloaded++;
+    return 1;
+  }
+  if (!ctl->off_on) return 0;
   if (nr > 20 || !((1u << nr) & ((1u << 0) | (1u << 1) | (1u << 17) | (1u << 18) | (1u << 19) | (1u << 20)))) return 0;
   int32_t fd = (int32_t)r[PT_DI / 8];
   if (fd < 0 || fd >= OFFLOAD_FDS) return 0;
@@ -760,6 +769,54 @@ static int offload_call(void) {
   return 1;
 }
 
+/* ---- memory calls answered in the runner (see MmOffload in native_abi.h) ---- */
+
+#define MREMAP_MAYMOVE 1
+/* The most the kernel backs at once (PREFAULT_MAX in the syscall table's memory.ts). */
+#define MM_PREFAULT_MAX (64ull << 20)
+
+static uint64_t page_up(uint64_t a) { return (a + 4095) & ~4095ull; }
+
+/*
+ * brk or mremap as the kernel would answer them, for the cases MmOffload
+ * allows; 1 when the result is in pt_regs->ax, 0 leaves the call to the kernel.
+ */
+static int mm_call(uint64_t nr, uint64_t *r) {
+  MmOffload *m = &ctl->mm_off;
+  uint32_t flags = m->flags;
+  if (nr == 12) { /* brk */
+    if (!(flags & MM_BRK)) return 0;
+    uint64_t want = r[PT_DI / 8], cur = (uint64_t)m->brk;
+    if (want > (uint64_t)m->brk_limit) return 0; /* the kernel answers (and notes it under --strict-nommu) */
+    if (want >= (uint64_t)m->brk_start) {
+      if (want < cur) {
+        if (!(flags & MM_BRK_SHRINK)) return 0;
+        memset(nn_ram_rw + (page_up(want) - nn_ram_base), 0, page_up(cur) - page_up(want)); /* whole pages, as brk() */
+      } else {
+        uint64_t from = page_up(cur), to = page_up(want);
+        if (to > from && to - from <= MM_PREFAULT_MAX) prefault_async(from, to - from);
+      }
+      m->brk = (double)want;
+      cur = want;
+    }
+    r[PT_AX / 8] = cur;
+    return 1;
+  }
+  /* mremap: growing the named mapping in place */
+  if (!(flags & MM_GROW)) return 0;
+  uint64_t old = r[PT_DI / 8], old_len = r[PT_SI / 8], new_len = r[PT_DX / 8], how = r[PT_R10 / 8];
+  uint64_t start = (uint64_t)m->grow_start, end = (uint64_t)m->grow_end, limit = (uint64_t)m->grow_limit;
+  if ((how & ~(uint64_t)MREMAP_MAYMOVE) || (old & 4095) || old < start || old >= end) return 0;
+  if (old_len == 0 || old_len > end - old || page_up(old_len) != end - old) return 0;
+  if (new_len > limit - old || page_up(new_len) <= end - old) return 0;
+  uint64_t to = old + page_up(new_len);
+  if (protect_range(end, to - end, (int)m->grow_prot) != 0) return 0;
+  if ((flags & MM_GROW_PREFAULT) && to - end <= MM_PREFAULT_MAX) prefault_async(end, to - end);
+  m->grow_end = (double)to;
+  r[PT_AX / 8] = old;
+  return 1;
+}
+
 static uint64_t run_guest(uint64_t slice, timer_t timer, uint64_t *armed) {
   if (slice && slice != *armed) {
     struct itimerspec its = {{(time_t)(slice / 1000000), (long)(slice % 1000000) * 1000},
@@ -776,7 +833,7 @@ static uint64_t run_guest(uint64_t slice, timer_t timer, uint64_t *armed) {
   uint64_t t = ctl->stats_on ? __rdtsc() : 0;
   uint64_t reason;
   do reason = nommu_native_enter();
-  while (reason == STOP_KERNEL_CALL && ctl->off_on && offload_call());
+  while (reason == STOP_KERNEL_CALL && (ctl->off_on || ctl->mm_off.on) && offload_call());
   if (t) ctl->s_guest += __rdtsc() - t;
   nn_guest.stop[0] = reason;
   if (reason == STOP_KERNEL_CALL) nn_guest.stop[3] = nn_guest.regs[R_RIP];

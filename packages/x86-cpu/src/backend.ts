@@ -122,6 +122,37 @@ export interface FileOffload {
   enabled: boolean;
 }
 
+/**
+ * Memory calls a backend may answer itself, as the kernel would, without a
+ * kernel call: brk inside the running process's break area, and mremap
+ * growing one mapping the kernel names in place, into room the kernel found
+ * free and zeroed. The kernel writes the running process's values before a
+ * run and takes back what moved after it (`brk`, `growEnd`); anything else
+ * (a shrinking mremap, another mapping, a break past its area) still reaches
+ * the kernel. Off while anything must see every call (a tracer, hooks).
+ */
+export interface MemoryOffload {
+  /** False: every brk and mremap reaches the kernel. */
+  enabled: boolean;
+  /**
+   * The break area [start, limit] and the break. `shrink`: a brk below the
+   * break may be answered too (it zeroes the bytes given back); false when
+   * sealed pages (mseal) lie there, which only the kernel checks.
+   */
+  setBreak(start: number, brk: number, limit: number, shrink: boolean): void;
+  /** The break now (the backend moves it as it answers brk). */
+  readonly brk: number;
+  /**
+   * The mapping [start, end) may grow in place up to `limit` (page-aligned),
+   * its new pages getting protection `prot` (enforced by the backend) and,
+   * with `prefault`, backed at once (CpuBackend.prefault's rule). limit =
+   * end: none may.
+   */
+  setGrowable(start: number, end: number, limit: number, prot: number, prefault: boolean): void;
+  /** The growable mapping's end now (the backend moves it as it answers mremap). */
+  readonly growEnd: number;
+}
+
 export interface CpuBackend {
   readonly name: string;
   readonly interfaceVersion: number;
@@ -187,6 +218,8 @@ export interface CpuBackend {
    * FileOffload). Absent: every call reaches the kernel.
    */
   readonly offload?: FileOffload;
+  /** Optional: brk and in-place mremap growth answered by the backend itself (see MemoryOffload). Absent: every call reaches the kernel. */
+  readonly memoryOffload?: MemoryOffload;
   /** Forget translated code for a range the host rewrote (a no-op for real CPUs). */
   invalidateCode(addr: number, len: number): void;
   /** Zero a range, returning whole pages to the host. */

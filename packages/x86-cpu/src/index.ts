@@ -9,7 +9,7 @@ export {
   StopReason,
   Vector,
 } from './backend.js';
-export type { CpuBackend, CpuFeatures, FileOffload, StopInfo } from './backend.js';
+export type { CpuBackend, CpuFeatures, FileOffload, MemoryOffload, StopInfo } from './backend.js';
 export { CpuBackendError } from './errors.js';
 export { createUnicornBackend, unicornVersion } from './unicorn.js';
 export { createNativeBackend, nativeBackendUnavailable } from './native.js';

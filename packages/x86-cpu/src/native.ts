@@ -10,6 +10,7 @@ import {
   type CpuFeatures,
   type FaultAccess,
   type FileOffload,
+  type MemoryOffload,
   type StopInfo,
 } from './backend.js';
 import { buildOutput } from './build-path.js';
@@ -28,6 +29,7 @@ interface Opened {
   offload: ArrayBuffer;
   offloadTable: number;
   offloadSlots: number;
+  offloadMm: number;
 }
 interface Addon {
   open(runnerPath: string, ramBase: number, ramSize: number, flags: number): Opened;
@@ -161,6 +163,55 @@ class NativeOffload implements FileOffload {
   }
 }
 
+/** MmOffload's flags (native_abi.h). */
+const MM_BRK = 1;
+const MM_BRK_SHRINK = 2;
+const MM_GROW = 4;
+const MM_GROW_PREFAULT = 8;
+
+/**
+ * The runner answers brk and in-place mremap growth itself (mm_call in
+ * runner.c): shared memory written directly, MmOffload's layout.
+ */
+class NativeMemoryOffload implements MemoryOffload {
+  /** [on, flags, ..., grow_prot at 14]. */
+  readonly #u32: Uint32Array;
+  /** [_, brk_start, brk, brk_limit, grow_start, grow_end, grow_limit]. */
+  readonly #f64: Float64Array;
+
+  constructor(opened: Opened) {
+    this.#u32 = new Uint32Array(opened.offload, opened.offloadMm, 16);
+    this.#f64 = new Float64Array(opened.offload, opened.offloadMm, 7);
+  }
+  get enabled(): boolean {
+    return this.#u32[0] !== 0;
+  }
+  set enabled(on: boolean) {
+    this.#u32[0] = on ? 1 : 0;
+  }
+  setBreak(start: number, brk: number, limit: number, shrink: boolean): void {
+    const f = this.#f64;
+    f[1] = start;
+    f[2] = brk;
+    f[3] = limit;
+    this.#u32[1] = (this.#u32[1]! & ~(MM_BRK | MM_BRK_SHRINK)) | (limit > start ? MM_BRK : 0) | (shrink ? MM_BRK_SHRINK : 0);
+  }
+  get brk(): number {
+    return this.#f64[2]!;
+  }
+  setGrowable(start: number, end: number, limit: number, prot: number, prefault: boolean): void {
+    const f = this.#f64;
+    f[4] = start;
+    f[5] = end;
+    f[6] = limit;
+    this.#u32[14] = prot;
+    this.#u32[1] = (this.#u32[1]! & ~(MM_GROW | MM_GROW_PREFAULT)) | (limit > end ? MM_GROW : 0) | (prefault ? MM_GROW_PREFAULT : 0);
+  }
+  get growEnd(): number {
+    return this.#f64[5]!;
+  }
+}
+
 /** Runner flags (native_abi.h). */
 const RUNNER_REWRITE_SYSCALLS = 1;
 /** An addon-side open() flag (native_abi.h); the runner ignores it. */
@@ -186,6 +237,7 @@ class NativeBackend implements CpuBackend {
   /** The runner process, for diagnostics. */
   readonly runnerPid: number;
   readonly offload: FileOffload;
+  readonly memoryOffload: MemoryOffload;
   readonly #regs: BigUint64Array;
   readonly #stop: BigUint64Array;
   readonly #xsave: Uint8Array;
@@ -207,6 +259,7 @@ class NativeBackend implements CpuBackend {
     this.#h = opened.handle;
     this.runnerPid = opened.pid;
     this.offload = new NativeOffload(a, opened.handle, opened);
+    this.memoryOffload = new NativeMemoryOffload(opened);
     this.ramBase = ramBase;
     this.ramSize = opts.ramSize;
     this.ram = new Uint8Array(opened.ram);

@@ -89,7 +89,58 @@ export class MemoryMap {
   /** membarrier's registrations (MEMBARRIER_CMD_REGISTER_* bits), as Linux keeps them in the mm: fork copies them, exec starts without. */
   membarrierRegistrations = 0;
 
+  /** Changes whenever a mapping is made, removed, split or changed here (see MemoryOffloadState). */
+  generation = 0;
+
   constructor(readonly phys: PhysicalMemory) {}
+
+  /** The mapping mremap grew last, which the CPU may grow further in place (MemoryOffload); see markGrowable. */
+  #growing: Vma | null = null;
+  #growingPrefault = false;
+
+  /**
+   * `v` just grew or moved to grow (mremap): the CPU backend may grow it
+   * further in place by itself. `prefault`: back its new pages at once, the
+   * rule mremap applies to it.
+   */
+  markGrowable(v: Vma, prefault: boolean): void {
+    this.#growing = v;
+    this.#growingPrefault = prefault;
+    this.generation++;
+  }
+
+  /**
+   * The mapping markGrowable named, if it is still one of this map's as it
+   * was (not split, changed or unmapped since), owned, anonymous (no file
+   * end to keep inaccessible) and not sealed.
+   */
+  growable(): { vma: Vma; prefault: boolean } | null {
+    const v = this.#growing;
+    if (v === null || !v.owned || v.sealed === true || v.fileSize !== undefined || !this.vmas.includes(v)) return null;
+    return { vma: v, prefault: this.#growingPrefault };
+  }
+
+  /** mremap grew `v` in place to `end`, its RAM taken already: the CPU enforces its protection there. */
+  extend(v: Vma, end: number): void {
+    const from = v.end;
+    v.end = end;
+    this.generation++;
+    this.enforce(v, from, end);
+  }
+
+  /**
+   * The CPU backend grew `v` in place to `end` (MemoryOffload) from room
+   * that was free and zeroed (PhysicalMemory.growRoom), and enforces its
+   * protection there already: the RAM becomes the process's.
+   */
+  grownByCpu(v: Vma, end: number): void {
+    const from = v.end;
+    if (!this.phys.allocAt(from, end - from)) throw new RangeError(`memory offload: 0x${from.toString(16)}-0x${end.toString(16)} was not free`);
+    v.end = end;
+    this.generation++;
+    if (this.phys.overlays.size > 0) this.phys.overlays.materialize(from / PAGE_SIZE, (end - from) / PAGE_SIZE);
+    this.phys.protSet(from, end - from, v.prot);
+  }
 
   find(addr: number): Vma | undefined {
     return this.vmas.find((v) => v.start <= addr && addr < v.end);
@@ -174,6 +225,7 @@ export class MemoryMap {
     while (i < this.vmas.length && this.vmas[i]!.start < vma.start) i++;
     if (this.lockFuture) vma.locked = true;
     this.vmas.splice(i, 0, vma);
+    this.generation++;
     this.enforce(vma, vma.start, vma.end);
   }
 
@@ -228,6 +280,7 @@ export class MemoryMap {
       if (cutEnd < v.end) keep.push({ ...v, start: cutEnd, fileOffset: v.fileOffset + (cutEnd - v.start) });
     }
     this.vmas.splice(0, this.vmas.length, ...keep.sort((a, b) => a.start - b.start));
+    this.generation++;
   }
 
   /** Sets the protection of [start, end) (mprotect): recorded for /proc/maps and enforced by the CPU where it can. */
@@ -267,6 +320,7 @@ export class MemoryMap {
       if (b < v.end) out.push({ ...v, start: b, fileOffset: v.fileOffset + (b - v.start) });
     }
     this.vmas.splice(0, this.vmas.length, ...out);
+    this.generation++;
     return changed;
   }
 
@@ -291,6 +345,8 @@ export class MemoryMap {
       }
     });
     this.vmas.length = 0;
+    this.#growing = null;
+    this.generation++;
     this.lockFuture = false;
     this.brkStart = this.brk = this.brkLimit = 0;
   }

@@ -49,6 +49,8 @@ const EXEC_AREA = 64 << 20;
 export class PhysicalMemory {
   readonly base: number;
   readonly size: number;
+  /** Changes whenever the free pool, the RAM waiting to be zeroed or a page's protection changes. */
+  generation = 0;
   /** Free extents, sorted by address, never adjacent. */
   readonly #free: Extent[];
   #used = 0;
@@ -114,8 +116,40 @@ export class PhysicalMemory {
       if (j < 0) j = pages.length;
       const enforced = this.cpu.protect(this.base + (first + i) * PAGE_SIZE, (j - i) * PAGE_SIZE, prot);
       pages.fill(enforced ? prot : PROT_UNKNOWN, i, j);
+      this.generation++;
       i = firstOther(pages, prot, j);
     }
+  }
+
+  /** The protection the CPU is asked to enforce for a mapping's `prot` (see setProt). */
+  cpuProt(asked: number): number {
+    const rwx = asked & PROT_ALL;
+    return this.enforce || rwx === 0 ? rwx : PROT_ALL;
+  }
+
+  /** The CPU enforces `prot` on [addr, addr+len) already (it set it itself, MemoryOffload): recorded without a backend call. */
+  protSet(addr: number, len: number, prot: number): void {
+    const first = (pageDown(addr) - this.base) / PAGE_SIZE;
+    this.#prot.fill(this.cpuProt(prot), first, (pageUp(addr + len) - this.base) / PAGE_SIZE);
+    this.generation++;
+  }
+
+  /**
+   * Where the free RAM from `addr` on stops being free or zeroed, at most
+   * `max` bytes on: room a mapping ending at `addr` may grow into without
+   * the kernel (MemoryOffload), as nothing else allocates until the kernel
+   * runs again. `addr` itself when there is none.
+   */
+  growRoom(addr: number, max: number): number {
+    const ext = this.#free.find((e) => e.start <= addr && addr < e.end);
+    if (ext === undefined) return addr;
+    let end = Math.min(ext.end, addr + max);
+    for (const d of this.#dirty) {
+      if (d.end <= addr) continue;
+      if (d.start < end) end = Math.max(addr, d.start);
+      break;
+    }
+    return end;
   }
 
   /** Holders beyond the first of MAP_SHARED pages that fork gave to more address spaces, by page number. */
@@ -282,6 +316,7 @@ export class PhysicalMemory {
       // the Unicorn backend a ~1.5 ms remap, the native one an mprotect).
     }
     this.#used -= end - start;
+    this.generation++;
     if (prev && prev.end === start && next && next.start === end) {
       prev.end = next.end;
       this.#free.splice(i, 1);
@@ -296,6 +331,7 @@ export class PhysicalMemory {
 
   #take(i: number, start: number, end: number): void {
     const ext = this.#free[i]!;
+    this.generation++;
     this.#used += end - start;
     const pieces: Extent[] = [];
     if (ext.start < start) pieces.push({ start: ext.start, end: start });

@@ -24,10 +24,15 @@ export function prefaultRange(k: Kernel, addr: number, len: number): void {
   if (len <= PREFAULT_MAX) k.cpu.prefault?.(addr, len);
 }
 
-/** Backs [addr, addr+len) of `v` at once if the rule above covers it: anonymous, writable, not lazy. */
-function prefault(k: Kernel, v: Vma, addr: number, len: number): void {
+/** Does the rule above back `v`'s new memory at once: anonymous, writable, not lazy? */
+function prefaults(v: Vma): boolean {
   const anon = v.name === '' || v.name === ZERO_SHARED;
-  if (anon && !v.lazy && (v.prot & mman.PROT_WRITE) !== 0) prefaultRange(k, addr, len);
+  return anon && !v.lazy && (v.prot & mman.PROT_WRITE) !== 0;
+}
+
+/** Backs [addr, addr+len) of `v` at once if the rule above covers it. */
+function prefault(k: Kernel, v: Vma, addr: number, len: number): void {
+  if (prefaults(v)) prefaultRange(k, addr, len);
 }
 
 /**
@@ -41,9 +46,10 @@ function brk(task: Task, a: SyscallArgs) {
     task.kernel.nommuViolations.push(`brk() past the area reserved at exec (${task.process.exe}, pid ${task.process.pid})`);
   }
   if (want < mm.brkStart || want > mm.brkLimit) return mm.brk;
-  // Shrinking unmaps the pages past the new break: not sealed ones (mseal).
+  // Shrinking unmaps the pages past the new break: not sealed ones (mseal). Whole pages
+  // only: the bytes past the break on its last page stay, as Linux keeps them.
   if (want < mm.brk && mm.sealedIn(pageUp(want), pageUp(mm.brk))) return mm.brk;
-  if (want < mm.brk) task.kernel.mem.fill(want, mm.brk - want);
+  if (want < mm.brk) task.kernel.mem.fill(pageUp(want), pageUp(mm.brk) - pageUp(want));
   const from = pageUp(mm.brk);
   if (want > from) prefaultRange(task.kernel, from, pageUp(want) - from);
   mm.brk = want;
@@ -293,9 +299,9 @@ function mremap(task: Task, a: SyscallArgs) {
   }
   const end = old + oldLen;
   if (end === v.end && k.phys.allocAt(end, newLen - oldLen)) {
-    v.end = old + newLen;
-    mm.enforce(v, end, v.end);
+    mm.extend(v, old + newLen);
     prefault(k, v, end, newLen - oldLen);
+    mm.markGrowable(v, prefaults(v));
     return old;
   }
   if ((flags & MREMAP_MAYMOVE) === 0) throw errno(E.ENOMEM);
@@ -306,6 +312,7 @@ function mremap(task: Task, a: SyscallArgs) {
   mm.unmap(old, end);
   if ((v.prot & PROT_EXEC) !== 0) k.cpu.invalidateCode(to, newLen);
   prefault(k, moved, to, newLen);
+  mm.markGrowable(moved, prefaults(moved));
   return to;
 }
 
