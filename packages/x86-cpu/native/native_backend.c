@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -523,6 +524,47 @@ static napi_value js_zero(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * readFile(h, fd, pos, addr, len): copies len bytes of host file fd from
+ * offset pos into RAM at addr inside the host kernel (sendfile into the RAM
+ * memfd): no page fault in this process's mapping per page, and no zeroing
+ * of pages about to be overwritten (an exec's image: 1.9 MB of busybox in
+ * ~0.4 ms instead of ~1.2 ms read() into fresh RAM here). The bytes copied,
+ * fewer at the end of the file; -1 when the host refused before any.
+ */
+static napi_value js_read_file(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  Native *n = argc == 5 ? unwrap(env, argv[0]) : NULL;
+  if (!n) return NULL;
+  int32_t fd;
+  uint64_t pos, addr, len;
+  if (napi_get_value_int32(env, argv[1], &fd) != napi_ok || !arg_u64(env, argv[2], &pos) || !arg_u64(env, argv[3], &addr) ||
+      !arg_u64(env, argv[4], &len) || addr < n->ram_base || len > n->ram_size || addr - n->ram_base > n->ram_size - len ||
+      pos > (uint64_t)INT64_MAX - len) {
+    napi_throw_range_error(env, "NOMMU_BAD_ARGUMENT", "readFile: a descriptor, a file offset and a range inside guest RAM");
+    return NULL;
+  }
+  off_t in = (off_t)pos;
+  uint64_t done = 0;
+  int failed = 0;
+  while (done < len) {
+    if (lseek(n->ram_fd, (off_t)(addr - n->ram_base + done), SEEK_SET) < 0) {
+      failed = 1;
+      break;
+    }
+    ssize_t k = sendfile(n->ram_fd, fd, &in, len - done > 0x7ffff000ull ? 0x7ffff000ull : len - done);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) failed = 1;
+    if (k <= 0) break;
+    done += (uint64_t)k;
+  }
+  napi_value v;
+  napi_create_double(env, failed && done == 0 ? -1 : (double)done, &v);
+  return v;
+}
+
 /* Queues an offload slot change for the runner's next command; 0, or -1 when the runner died. */
 static int offload_enqueue(Native *n, uint32_t op, uint32_t slot) {
   Control *c = n->ctl;
@@ -636,6 +678,7 @@ NAPI_MODULE_INIT() {
       {"protect", NULL, js_protect, NULL, NULL, NULL, napi_default, NULL},
       {"prefault", NULL, js_prefault, NULL, NULL, NULL, napi_default, NULL},
       {"zero", NULL, js_zero, NULL, NULL, NULL, napi_default, NULL},
+      {"readFile", NULL, js_read_file, NULL, NULL, NULL, napi_default, NULL},
       {"dataExtents", NULL, js_data_extents, NULL, NULL, NULL, napi_default, NULL},
       {"residentBytes", NULL, js_resident, NULL, NULL, NULL, napi_default, NULL},
       {"readTsc", NULL, js_read_tsc, NULL, NULL, NULL, napi_default, NULL},

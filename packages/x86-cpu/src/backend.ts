@@ -220,6 +220,13 @@ export interface CpuBackend {
   readonly offload?: FileOffload;
   /** Optional: brk and in-place mremap growth answered by the backend itself (see MemoryOffload). Absent: every call reaches the kernel. */
   readonly memoryOffload?: MemoryOffload;
+  /**
+   * Optional: copies `len` bytes of host file `hostFd` from offset `pos` into
+   * RAM at `addr`, as a pread into `ram` would but without faulting in the
+   * pages one by one (an exec's image). Returns the bytes copied, fewer at
+   * the end of the file, or -1 when the host refused (the caller reads).
+   */
+  readFile?(hostFd: number, pos: number, addr: number, len: number): number;
   /** Forget translated code for a range the host rewrote (a no-op for real CPUs). */
   invalidateCode(addr: number, len: number): void;
   /** Zero a range, returning whole pages to the host. */

@@ -39,6 +39,7 @@ interface Addon {
   protect(h: Handle, addr: number, len: number, prot: number): boolean;
   prefault(h: Handle, addr: number, len: number): void;
   zero(h: Handle, addr: number, len: number): void;
+  readFile(h: Handle, hostFd: number, pos: number, addr: number, len: number): number;
   dataExtents(h: Handle, addr: number, len: number): number[];
   residentBytes(h: Handle): number;
   readTsc(): bigint;
@@ -364,6 +365,10 @@ class NativeBackend implements CpuBackend {
    */
   prefault(addr: number, len: number): void {
     this.#addon.prefault(this.#h, addr, len);
+  }
+  /** sendfile into the RAM memfd: the host kernel copies page by page, with no fault in Node's mapping and no zeroing first. */
+  readFile(hostFd: number, pos: number, addr: number, len: number): number {
+    return this.#addon.readFile(this.#h, hostFd, pos, addr, len);
   }
   /** The real CPU keeps its instruction cache coherent with stores. */
   invalidateCode(_addr: number, _len: number): void {}

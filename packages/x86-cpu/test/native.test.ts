@@ -3,6 +3,9 @@
  * process. Skips, saying why, only where the host cannot run it.
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CPU_BACKEND_INTERFACE_VERSION,
@@ -430,6 +433,36 @@ describe.skipIf(why !== null)('native backend', () => {
     const guest = (cpu.getReg(Reg.RDX) << 32n) | (cpu.getReg(Reg.RAX) & 0xffff_ffffn);
     expect(guest).toBeGreaterThanOrEqual(t0);
     expect(guest).toBeLessThanOrEqual(cpu.readTsc());
+  });
+
+  it('copies a host file into RAM that guest code reads at once, short at its end, -1 for a bad descriptor', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nommu-readfile-'));
+    try {
+      const file = path.join(dir, 'f');
+      const data = Buffer.alloc(3 * 4096 + 100);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 12)) & 0xff;
+      fs.writeFileSync(file, data);
+      const fd = fs.openSync(file, 'r');
+      try {
+        const off = 0x600000;
+        cpu.zero(cpu.ramBase + off, 8 * 4096);
+        // From file offset 10, to an unaligned address, past the end of the file: the bytes there are.
+        expect(cpu.readFile!(fd, 10, cpu.ramBase + off + 3, 8 * 4096)).toBe(data.length - 10);
+        expect(Buffer.from(cpu.ram.subarray(off + 3, off + 3 + data.length - 10)).equals(data.subarray(10))).toBe(true);
+        expect(cpu.ram[off + 2]).toBe(0);
+        expect(cpu.ram[off + 3 + data.length - 10]).toBe(0);
+        // The runner's mapping sees them: guest code loads the last byte copied.
+        const last = cpu.ramBase + off + 3 + data.length - 11;
+        expect(runCode([0x0f, 0xb6, 0x04, 0x25, ...le32(last), HLT])).toBe(StopReason.Halt); // movzbl last, %eax
+        expect(Number(cpu.getReg(Reg.RAX))).toBe(data[data.length - 1]);
+        expect(cpu.readFile!(-1, 0, cpu.ramBase + off, 4096)).toBe(-1);
+        expect(() => cpu.readFile!(fd, 0, cpu.ramBase + cpu.ramSize - 4096, 8192)).toThrow(/inside guest RAM/);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('tells pages holding data from holes: written by Node or by guest code, until zeroed', () => {

@@ -77,6 +77,14 @@ function readAt(fd: number, into: Uint8Array, pos: number): boolean {
   }
 }
 
+/** Reads `len` bytes of the file at `pos` into RAM at `addr`, through the CPU backend's own copy when it has one (CpuBackend.readFile); false if the file ended first or the host failed. */
+function readSegment(env: ExecEnv, fd: number, addr: number, len: number, pos: number): boolean {
+  const into = env.mem.bytes(addr, len);
+  const copied = env.cpu.readFile?.(fd, pos, addr, len) ?? -1;
+  if (copied === len) return true;
+  return copied >= 0 ? copied > 0 && readAt(fd, into.subarray(copied), pos + copied) : readAt(fd, into, pos);
+}
+
 function closeExec(file: ExecFile): void {
   try {
     fs.closeSync(file.fd);
@@ -311,7 +319,7 @@ function loadImage(env: ExecEnv, mm: MemoryMap, file: ExecFile, image: ElfImage)
     }
     if (p.filesz > 0) {
       if (p.offset + p.filesz <= file.data.length) env.mem.copyOut(p.vaddr + bias, file.data.subarray(p.offset, p.offset + p.filesz));
-      else if (!readAt(file.fd, env.mem.bytes(p.vaddr + bias, p.filesz), p.offset)) throw new ExecFailure(E.ENOEXEC, 'the file changed while it was loaded');
+      else if (!readSegment(env, file.fd, p.vaddr + bias, p.filesz, p.offset)) throw new ExecFailure(E.ENOEXEC, 'the file changed while it was loaded');
     }
     at = Math.max(at, segEnd);
   }
