@@ -1,11 +1,12 @@
 /* Memory grown the way allocators grow it: the break moved a page at a time
  * up and back down (new memory reads as zeros, and so does memory given back
- * and taken again), a mapping grown a page at a time by mremap (each new
- * page zero, the old bytes kept), realloc of a large block, growth after the
- * mapping was shrunk or split, mremap's refusals, and growth in a forked
- * child while the parent keeps its own bytes. Under nommu's native backend
- * most of these calls are answered without the kernel (MemoryOffload); the
- * output must not show it. Exit 1 if any check fails. */
+ * and taken again), a mapping grown a page at a time by mremap (each new page
+ * zero, the old bytes kept), realloc of a large block, growth after the
+ * mapping was shrunk or split, mremap's refusals, memory given back with
+ * MADV_DONTNEED, and growth in a forked child while the parent keeps its own
+ * bytes. Under nommu's native backend most of these calls are answered
+ * without the kernel (MemoryOffload); the output must not show it. Exit 1 if
+ * any check fails. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -56,7 +57,7 @@ static void fill_pattern(unsigned char *p, size_t from, size_t to)
 /* The break, moved by raw brk calls; results kept until the break is back
  * where it was, so that no printf (malloc) runs while it is elsewhere. */
 struct brk_results {
-	int query_same, up_zero, up_kept, down_ok, again_zero, tail_kept, below_start, past_end, restored;
+	int query_same, up_zero, up_kept, dontneed, down_ok, again_zero, tail_kept, below_start, past_end, restored;
 };
 
 static void break_moves(struct brk_results *r)
@@ -79,6 +80,13 @@ static void break_moves(struct brk_results *r)
 	}
 	r->up_zero = ok && zero;
 	r->up_kept = ok && all_bytes((unsigned char *)top, 64 * PAGE, 0xa5);
+	/* MADV_DONTNEED of a heap page: zeros there, the pages around it kept. */
+	r->dontneed = ok && madvise((void *)(top + 2 * PAGE), PAGE, MADV_DONTNEED) == 0 &&
+		      all_bytes((unsigned char *)(top + 2 * PAGE), PAGE, 0) &&
+		      all_bytes((unsigned char *)top, 2 * PAGE, 0xa5) &&
+		      all_bytes((unsigned char *)(top + 3 * PAGE), 61 * PAGE, 0xa5);
+	if (ok)
+		memset((void *)(top + 2 * PAGE), 0xa5, PAGE);
 	/* Down by 40 pages and part of one, then up again: what was given back reads as zeros. */
 	uintptr_t low = top + 24 * PAGE - 100;
 	r->down_ok = raw_brk(low) == low && all_bytes((unsigned char *)top, 24 * PAGE - 100, 0xa5);
@@ -159,6 +167,28 @@ static void grow_by_pages(void)
 	munmap(p, pages * PAGE);
 }
 
+/* Memory given back with MADV_DONTNEED: private anonymous pages read as zeros, shared ones keep their bytes. */
+static void given_back(void)
+{
+	unsigned char *p = mmap(NULL, 8 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *s = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || s == MAP_FAILED) {
+		check(0, "mmap for MADV_DONTNEED");
+		return;
+	}
+	memset(p, 0x11, 8 * PAGE);
+	check(madvise(p + 2 * PAGE, 5 * PAGE, MADV_DONTNEED) == 0 && all_bytes(p + 2 * PAGE, 5 * PAGE, 0) &&
+		      all_bytes(p, 2 * PAGE, 0x11) && all_bytes(p + 7 * PAGE, PAGE, 0x11),
+	      "MADV_DONTNEED of 5 private anonymous pages: zeros there, the rest kept");
+	p[3 * PAGE] = 7;
+	check(p[3 * PAGE] == 7 && p[3 * PAGE + 1] == 0, "the pages can be written again");
+	memset(s, 0x22, 4 * PAGE);
+	check(madvise(s + PAGE, 2 * PAGE, MADV_DONTNEED) == 0 && all_bytes(s, 4 * PAGE, 0x22),
+	      "MADV_DONTNEED of shared anonymous pages: their bytes stay");
+	munmap(p, 8 * PAGE);
+	munmap(s, 4 * PAGE);
+}
+
 /* realloc of a large block in small steps: what sort and friends do. */
 static void realloc_steps(void)
 {
@@ -235,6 +265,7 @@ int main(void)
 	check(b.query_same, "brk(0) answers the break twice alike");
 	check(b.up_zero, "the break moves up 64 pages one at a time, each reading as zeros");
 	check(b.up_kept, "the bytes written there stay");
+	check(b.dontneed, "MADV_DONTNEED of a heap page: it reads as zeros, its neighbours keep their bytes");
 	check(b.down_ok, "the break moves down 40 pages and a bit, keeping what is below");
 	check(b.again_zero, "moved up again: the pages given back read as zeros");
 	check(b.tail_kept, "the bytes past the lowered break on its last page are kept");
@@ -242,6 +273,7 @@ int main(void)
 	check(b.past_end, "a break 1 TiB up is refused (the break stays)");
 	check(b.restored, "the break goes back where it started");
 	grow_by_pages();
+	given_back();
 	realloc_steps();
 	grow_after_fork();
 	return failures ? 1 : 0;

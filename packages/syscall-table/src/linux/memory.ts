@@ -341,10 +341,13 @@ export function madviseRange(task: Task, addr: number, rawLen: number, advice: n
   if (len > 0 && !mm.covers(addr, addr + len)) throw errno(E.ENOMEM);
   // MADV_COLD and MADV_PAGEOUT refuse locked memory (can_madv_lru_vma).
   if ((advice === 20 || advice === 21) && mm.vmas.some((v) => v.locked && v.start < addr + len && addr < v.end)) throw errno(E.EINVAL);
-  // Private anonymous memory reads back as zeros after MADV_DONTNEED.
+  // Private anonymous memory reads back as zeros after MADV_DONTNEED, and its pages go back to the host.
   if (advice === MADV_DONTNEED && len > 0) {
-    const v = mm.find(addr);
-    if (v && !v.shared && v.name === '') task.kernel.mem.fill(addr, len);
+    for (const v of mm.vmas) {
+      const from = Math.max(v.start, addr);
+      const to = Math.min(v.end, addr + len);
+      if (from < to && v.owned && isAnonymous(v)) task.kernel.cpu.zero(from, to - from);
+    }
   }
   if ((advice === MADV_DONTFORK || advice === MADV_DOFORK) && len > 0) mm.dontFork(addr, addr + len, advice === MADV_DONTFORK);
 }
