@@ -74,6 +74,7 @@ static void creation(void)
 	int a = epoll_create(1);
 	int b = epoll_create1(EPOLL_CLOEXEC);
 	check(a >= 0 && b >= 0, "epoll_create and epoll_create1");
+	check(lseek(b, 10, SEEK_SET) == 0, "lseek of an epoll fd answers 0");
 	check(fcntl(a, F_GETFD) == 0, "epoll_create: no FD_CLOEXEC");
 	check(fcntl(b, F_GETFD) == FD_CLOEXEC, "EPOLL_CLOEXEC sets FD_CLOEXEC");
 	check((fcntl(b, F_GETFL) & O_ACCMODE) == O_RDWR, "an epoll fd is O_RDWR");

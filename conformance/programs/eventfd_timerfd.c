@@ -40,6 +40,7 @@ static void eventfds(void)
 	int fd = eventfd(5, EFD_NONBLOCK | EFD_CLOEXEC);
 	check(fcntl(fd, F_GETFD) == FD_CLOEXEC, "EFD_CLOEXEC");
 	check((fcntl(fd, F_GETFL) & (O_NONBLOCK | O_ACCMODE)) == (O_NONBLOCK | O_RDWR), "EFD_NONBLOCK, O_RDWR");
+	check(lseek(fd, 100, SEEK_SET) == 0 && lseek(fd, 0, SEEK_END) == 0, "lseek of an eventfd answers 0 and moves nothing");
 	uint64_t v = 0;
 	expect_err(read(fd, &v, 4), EINVAL, "read of 4 bytes");
 	check(read(fd, &v, 8) == 8 && v == 5, "read takes the initial value");
@@ -110,6 +111,7 @@ static void timerfds(void)
 	}
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	check(fcntl(fd, F_GETFD) == FD_CLOEXEC, "TFD_CLOEXEC");
+	check(lseek(fd, 7, SEEK_CUR) == 0, "lseek of a timerfd answers 0");
 	uint64_t n = 0;
 	expect_err(read(fd, &n, 8), EAGAIN, "read of a disarmed timer");
 	expect_err(read(fd, &n, 4), EINVAL, "read of 4 bytes");

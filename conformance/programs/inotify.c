@@ -156,6 +156,7 @@ static void errors(void)
 	check(fails_with(inotify_init1(1), EINVAL), "inotify_init1(bad flag): EINVAL");
 	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	check(fd >= 0, "inotify_init1(IN_NONBLOCK|IN_CLOEXEC)");
+	check(lseek(fd, 0, SEEK_END) == 0, "lseek of an inotify fd answers 0");
 	check((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0, "IN_CLOEXEC: close-on-exec");
 	check(fcntl(fd, F_GETFL) == (O_RDONLY | O_NONBLOCK), "IN_NONBLOCK: F_GETFL is O_RDONLY|O_NONBLOCK");
 	int plain = inotify_init();

@@ -55,6 +55,7 @@ int main(void)
 
 	int fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	check(fd >= 0, "signalfd");
+	check(lseek(fd, 3, SEEK_CUR) == 0, "lseek of a signalfd answers 0");
 	check(fcntl(fd, F_GETFD) == FD_CLOEXEC, "SFD_CLOEXEC");
 	check((fcntl(fd, F_GETFL) & (O_NONBLOCK | O_ACCMODE)) == (O_NONBLOCK | O_RDWR), "SFD_NONBLOCK, O_RDWR");
 	struct signalfd_siginfo si[4];

@@ -39,6 +39,9 @@ export interface EpollEvent {
  * its open file description is released, as on Linux (not at close of one fd).
  */
 export class EpollFile extends OpenFile {
+  override get seeksNowhere(): boolean {
+    return true;
+  }
   /** Report order: a reported level-triggered item goes to the back, so every ready one gets its turn. */
   #items: EpollItem[] = [];
   /** epoll_ctl changes wake waiters (a new ready item). */

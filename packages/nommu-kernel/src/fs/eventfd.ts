@@ -10,6 +10,9 @@ const MAX = 0xfffffffffffffffen;
 
 /** eventfd(2): a 64-bit counter that write adds to and read takes (all of it, or 1 with EFD_SEMAPHORE). */
 export class EventFd extends OpenFile {
+  override get seeksNowhere(): boolean {
+    return true;
+  }
   readonly queue = new WaitQueue();
 
   constructor(

@@ -158,6 +158,10 @@ export abstract class OpenFile {
   get seekable(): boolean {
     return false;
   }
+  /** Does lseek answer 0 and move nothing, whatever it asks (Linux's noop_llseek: eventfd, timerfd, signalfd, epoll, inotify)? */
+  get seeksNowhere(): boolean {
+    return false;
+  }
 
   abstract stat(): KStat;
   read(_task: Task, _buf: Uint8Array, _pos: number | null): IoResult {

@@ -405,6 +405,9 @@ export function notifyRename(kernel: Kernel, fromHost: string, toHost: string, m
  * read() hands out as struct inotify_event records.
  */
 export class InotifyFile extends OpenFile {
+  override get seeksNowhere(): boolean {
+    return true;
+  }
   readonly queue = new WaitQueue();
   readonly watches = new Map<number, Watch>();
   readonly byInode = new Map<string, Watch>();

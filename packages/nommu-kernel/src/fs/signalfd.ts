@@ -17,6 +17,9 @@ const SSI = { SIGNO: 0, ERRNO: 4, CODE: 8, PID: 12, UID: 16, TID: 24, OVERRUN: 3
  * its process's), as sigtimedwait would, instead of running their handlers.
  */
 export class SignalFd extends OpenFile {
+  override get seeksNowhere(): boolean {
+    return true;
+  }
   #mask = 0n;
 
   constructor(

@@ -23,6 +23,9 @@ export interface TimerSetting {
  * host timer for the next expiry.
  */
 export class TimerFd extends OpenFile {
+  override get seeksNowhere(): boolean {
+    return true;
+  }
   readonly queue = new WaitQueue();
   /** Next expiry on this timer's clock, or null when disarmed. */
   #due: bigint | null = null;
