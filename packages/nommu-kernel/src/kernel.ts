@@ -212,6 +212,8 @@ export class Kernel {
   /** The backend's offloaded I/O, kept equal to the running task's descriptors (null: the backend has none). */
   readonly #offload: OffloadTable | null;
   readonly #mmOffload: MemoryOffloadState | null;
+  /** AT_RANDOM's bytes for each exec. */
+  readonly #randomPool = new RandomPool();
   readonly syscalls: SyscallTable;
   readonly phys: PhysicalMemory;
   readonly mem: UserMemory;
@@ -369,7 +371,7 @@ export class Kernel {
       identity: this.identity,
       stackSize: this.#stackSize,
       brkSize: this.#brkSize,
-      random: (n) => randomBytes(n),
+      random: (n) => this.#randomPool.take(n),
       holderOf: (addr) => {
         for (const p of this.processes.values()) {
           if (p.exitStatus === null && p.mm.vmas.some((v) => v.owned && v.start <= addr && addr < v.end)) return p.mm;
@@ -1962,3 +1964,24 @@ function hostNice(): number {
   }
 }
 
+/**
+ * Random bytes handed out from a pool refilled 4 KiB at a time:
+ * crypto.randomBytes costs ~10-15 us a call however few bytes it makes, and
+ * every exec wants 16 (AT_RANDOM).
+ */
+class RandomPool {
+  #pool = new Uint8Array(0);
+  #at = 0;
+
+  take(n: number): Uint8Array {
+    if (n > 1024) return randomBytes(n);
+    if (this.#at + n > this.#pool.length) {
+      this.#pool = randomBytes(4096);
+      this.#at = 0;
+    }
+    const out = this.#pool.slice(this.#at, this.#at + n);
+    this.#pool.fill(0, this.#at, this.#at + n);
+    this.#at += n;
+    return out;
+  }
+}

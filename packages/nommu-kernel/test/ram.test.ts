@@ -67,6 +67,25 @@ describe('PhysicalMemory', () => {
     cpu.protect(BASE, cpu.ramSize, 7);
   });
 
+  it('finds a changed page anywhere in a long run: at every offset of a word of pages', () => {
+    const R = mman.PROT_READ;
+    const RW = mman.PROT_READ | mman.PROT_WRITE;
+    const protects: [number, number, number][] = [];
+    const spy = Object.create(cpu, {
+      protect: { value: (addr: number, len: number, prot: number) => { protects.push([(addr - BASE) / PAGE_SIZE, len / PAGE_SIZE, prot]); return cpu.protect(addr, len, prot); } },
+    }) as CpuBackend;
+    const ram = new PhysicalMemory(spy);
+    ram.setProt(page(1), 62 * PAGE_SIZE, R);
+    for (let odd = 1; odd < 63; odd++) {
+      ram.setProt(page(odd), PAGE_SIZE, RW);
+      protects.length = 0;
+      // One page differs inside 62 pages that start off a word's boundary: found wherever it is.
+      ram.setProt(page(1), 62 * PAGE_SIZE, R);
+      expect(protects).toEqual([[odd, 1, R]]);
+    }
+    cpu.protect(BASE, cpu.ramSize, 7);
+  });
+
   it('freed RAM keeps its protection: a program mapped again at the same addresses changes none', () => {
     const protects: [number, number, number][] = [];
     const counted: CpuBackend = Object.create(cpu, {

@@ -8,19 +8,26 @@ export { PAGE_SIZE, pageDown, pageUp };
 const PROT_ALL = 7;
 /** A page whose protection the backend could not set as asked. */
 const PROT_UNKNOWN = 0xff;
-/** Every value a page's entry in PhysicalMemory's protection map can have. */
-const PROT_VALUES = [0, 1, 2, 3, 4, 5, 6, 7, PROT_UNKNOWN];
-
-/** The first index from `from` on whose value is not `v` (pages.length if none). */
+/**
+ * The first index from `from` on whose value is not `v` (pages.length if
+ * none): four pages a word where the buffer allows (an exec protects tens of
+ * MB, thousands of pages, while its code is cold; a brk area alone is 8,192).
+ */
 function firstOther(pages: Uint8Array, v: number, from: number): number {
-  if (from < pages.length && pages[from] !== v) return from;
-  let at = pages.length;
-  for (const w of PROT_VALUES) {
-    if (w === v) continue;
-    const k = pages.indexOf(w, from);
-    if (k >= 0 && k < at) at = k;
+  const n = pages.length;
+  let i = from;
+  while (i < n && ((pages.byteOffset + i) & 3) !== 0) {
+    if (pages[i] !== v) return i;
+    i++;
   }
-  return at;
+  if (i >= n) return n;
+  const word = (v * 0x01010101) >>> 0;
+  const words = new Uint32Array(pages.buffer, pages.byteOffset + i, (n - i) >>> 2);
+  let k = 0;
+  while (k < words.length && words[k] === word) k++;
+  i += k * 4;
+  while (i < n && pages[i] === v) i++;
+  return i;
 }
 
 /** An address space whose mappings say which protection a page of it has (a MemoryMap). */
@@ -108,7 +115,7 @@ export class PhysicalMemory {
     const prot = this.enforce || rwx === 0 ? rwx : PROT_ALL;
     const first = (pageDown(addr) - this.base) / PAGE_SIZE;
     const end = (pageUp(addr + len) - this.base) / PAGE_SIZE;
-    // Runs found with indexOf (native speed): an exec protects tens of MB, thousands of pages, while its code is cold.
+    // Runs found a word at a time (firstOther) and with indexOf: an exec protects tens of MB while its code is cold.
     const pages = this.#prot.subarray(first, end);
     let i = firstOther(pages, prot, 0);
     while (i < pages.length) {
