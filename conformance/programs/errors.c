@@ -132,6 +132,12 @@ static void efault(void)
 	EXPECT_ERR(write(fd, bad, 16), EFAULT, "write from (void*)1");
 	EXPECT_ERR(pread(fd, bad, 16, 0), EFAULT, "pread into (void*)1");
 	EXPECT_ERR(pwrite(fd, bad, 16, 0), EFAULT, "pwrite from (void*)1");
+	/* No bytes to move: no address is looked at (Node's writeSync of an empty buffer passes NULL). */
+	check(read(fd, NULL, 0) == 0 && write(fd, NULL, 0) == 0 && pread(fd, bad, 0, 0) == 0 && pwrite(fd, NULL, 0, 0) == 0,
+	      "read, write, pread, pwrite of 0 bytes at NULL or (void*)1: 0");
+	int p[2];
+	check(pipe(p) == 0 && write(p[1], NULL, 0) == 0 && close(p[1]) == 0 && read(p[0], NULL, 0) == 0 && close(p[0]) == 0,
+	      "write and read of 0 bytes at NULL on a pipe: 0");
 	EXPECT_ERR(syscall(SYS_fstat, fd, bad), EFAULT, "fstat into (void*)1");
 	EXPECT_ERR(syscall(SYS_stat, file, bad), EFAULT, "stat into (void*)1");
 	EXPECT_ERR(syscall(SYS_stat, bad, &st), EFAULT, "stat path (void*)1");

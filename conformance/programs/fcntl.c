@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -142,6 +143,46 @@ static void flflags(void)
 	close(nul);
 }
 
+/* The ioctls every descriptor answers: FIOCLEX, FIONCLEX, FIONBIO, FIOASYNC; FIONREAD of a regular file. */
+static void generic_ioctls(const char *path)
+{
+	int p[2];
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	check(fd >= 0 && pipe(p) == 0 && write(fd, "0123456789", 10) == 10, "a file of 10 bytes and a pipe");
+	int fds[] = {fd, p[0], p[1]};
+	const char *names[] = {"file", "pipe read end", "pipe write end"};
+	for (int i = 0; i < 3; i++) {
+		int on = 1, off = 0;
+		char what[128];
+		int ok = ioctl(fds[i], FIOCLEX) == 0 && fcntl(fds[i], F_GETFD) == FD_CLOEXEC && ioctl(fds[i], FIONCLEX) == 0 &&
+			 fcntl(fds[i], F_GETFD) == 0;
+		snprintf(what, sizeof what, "FIOCLEX and FIONCLEX on a %s", names[i]);
+		check(ok, what);
+		ok = ioctl(fds[i], FIONBIO, &on) == 0 && (fcntl(fds[i], F_GETFL) & O_NONBLOCK) && ioctl(fds[i], FIONBIO, &off) == 0 &&
+		     !(fcntl(fds[i], F_GETFL) & O_NONBLOCK);
+		snprintf(what, sizeof what, "FIONBIO on and off on a %s", names[i]);
+		check(ok, what);
+		if (i == 0) {
+			EXPECT_ERR(ioctl(fds[i], FIOASYNC, &on), ENOTTY, "FIOASYNC on a regular file (no fasync)");
+			check(ioctl(fds[i], FIOASYNC, &off) == 0, "FIOASYNC off on a regular file: no change, 0");
+			continue;
+		}
+		ok = ioctl(fds[i], FIOASYNC, &on) == 0 && (fcntl(fds[i], F_GETFL) & O_ASYNC) && ioctl(fds[i], FIOASYNC, &off) == 0 &&
+		     !(fcntl(fds[i], F_GETFL) & O_ASYNC);
+		snprintf(what, sizeof what, "FIOASYNC on and off on a %s", names[i]);
+		check(ok, what);
+	}
+	int n = -1;
+	check(lseek(fd, 3, SEEK_SET) == 3 && ioctl(fd, FIONREAD, &n) == 0, "FIONREAD on a file at offset 3");
+	printf("FIONREAD on the file: %d\n", n);
+	check(write(p[1], "abc", 3) == 3 && ioctl(p[0], FIONREAD, &n) == 0, "FIONREAD on a pipe with 3 bytes");
+	printf("FIONREAD on the pipe: %d\n", n);
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+	unlink(path);
+}
+
 static void appendflag(const char *path)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -226,6 +267,7 @@ int main(int argc, char **argv)
 	exec_survivors(argv[0]);
 	flflags();
 	appendflag(path);
+	generic_ioctls(path);
 	closerange();
 	printf("%s\n", failures ? "fcntl FAILED" : "fcntl ok");
 	return failures ? 1 : 0;

@@ -35,8 +35,13 @@ export class UserMemory {
     return addr >= this.base && len >= 0 && addr + len <= this.end;
   }
 
-  /** A zero-copy view of guest bytes (valid until the next guest run). */
+  /**
+   * A zero-copy view of guest bytes (valid until the next guest run). No
+   * bytes at all are always there, whatever the address (Linux's access_ok
+   * of a zero length: write(fd, NULL, 0) is 0, not EFAULT).
+   */
   bytes(addr: number, len: number): Uint8Array {
+    if (len === 0) return this.ram.subarray(0, 0);
     const off = this.offset(addr, len);
     return this.ram.subarray(off, off + len);
   }
@@ -46,6 +51,7 @@ export class UserMemory {
   }
 
   copyOut(addr: number, data: Uint8Array): void {
+    if (data.length === 0) return;
     this.ram.set(data, this.offset(addr, data.length));
   }
 

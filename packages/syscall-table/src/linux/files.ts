@@ -574,9 +574,48 @@ export function lexists(p: string): boolean {
   }
 }
 
+const FIONREAD = 0x541b;
+const FIONBIO = 0x5421;
+const FIONCLEX = 0x5450;
+const FIOCLEX = 0x5451;
+const FIOASYNC = 0x5452;
+const O_ASYNC = 0o20000;
+
+/**
+ * ioctl: the requests Linux's do_vfs_ioctl answers for every descriptor first
+ * (close-on-exec, O_NONBLOCK, O_ASYNC, and FIONREAD of a regular file: the
+ * bytes from the offset to the end), then the file's own.
+ */
 function ioctl(task: Task, a: SyscallArgs) {
-  const file = task.process.files.get(a.int(0));
-  return file.ioctl(task, a.uint(1), a.ptr(2));
+  const files = task.process.files;
+  const fd = a.int(0);
+  const file = notPath(files.get(fd));
+  const request = a.uint(1);
+  const argp = a.ptr(2);
+  const mem = task.kernel.mem;
+  switch (request) {
+    case FIOCLEX:
+    case FIONCLEX:
+      files.setCloexec(fd, request === FIOCLEX);
+      return 0;
+    case FIONBIO:
+      file.flags = mem.i32(argp) !== 0 ? file.flags | fcntl.O_NONBLOCK : file.flags & ~fcntl.O_NONBLOCK;
+      return 0;
+    case FIOASYNC: {
+      const flags = mem.i32(argp) !== 0 ? file.flags | O_ASYNC : file.flags & ~O_ASYNC;
+      // A change needs the file's fasync, which pipes and sockets have and regular files do not.
+      const kind = file.stat().mode & stat.S_IFMT;
+      if (flags !== file.flags && kind !== stat.S_IFIFO && kind !== stat.S_IFSOCK) throw errno(E.ENOTTY);
+      file.flags = flags;
+      return 0;
+    }
+    case FIONREAD:
+      if ((file.stat().mode & stat.S_IFMT) === stat.S_IFREG) {
+        mem.setI32(argp, file.size() - file.pos);
+        return 0;
+      }
+  }
+  return file.ioctl(task, request, argp);
 }
 
 const F_DUPFD = 0;
@@ -773,7 +812,7 @@ export const files: Family = {
   faccessat2: partial('AT_EACCESS checks the real identity, which equals the effective one here', (t, a) =>
     faccessat(t, a.int(0), a.ptr(1), a.int(2), a.int(3) & ~AT_EACCESS),
   ),
-  ioctl: partial('terminals (TCGETS/TCSETS*, window size, foreground group, TIOCSCTTY/TIOCNOTTY, TIOCGSID, FIONREAD/TIOCOUTQ, TCFLSH, TCXONC, TCSBRK*) on the host terminal nommu runs on and on pseudo-terminals (with TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TIOCGPTPEER on a master), FIONREAD on pipes and sockets; other requests ENOTTY', ioctl),
+  ioctl: partial('terminals (TCGETS/TCSETS*, window size, foreground group, TIOCSCTTY/TIOCNOTTY, TIOCGSID, FIONREAD/TIOCOUTQ, TCFLSH, TCXONC, TCSBRK*) on the host terminal nommu runs on and on pseudo-terminals (with TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TIOCGPTPEER on a master), FIONREAD on pipes, sockets and regular files; FIONBIO, FIOCLEX and FIONCLEX on any descriptor, FIOASYNC on pipes and sockets (the flag only: no SIGIO); other requests ENOTTY', ioctl),
   fcntl: partial('no leases or notifications (F_SETLEASE, F_NOTIFY answer EINVAL); seals only on memfds; F_SETLKW does not detect deadlocks', fcntlSyscall),
   dup: supported(dup),
   dup2: supported((t, a) => (a.int(0) === a.int(1) ? (t.process.files.get(a.int(0)), a.int(0)) : dup3(t, a.int(0), a.int(1), 0))),
