@@ -104,7 +104,7 @@ function sink(o: OutputOption | undefined, fd: number): { sink: StreamSink; coll
   }
   if (o === 'inherit') return { sink: hostSink(fd), collected: null };
   if (o === 'ignore') return { sink: { write: () => undefined }, collected: null };
-  if (typeof o === 'function') return { sink: { write: (d) => o(d.slice()) }, collected: null };
+  if (typeof o === 'function') return { sink: { write: (d) => void o(d.slice()) }, collected: null };
   if (o instanceof Writable) return { sink: writableSink(o), collected: null };
   throw new TypeError(`${fd === 1 ? 'stdout' : 'stderr'}: 'collect', 'inherit', 'ignore', a Writable or a function`);
 }

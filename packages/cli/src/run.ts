@@ -158,8 +158,11 @@ function reportNommu(violations: readonly string[]): void {
   for (const l of lines) process.stderr.write(`  - ${l}\n`);
 }
 
+const SIGPIPE = 13;
+
 function report(status: ExitStatus): number {
   if (status.signal === 0) return status.code;
-  process.stderr.write(`${signalDescription(status.signal)}\n`);
+  // As shells do, no word about SIGPIPE: the reader went away, on purpose (`| head`).
+  if (status.signal !== SIGPIPE) process.stderr.write(`${signalDescription(status.signal)}\n`);
   return 128 + status.signal;
 }

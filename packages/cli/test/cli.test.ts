@@ -1,6 +1,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nativeBackendUnavailable } from '@nommu/x86-cpu';
 import {
   BASE_ENV,
   compileMusl,
@@ -10,6 +11,7 @@ import {
   HAVE_MUSL_GCC,
   lines,
   nommu,
+  NOMMU_BIN,
   REPO,
   runCommand,
   tempDir,
@@ -219,6 +221,18 @@ int main(int argc, char **argv)
     const r = await nommu(['run', prog, 'term']);
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 143, stderr: 'Terminated\n' });
   });
+
+  // The host pipe's reader goes away: the guest's next write raises SIGPIPE, as natively (status 141, no message).
+  for (const backend of ['unicorn', ...(nativeBackendUnavailable() === null ? ['native'] : [])]) {
+    it(`a writer whose host pipe reader is gone dies of SIGPIPE, quietly (${backend}; busybox yes | head -1)`, async () => {
+      const pipeline = (cmd: string): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+        runCommand('bash', ['--norc', '--noprofile', '-c', `${cmd} | head -1; echo "status \${PIPESTATUS[0]}"`], { timeoutMs: 30_000 });
+      const native = await pipeline('/bin/busybox yes');
+      expect(native.stdout).toBe('y\nstatus 141\n');
+      const r = await pipeline(`'${process.execPath}' '${NOMMU_BIN}' run --backend ${backend} /bin/busybox yes`);
+      expect({ stdout: r.stdout, stderr: r.stderr }).toEqual({ stdout: native.stdout, stderr: '' });
+    });
+  }
 });
 
 describe('usage errors exit 2 with a one-line hint', () => {

@@ -669,7 +669,11 @@ static int guest_iov(uint64_t addr, uint64_t count, struct iovec **out, uint64_t
   return (int)count;
 }
 
-/* Writes all of iov to a stream, as the kernel's host sink does (EAGAIN waits, EPIPE drops the rest); -1 if nothing could be written. */
+/*
+ * Writes all of iov to a stream, as the kernel's host sink does (EAGAIN
+ * waits); what was written before an error, or -1 if nothing could be (a
+ * reader gone, EPIPE: the kernel then raises SIGPIPE).
+ */
 static long write_all(int fd, struct iovec *iov, int cnt, uint64_t total) {
   uint64_t done = 0;
   while (done < total) {
@@ -682,7 +686,6 @@ static long write_all(int fd, struct iovec *iov, int cnt, uint64_t total) {
         poll(&p, 1, -1);
         continue;
       }
-      if (errno == EPIPE) return (long)total;
       return done ? (long)done : -1;
     }
     done += (uint64_t)k;

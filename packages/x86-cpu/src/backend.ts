@@ -89,7 +89,7 @@ export const OffloadMode = {
   Write: 2,
   /** A file with an offset (a regular file): positioned host I/O at the slot's offset, which then moves. */
   Positioned: 4,
-  /** A host pipe, socket or device: a write writes everything (waiting while it is full); a closed reader (EPIPE) drops it. */
+  /** A host pipe, socket or device: a write writes everything (waiting while it is full); a closed reader (EPIPE) leaves the call to the kernel. */
   Stream: 8,
 } as const;
 

@@ -401,12 +401,17 @@ export class SyntheticFile extends OpenFile {
 
 /** Where a guest's standard stream goes: a host descriptor or the embedder's callback. */
 export interface StreamSink {
-  write(data: Uint8Array): void;
+  /**
+   * Takes all of `data`; or returns how much it took before the reader went
+   * away (a host pipe's EPIPE): the guest's write then gets that count, or
+   * EPIPE and SIGPIPE when it is 0, as a write to a pipe without readers.
+   */
+  write(data: Uint8Array): number | void;
   /** The host descriptor behind it, if any (for isatty and terminal control). */
   readonly hostFd?: number;
   /**
    * write() writes all of the data, unchanged, to hostFd (waiting while it is
-   * full; a closed reader drops it): a CPU backend may then do the guest's
+   * full; a closed reader ends it): a CPU backend may then do the guest's
    * writes itself (OffloadMode.Stream), unless hostFd is a terminal.
    */
   readonly direct?: boolean;
@@ -495,7 +500,13 @@ export class StreamFile extends OpenFile {
       if (stop !== 0) return stop;
     }
     if (data.length > 0) this.noteIo();
-    this.sink.write(data);
+    const took = this.sink.write(data);
+    if (typeof took === 'number' && took < data.length) {
+      if (took > 0) return took;
+      // The reader is gone: SIGPIPE to the writing thread, and EPIPE if it survives (pipe_write).
+      task.kernel.sendSignal(task, { signo: 13, code: 0x80 });
+      return errno(E.EPIPE);
+    }
     return data.length;
   }
 
@@ -549,17 +560,18 @@ export function hostSink(fd: number): StreamSink {
   return {
     hostFd: fd,
     direct: true,
-    write(data: Uint8Array): void {
+    write(data: Uint8Array): number {
       let off = 0;
       while (off < data.length) {
         try {
           off += fs.writeSync(fd, data, off, data.length - off);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-          if ((err as NodeJS.ErrnoException).code === 'EPIPE') return;
+          if ((err as NodeJS.ErrnoException).code === 'EPIPE') return off;
           throw err;
         }
       }
+      return off;
     },
   };
 }
