@@ -89,6 +89,29 @@ int main(void) {
 }
 `;
 
+/** The standard streams on the terminal: open for reading and writing, named and reopened as the console. */
+const TTYFDS_C = String.raw`
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int main(void) {
+  for (int fd = 0; fd < 3; fd++) {
+    char path[64], link[256];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(path, link, sizeof link - 1);
+    link[n > 0 ? n : 0] = 0;
+    int again = open(path, O_RDONLY); /* what less does to read keys */
+    const char *name = ttyname(fd);
+    printf("fd%d %s acc=%d reopen=%s ttyname=%s\n", fd, link, fcntl(fd, F_GETFL) & O_ACCMODE, again >= 0 ? "ok" : "no", name ? name : "-");
+  }
+  struct stat a, b;
+  printf("console %d\n", fstat(2, &a) == 0 && stat("/dev/console", &b) == 0 && a.st_rdev == b.st_rdev && a.st_ino == b.st_ino);
+  return 0;
+}
+`;
+
 /** A password prompt: ICANON kept, ECHO off, so the host terminal is raw and nommu edits the line. */
 const PASSWORD_C = String.raw`
 #include <stdio.h>
@@ -124,6 +147,21 @@ describe.skipIf(!HAVE_TMUX)('nommu run on a terminal', () => {
       const screen = await waitFor(/^got \[.*\]$/m); // the whole line: tmux may show a write half drawn
       expect(screen).toMatch(/^got \[secret\]$/m);
       expect(screen).not.toMatch(/secx/);
+      expect((await readWhenWritten(status)).trim()).toBe('0');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it.skipIf(!HAVE_MUSL_GCC)('the standard streams are the terminal, the console: O_RDWR, a name ttyname finds, reopened for reading', async () => {
+    const { dir, cleanup } = tempDir('ttyfds');
+    try {
+      const prog = compileMusl(dir, 'ttyfds', TTYFDS_C);
+      const status = join(dir, 'status');
+      start(`node ${NOMMU_BIN} run ${prog}; echo $? > ${status}`, 100, 20);
+      const screen = await waitFor(/^console \d$/m);
+      for (const fd of [0, 1, 2]) expect(screen).toMatch(new RegExp(`^fd${fd} /dev/console acc=2 reopen=ok ttyname=/dev/console$`, 'm'));
+      expect(screen).toMatch(/^console 1$/m);
       expect((await readWhenWritten(status)).trim()).toBe('0');
     } finally {
       cleanup();

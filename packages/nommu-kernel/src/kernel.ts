@@ -15,14 +15,14 @@ import { KernelError } from './errors.js';
 import { OffloadTable } from './fs/offload.js';
 import { MemoryOffloadState } from './memory/offload.js';
 import { HookLists, SyscallCall, type KernelHooks, type MemoryFault } from './hooks.js';
-import { FdTable, hostSink, hostSource, O_RDONLY, O_WRONLY, StreamFile, type OpenFile, type StreamSink, type StreamSource } from './fs/file.js';
+import { FdTable, hostSink, hostSource, O_RDONLY, O_RDWR, O_WRONLY, StreamFile, type OpenFile, type StreamSink, type StreamSource } from './fs/file.js';
 import { ProcFs } from './fs/procfs.js';
 import { PidFd } from './fs/pidfd.js';
 import { DevFs } from './fs/devfs.js';
 import { SysFs } from './fs/sysfs.js';
 import { Terminal, type Tty } from './fs/tty.js';
 import { Vfs, type MountSpec } from './fs/vfs.js';
-import { OwnerMap } from './fs/stat.js';
+import { OwnerMap, type KStat } from './fs/stat.js';
 import { ExecFailure } from './loader/elf.js';
 import { loadProgram, type ExecAt, type ExecEnv, type LoadedProgram } from './loader/exec.js';
 import { NetStack } from './net/stack.js';
@@ -212,6 +212,8 @@ export class Kernel {
   /** The backend's offloaded I/O, kept equal to the running task's descriptors (null: the backend has none). */
   readonly #offload: OffloadTable | null;
   readonly #mmOffload: MemoryOffloadState | null;
+  /** The kernel's /dev, unless the root's is shown. */
+  readonly #devfs: DevFs | null;
   /** AT_RANDOM's bytes for each exec. */
   readonly #randomPool = new RandomPool();
   readonly syscalls: SyscallTable;
@@ -310,7 +312,8 @@ export class Kernel {
     this.strictNommu = opts.strictNommu ?? false;
     this.phys = new PhysicalMemory(cpu, opts.enforceProtections ?? true);
     this.mem = new UserMemory(cpu);
-    this.vfs = makeVfs(opts, opts.devfs === false ? null : new DevFs(this));
+    this.#devfs = opts.devfs === false ? null : new DevFs(this);
+    this.vfs = makeVfs(opts, this.#devfs);
     this.vfs.procfs = new ProcFs(this);
     this.identity = { uid: 0, gid: 0, euid: 0, egid: 0, ...opts.identity };
     this.owners = new OwnerMap(process.getuid?.() ?? 0, process.getgid?.() ?? 0, this.identity.euid, this.identity.egid);
@@ -405,9 +408,14 @@ export class Kernel {
     const cwd = opts.cwd ?? '/';
     const loaded = this.load(cwd, opts.path, opts.argv, opts.envp);
     const files = new FdTable();
-    files.installAt(0, new StreamFile(O_RDONLY, '/dev/stdin', null, this.#stdio.stdin), false);
-    files.installAt(1, new StreamFile(O_WRONLY, '/dev/stdout', this.#stdio.stdout, null), false);
-    files.installAt(2, new StreamFile(O_WRONLY, '/dev/stderr', this.#stdio.stderr, null), false);
+    const { stdin, stdout, stderr } = this.#stdio;
+    const tty = this.#terminalStreams();
+    // A standard stream on the terminal nommu runs on is that terminal, the console, open for
+    // reading and writing as a login's terminal is (less and man reopen /proc/self/fd/2 to read keys).
+    const onTerminal = (sink: StreamSink | null): StreamFile => new StreamFile(O_RDWR, '/dev/console', sink, tty.source, this.#consoleStat());
+    files.installAt(0, tty.source ? onTerminal(tty.sink) : new StreamFile(O_RDONLY, '/dev/stdin', null, stdin), false);
+    files.installAt(1, isTerminalSink(stdout) ? onTerminal(stdout) : new StreamFile(O_WRONLY, '/dev/stdout', stdout, null), false);
+    files.installAt(2, isTerminalSink(stderr) ? onTerminal(stderr) : new StreamFile(O_WRONLY, '/dev/stderr', stderr, null), false);
     const pid = this.#nextPid++;
     const proc = new Process(this, pid, loaded.mm, files);
     proc.cwd = this.vfs.resolve('/', cwd).guest;
@@ -1893,13 +1901,24 @@ export class Kernel {
     return new StreamFile(flags, '/dev/tty', acc === O_RDONLY ? null : sink, acc === O_WRONLY ? null : source);
   }
 
+  /** The standard streams that are the terminal nommu runs on: its input, and the output that writes to it. */
+  #terminalStreams(): { source: StreamSource | null; sink: StreamSink | null } {
+    const { stdin, stdout, stderr } = this.#stdio;
+    const source = stdin.hostFd !== undefined && Terminal.isTerminal(stdin.hostFd) ? stdin : null;
+    return { source, sink: isTerminalSink(stdout) ? stdout : isTerminalSink(stderr) ? stderr : null };
+  }
+
+  /** The console's stat, from the kernel's /dev (null when the root's /dev is shown: the host descriptor's then). */
+  #consoleStat(): (() => KStat) | null {
+    const devfs = this.#devfs;
+    return devfs !== null ? () => devfs.consoleStat() : null;
+  }
+
   /** A new open of /dev/console: the terminal nommu runs on, else its standard input and output. */
   openConsole(flags: number): StreamFile {
-    const { stdin, stdout, stderr } = this.#stdio;
-    const isTty = (fd: number | undefined): boolean => fd !== undefined && Terminal.isTerminal(fd);
-    const sink = isTty(stdout.hostFd) ? stdout : isTty(stderr.hostFd) ? stderr : stdout;
+    const out = this.#terminalStreams().sink ?? this.#stdio.stdout;
     const acc = flags & 3;
-    return new StreamFile(flags, '/dev/console', acc === O_RDONLY ? null : sink, acc === O_WRONLY ? null : stdin);
+    return new StreamFile(flags, '/dev/console', acc === O_RDONLY ? null : out, acc === O_WRONLY ? null : this.#stdio.stdin, this.#consoleStat());
   }
 
   /**
@@ -1984,4 +2003,9 @@ class RandomPool {
     this.#at += n;
     return out;
   }
+}
+
+/** Does this standard output write to a terminal? */
+function isTerminalSink(sink: StreamSink): boolean {
+  return sink.hostFd !== undefined && Terminal.isTerminal(sink.hostFd);
 }

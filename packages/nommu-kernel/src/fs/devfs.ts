@@ -20,7 +20,11 @@ interface DeviceSpec {
   readonly ino: number;
 }
 
-/** The devices, with Linux's numbers and the modes a usual system gives them. */
+/**
+ * The devices, with Linux's numbers and the modes a usual system gives them.
+ * The console is the terminal nommu runs on: its owner is the guest identity,
+ * as a login's terminal belongs to who logged in (user:tty, 0620).
+ */
 const DEVICES = new Map<string, DeviceSpec>(
   (
     [
@@ -30,7 +34,7 @@ const DEVICES = new Map<string, DeviceSpec>(
       ['random', 'random', 1, 8, 0o666, 0],
       ['urandom', 'random', 1, 9, 0o666, 0],
       ['tty', 'tty', 5, 0, 0o666, 5],
-      ['console', 'console', 5, 1, 0o600, 0],
+      ['console', 'console', 5, 1, 0o620, 5],
       ['ptmx', 'ptmx', 5, 2, 0o666, 5],
     ] as const
   ).map(([name, kind, major, minor, mode, gid], i) => [name, { kind, major, minor, mode, gid, ino: 3 + i }]),
@@ -85,15 +89,24 @@ export class DevFs implements SyntheticFs {
 
   #stat(spec: DeviceSpec): KStat {
     const t = this.#bootNs;
-    return { ...syntheticStat(S_IFCHR | spec.mode, makedev(spec.major, spec.minor), spec.ino), gid: spec.gid, atimeNs: t, mtimeNs: t, ctimeNs: t };
+    return { ...syntheticStat(S_IFCHR | spec.mode, makedev(spec.major, spec.minor), spec.ino), uid: this.#owner(spec), gid: spec.gid, atimeNs: t, mtimeNs: t, ctimeNs: t };
+  }
+
+  #owner(spec: DeviceSpec): number {
+    return spec.kind === 'console' ? this.kernel.identity.uid : 0;
+  }
+
+  /** /dev/console's stat: what the standard streams on the terminal nommu runs on show (they are the console). */
+  consoleStat(): KStat {
+    return this.#stat(DEVICES.get('console')!);
   }
 
   #open(name: string, spec: DeviceSpec, task: Task, flags: number): OpenFile {
     const k = this.kernel;
     const fileFlags = flags & ~O_CLOEXEC;
-    // The owner's bits for root (the device's owner), the others' for anyone else.
+    // The owner's bits for root and the device's owner, the others' for anyone else.
     const acc = flags & O_ACCMODE;
-    const bits = k.identity.euid === 0 ? spec.mode >> 6 : spec.mode;
+    const bits = k.identity.euid === 0 || k.identity.euid === this.#owner(spec) ? spec.mode >> 6 : spec.mode;
     if ((acc !== O_RDONLY && (bits & 2) === 0) || (acc !== 1 && (bits & 4) === 0)) throw errno(E.EACCES);
     switch (spec.kind) {
       case 'tty': {

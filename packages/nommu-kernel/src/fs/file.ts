@@ -440,6 +440,8 @@ export class StreamFile extends OpenFile {
     guestPath: string,
     private readonly sink: StreamSink | null,
     private readonly source: StreamSource | null,
+    /** Its stat when it is a device of the guest's /dev (the console); default the host descriptor's. */
+    private readonly statOf: (() => KStat) | null = null,
   ) {
     super(flags, guestPath);
   }
@@ -462,6 +464,7 @@ export class StreamFile extends OpenFile {
   }
 
   stat(): KStat {
+    if (this.statOf !== null) return this.statOf();
     const fd = this.hostFd;
     if (fd !== undefined) {
       try {
