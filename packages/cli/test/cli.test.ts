@@ -52,6 +52,17 @@ describe('nommu run: exit status and output', () => {
     });
   });
 
+  it('stdin redirected from a file is that file: it seeks back (head -n1; cat), from where the host left it', async () => {
+    const file = join(tmp.dir, 'five-lines');
+    writeFileSync(file, '1\n2\n3\n4\n5\n');
+    const sh = (cmd: string): Promise<{ stdout: string }> => runCommand('bash', ['--norc', '--noprofile', '-c', cmd]);
+    const script = `sh -c 'head -n1; echo ---; cat; wc -c < /proc/self/fd/0'`;
+    const native = await sh(`(read first; /bin/busybox ${script}) < ${file}`);
+    expect(native.stdout).toBe('2\n---\n3\n4\n5\n10\n');
+    const r = await sh(`(read first; '${process.execPath}' '${NOMMU_BIN}' run /bin/busybox ${script}) < ${file}`);
+    expect(r.stdout).toBe(native.stdout);
+  });
+
   it('passes stdin through to the guest', async () => {
     const r = await nommu(['run', '/bin/busybox', 'wc', '-l'], { input: 'one\ntwo\nthree\n' });
     expect(r).toMatchObject({ status: 0, stdout: '3\n', stderr: '' });

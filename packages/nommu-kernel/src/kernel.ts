@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
@@ -15,7 +16,7 @@ import { KernelError } from './errors.js';
 import { OffloadTable } from './fs/offload.js';
 import { MemoryOffloadState } from './memory/offload.js';
 import { HookLists, SyscallCall, type KernelHooks, type MemoryFault } from './hooks.js';
-import { FdTable, hostSink, hostSource, O_RDONLY, O_RDWR, O_WRONLY, StreamFile, type OpenFile, type StreamSink, type StreamSource } from './fs/file.js';
+import { FdTable, HostFile, hostSink, hostSource, O_RDONLY, O_RDWR, O_WRONLY, StreamFile, type OpenFile, type StreamSink, type StreamSource } from './fs/file.js';
 import { ProcFs } from './fs/procfs.js';
 import { PidFd } from './fs/pidfd.js';
 import { DevFs } from './fs/devfs.js';
@@ -413,7 +414,7 @@ export class Kernel {
     // A standard stream on the terminal nommu runs on is that terminal, the console, open for
     // reading and writing as a login's terminal is (less and man reopen /proc/self/fd/2 to read keys).
     const onTerminal = (sink: StreamSink | null): StreamFile => new StreamFile(O_RDWR, '/dev/console', sink, tty.source, this.#consoleStat());
-    files.installAt(0, tty.source ? onTerminal(tty.sink) : new StreamFile(O_RDONLY, '/dev/stdin', null, stdin), false);
+    files.installAt(0, tty.source ? onTerminal(tty.sink) : (hostRegularFile(stdin) ?? new StreamFile(O_RDONLY, '/dev/stdin', null, stdin)), false);
     files.installAt(1, isTerminalSink(stdout) ? onTerminal(stdout) : new StreamFile(O_WRONLY, '/dev/stdout', stdout, null), false);
     files.installAt(2, isTerminalSink(stderr) ? onTerminal(stderr) : new StreamFile(O_WRONLY, '/dev/stderr', stderr, null), false);
     const pid = this.#nextPid++;
@@ -2008,4 +2009,25 @@ class RandomPool {
 /** Does this standard output write to a terminal? */
 function isTerminalSink(sink: StreamSink): boolean {
   return sink.hostFd !== undefined && Terminal.isTerminal(sink.hostFd);
+}
+
+/**
+ * Standard input redirected from a host regular file (`< file`): that file,
+ * which seeks, preads and maps as natively (`head -n1; cat` seeks back), read
+ * through a descriptor of its own from where the host's offset was. (Node has
+ * no lseek: the host's own offset does not move.) Null for anything else.
+ */
+function hostRegularFile(source: StreamSource): HostFile | null {
+  const fd = source.hostFd;
+  if (fd === undefined || source.filter !== undefined) return null;
+  try {
+    if (!fs.fstatSync(fd).isFile()) return null;
+    const hostPath = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    const pos = Number(/^pos:\s*(\d+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? 0);
+    const file = new HostFile(fs.openSync(`/proc/self/fd/${fd}`, 'r'), O_RDONLY, hostPath, hostPath);
+    file.pos = pos;
+    return file;
+  } catch {
+    return null;
+  }
 }
