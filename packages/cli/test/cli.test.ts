@@ -63,6 +63,18 @@ describe('nommu run: exit status and output', () => {
     expect(r.stdout).toBe(native.stdout);
   });
 
+  it("lists a host directory in the host's own order, as getdents does natively (find)", async () => {
+    const dir = join(tmp.dir, 'unordered');
+    mkdirSync(dir);
+    for (let i = 0; i < 40; i++) writeFileSync(join(dir, `f${(i * 7919) % 1000}`), '');
+    const entries = (out: string): string[] => out.split('\n').filter((n) => n !== '' && n !== '.' && n !== '..');
+    const find = ['find', dir, '-mindepth', '1', '-maxdepth', '1'];
+    const native = await runCommand('/bin/busybox', find);
+    const r = await nommu(['run', '/bin/busybox', ...find]);
+    expect(entries(r.stdout)).toEqual(entries(native.stdout));
+    expect(entries(native.stdout)).toHaveLength(40);
+  });
+
   it('passes stdin through to the guest', async () => {
     const r = await nommu(['run', '/bin/busybox', 'wc', '-l'], { input: 'one\ntwo\nthree\n' });
     expect(r).toMatchObject({ status: 0, stdout: '3\n', stderr: '' });

@@ -332,7 +332,8 @@ export class HostFile extends OpenFile {
       { name: '.', ino: Number(st.ino), type: DT.DIR },
       { name: '..', ino: Number(parent.ino), type: DT.DIR },
     ];
-    for (const d of fs.readdirSync(this.hostPath, { withFileTypes: true })) {
+    // In the host directory's own order (fs.opendir, not readdir, which sorts): archives come out as natively.
+    for (const d of readDirInOrder(this.hostPath)) {
       let ino = 0;
       try {
         ino = Number(fs.lstatSync(`${this.hostPath}/${d.name}`, { bigint: true }).ino);
@@ -714,4 +715,16 @@ export class FdTable {
   closeAll(): void {
     this.#fds.forEach((e, fd) => e && this.close(fd));
   }
+}
+
+/** A host directory's entries in its own order (what getdents gives natively); fs.readdirSync sorts them by name. */
+function readDirInOrder(path: string): fs.Dirent[] {
+  const dir = fs.opendirSync(path, { bufferSize: 256 });
+  const out: fs.Dirent[] = [];
+  try {
+    for (let d = dir.readSync(); d !== null; d = dir.readSync()) out.push(d);
+  } finally {
+    dir.closeSync();
+  }
+  return out;
 }
