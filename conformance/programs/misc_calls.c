@@ -353,6 +353,19 @@ static long vmwrite(pid_t pid, struct iovec *l, unsigned long ln, struct iovec *
 	return syscall(NR_PROCESS_VM_WRITEV, pid, l, ln, r, rn, flags);
 }
 
+/* Protection keys: the calls a program makes whether or not the CPU has keys to hand out. */
+static void pkey_tests(void)
+{
+	EXPECT_ERR(syscall(SYS_pkey_alloc, 1, 0), EINVAL, "pkey_alloc with a flag");
+	EXPECT_ERR(syscall(SYS_pkey_alloc, 0, 4), EINVAL, "pkey_alloc with an unknown access right");
+	EXPECT_ERR(syscall(SYS_pkey_free, 15), EINVAL, "pkey_free of a key never allocated");
+	char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(p != MAP_FAILED && syscall(SYS_pkey_mprotect, p, 4096, PROT_READ, -1) == 0,
+	      "pkey_mprotect with key -1 is mprotect");
+	EXPECT_ERR(syscall(SYS_pkey_mprotect, p, 4096, PROT_READ, 14), EINVAL, "pkey_mprotect with a key never allocated");
+	munmap(p, 4096);
+}
+
 static void process_vm_tests(void)
 {
 	pid_t me = getpid();
@@ -448,5 +461,6 @@ int main(void)
 	sync_file_range_tests();
 	kcmp_tests();
 	process_vm_tests();
+	pkey_tests();
 	return failures ? 1 : 0;
 }

@@ -268,6 +268,26 @@ function mprotect(task: Task, a: SyscallArgs) {
   return 0;
 }
 
+/*
+ * Protection keys, as on a CPU without them (the guest's PKRU is not this
+ * kernel's to switch): no key to hand out, so only key -1 is valid.
+ */
+const PKEY_ACCESS_MASK = 3; // PKEY_DISABLE_ACCESS | PKEY_DISABLE_WRITE
+
+function pkeyAlloc(_task: Task, a: SyscallArgs): number {
+  if (a.ptr(0) !== 0 || (a.ptr(1) & ~PKEY_ACCESS_MASK) !== 0) throw errno(E.EINVAL);
+  throw errno(E.ENOSPC);
+}
+
+function pkeyFree(): number {
+  throw errno(E.EINVAL);
+}
+
+function pkeyMprotect(task: Task, a: SyscallArgs) {
+  if (a.int(3) !== -1) throw errno(E.EINVAL);
+  return mprotect(task, a);
+}
+
 const MREMAP_MAYMOVE = 1;
 const MREMAP_FIXED = 2;
 const MREMAP_DONTUNMAP = 4;
@@ -375,6 +395,9 @@ export const memory: Family = {
   mmap: partial('file mappings are private copies; a writable shared mapping of a tmpfs file (/dev/shm) is one copy in RAM that every mapper shares, written back at msync, munmap and exit; other writable shared file mappings answer ENODEV as on nommu Linux; pages wholly past the end of the file raise SIGBUS (the file\'s size when mapped counts: growing it later does not make them valid)', mmap),
   munmap: supported(munmap),
   mremap: partial('MREMAP_FIXED and MREMAP_DONTUNMAP need page tables: EINVAL', mremap),
+  pkey_alloc: partial('no protection keys to hand out (ENOSPC), as on a CPU without them', pkeyAlloc),
+  pkey_free: partial('no key is ever allocated: EINVAL', pkeyFree),
+  pkey_mprotect: partial('key -1 is mprotect; any other key was never allocated: EINVAL', pkeyMprotect),
   mprotect: partial('enforced per page by the CPU backend (SIGSEGV with SEGV_ACCERR), but not on the kernel\'s own copies (a read-only buffer gives no EFAULT); MAP_SHARED pages shared across fork share one protection; past the ranges a backend can hold (Unicorn: 512) some pages stay more permissive; on Unicorn a handler that fixes the page and returns re-runs its translation block from the start', mprotect),
   madvise: partial('known advice is accepted; MADV_DONTNEED zeroes private anonymous memory, MADV_DONTFORK keeps a mapping from forked children; MADV_WIPEONFORK, MADV_HWPOISON, MADV_SOFT_OFFLINE and the 6.13 guard regions answer EINVAL', madvise),
 };
