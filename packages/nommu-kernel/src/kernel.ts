@@ -1999,7 +1999,7 @@ class RandomPool {
       this.#pool = randomBytes(4096);
       this.#at = 0;
     }
-    const out = this.#pool.slice(this.#at, this.#at + n);
+    const out = Uint8Array.from(this.#pool.subarray(this.#at, this.#at + n)); // a copy (a Buffer's slice is a view)
     this.#pool.fill(0, this.#at, this.#at + n);
     this.#at += n;
     return out;

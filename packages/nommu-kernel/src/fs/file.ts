@@ -403,11 +403,12 @@ export class SyntheticFile extends OpenFile {
 /** Where a guest's standard stream goes: a host descriptor or the embedder's callback. */
 export interface StreamSink {
   /**
-   * Takes all of `data`; or returns how much it took before the reader went
-   * away (a host pipe's EPIPE): the guest's write then gets that count, or
-   * EPIPE and SIGPIPE when it is 0, as a write to a pipe without readers.
+   * Takes all of `data`, or returns false when the reader went away before
+   * it took any (a host pipe's EPIPE): the guest's write then gets SIGPIPE
+   * and EPIPE, as a write to a pipe without readers. Any other return value
+   * (a callback's own) means taken.
    */
-  write(data: Uint8Array): number | void;
+  write(data: Uint8Array): boolean | void;
   /** The host descriptor behind it, if any (for isatty and terminal control). */
   readonly hostFd?: number;
   /**
@@ -504,9 +505,7 @@ export class StreamFile extends OpenFile {
       if (stop !== 0) return stop;
     }
     if (data.length > 0) this.noteIo();
-    const took = this.sink.write(data);
-    if (typeof took === 'number' && took < data.length) {
-      if (took > 0) return took;
+    if (this.sink.write(data) === false) {
       // The reader is gone: SIGPIPE to the writing thread, and EPIPE if it survives (pipe_write).
       task.kernel.sendSignal(task, { signo: 13, code: 0x80 });
       return errno(E.EPIPE);
@@ -564,18 +563,19 @@ export function hostSink(fd: number): StreamSink {
   return {
     hostFd: fd,
     direct: true,
-    write(data: Uint8Array): number {
+    write(data: Uint8Array): boolean {
       let off = 0;
       while (off < data.length) {
         try {
           off += fs.writeSync(fd, data, off, data.length - off);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-          if ((err as NodeJS.ErrnoException).code === 'EPIPE') return off;
+          // The reader is gone: the guest's write says so if none of it went (the next one will, else).
+          if ((err as NodeJS.ErrnoException).code === 'EPIPE') return off > 0;
           throw err;
         }
       }
-      return off;
+      return true;
     },
   };
 }
