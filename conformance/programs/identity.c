@@ -13,6 +13,7 @@
 #include <string.h>
 #include <grp.h>
 #include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -107,6 +108,22 @@ static void relations(void)
 	EXPECT_ERR(waitpid(child, &status, 0), ECHILD, "waiting for it again");
 }
 
+/* no_new_privs: off, then set for good; a forked child has it too. */
+static void no_new_privs(void)
+{
+	check(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 0, "PR_GET_NO_NEW_PRIVS: 0 at first");
+	EXPECT_ERR(prctl(PR_SET_NO_NEW_PRIVS, 2, 0, 0, 0), EINVAL, "PR_SET_NO_NEW_PRIVS with 2");
+	EXPECT_ERR(prctl(PR_GET_NO_NEW_PRIVS, 1, 0, 0, 0), EINVAL, "PR_GET_NO_NEW_PRIVS with an argument");
+	check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1,
+	      "PR_SET_NO_NEW_PRIVS, then PR_GET_NO_NEW_PRIVS: 1");
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 ? 0 : 1);
+	int st = 0;
+	check(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "a forked child has it too");
+}
+
 static void masks(void)
 {
 	mode_t old = umask(027);
@@ -123,6 +140,7 @@ int main(void)
 	names();
 	relations();
 	masks();
+	no_new_privs();
 	printf("%s\n", failures ? "identity FAILED" : "identity ok");
 	return failures ? 1 : 0;
 }

@@ -674,6 +674,7 @@ export class Kernel {
     child.comm = task.comm;
     child.nice = task.nice;
     child.personality = task.personality;
+    child.noNewPrivs = task.noNewPrivs;
     if ((flags & F.VM) === 0) child.rseq = task.rseq;
     if (task.ioprio !== null && task.ioprio >> 13 !== 0) child.ioprio = task.ioprio;
     // SCHED_RESET_ON_FORK: the child starts as SCHED_OTHER, and with nice 0 if its parent's was negative.

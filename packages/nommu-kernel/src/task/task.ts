@@ -228,6 +228,8 @@ export class Task {
   schedPolicy = 0;
   /** The persona (personality(2)); inherited by clone, kept across exec. */
   personality = 0;
+  /** PR_SET_NO_NEW_PRIVS: sticky, inherited by children and kept across execve. */
+  noNewPrivs = false;
   /**
    * I/O priority as ioprio_set set it (class << 13 | level); null until then
    * (Linux's task without an I/O context). Inherited by clone when its class

@@ -280,10 +280,12 @@ function prctl(task: Task, a: SyscallArgs) {
       mem.setI32(a.ptr(1), task.process.childSubreaper ? 1 : 0);
       return 0;
     case PR_SET_NO_NEW_PRIVS:
-      if (a.int(1) !== 1) throw errno(E.EINVAL);
+      if (a.u64(1) !== 1n || a.u64(2) !== 0n || a.u64(3) !== 0n || a.u64(4) !== 0n) throw errno(E.EINVAL);
+      task.noNewPrivs = true;
       return 0;
     case PR_GET_NO_NEW_PRIVS:
-      return 0;
+      if (a.u64(1) !== 0n || a.u64(2) !== 0n || a.u64(3) !== 0n || a.u64(4) !== 0n) throw errno(E.EINVAL);
+      return task.noNewPrivs ? 1 : 0;
     default:
       throw errno(E.EINVAL);
   }
