@@ -113,11 +113,12 @@ function guestCwd(kernel: Kernel, hostCwd: string): string {
 }
 
 /**
- * Ctrl-C, SIGTERM and SIGHUP sent to nommu go to the guest's foreground process
+ * Ctrl-C, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to nommu go to the guest's foreground process
  * group; a second Ctrl-C within a second stops nommu.
  */
 function forwardHostSignals(kernel: Kernel): () => void {
-  const numbers: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
+  // SIGUSR1 too (dd prints its progress on it): Node's own use of it, starting the inspector, is for --inspect.
+  const numbers: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12 };
   let lastInt = 0;
   const handlers = Object.entries(numbers).map(([name, signo]) => {
     const handler = (): void => {

@@ -245,6 +245,18 @@ int main(int argc, char **argv)
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 143, stderr: 'Terminated\n' });
   });
 
+  // `timeout` signals nommu's whole process group: the native runner must not die of it, the guest gets it.
+  for (const backend of ['unicorn', ...(nativeBackendUnavailable() === null ? ['native'] : [])]) {
+    it(`SIGTERM and SIGUSR1 to nommu's process group reach the guest's handlers (${backend}; timeout)`, async () => {
+      const guest = (sig: string): string =>
+        `'${process.execPath}' '${NOMMU_BIN}' run --backend ${backend} /bin/busybox sh -c 'trap "echo caught ${sig}; exit 6" ${sig}; sleep 20 & wait'`;
+      for (const sig of ['TERM', 'USR1']) {
+        const r = await runCommand('bash', ['--norc', '--noprofile', '-c', `timeout --preserve-status -s ${sig} 2 ${guest(sig)}; echo "status $?"`], { timeoutMs: 30_000 });
+        expect({ stdout: r.stdout, stderr: r.stderr }).toEqual({ stdout: `caught ${sig}\nstatus 6\n`, stderr: '' });
+      }
+    });
+  }
+
   // The host pipe's reader goes away: the guest's next write raises SIGPIPE, as natively (status 141, no message).
   for (const backend of ['unicorn', ...(nativeBackendUnavailable() === null ? ['native'] : [])]) {
     it(`a writer whose host pipe reader is gone dies of SIGPIPE, quietly (${backend}; busybox yes | head -1)`, async () => {

@@ -858,7 +858,8 @@ int main(int argc, char **argv) {
   nn_ram_size = strtoull(argv[2], NULL, 0);
 
   /* Terminal and job-control signals are for the guest's kernel in Node, not for this CPU. */
-  static const int kIgnored[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP, SIGPIPE, SIGWINCH, SIGUSR1, SIGUSR2, SIGALRM};
+  /* SIGTERM too: `timeout` and `kill -TERM -PGID` signal Node's whole group, and Node hands it to the guest. */
+  static const int kIgnored[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP, SIGPIPE, SIGWINCH, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM};
   for (size_t i = 0; i < sizeof kIgnored / sizeof kIgnored[0]; i++) signal(kIgnored[i], SIG_IGN);
 
   const char *why = probe_cpu();
