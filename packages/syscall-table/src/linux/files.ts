@@ -813,7 +813,7 @@ export const files: Family = {
     faccessat(t, a.int(0), a.ptr(1), a.int(2), a.int(3) & ~AT_EACCESS),
   ),
   ioctl: partial('terminals (TCGETS/TCSETS*, window size, foreground group, TIOCSCTTY/TIOCNOTTY, TIOCGSID, FIONREAD/TIOCOUTQ, TCFLSH, TCXONC, TCSBRK*) on the host terminal nommu runs on and on pseudo-terminals (with TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TIOCGPTPEER on a master), FIONREAD on pipes, sockets and regular files; FIONBIO, FIOCLEX and FIONCLEX on any descriptor, FIOASYNC on pipes and sockets (the flag only: no SIGIO); other requests ENOTTY', ioctl),
-  fcntl: partial('no leases or notifications (F_SETLEASE, F_NOTIFY answer EINVAL); seals only on memfds; F_SETLKW does not detect deadlocks', fcntlSyscall),
+  fcntl: partial('no leases or notifications (F_SETLEASE, F_NOTIFY answer EINVAL); seals only on memfds; F_SETLKW does not detect deadlocks; record locks are the guest\'s own: other host processes (another nommu too) neither see them nor are seen', fcntlSyscall),
   dup: supported(dup),
   dup2: supported((t, a) => (a.int(0) === a.int(1) ? (t.process.files.get(a.int(0)), a.int(0)) : dup3(t, a.int(0), a.int(1), 0))),
   dup3: supported((t, a) => dup3(t, a.int(0), a.int(1), a.int(2))),

@@ -640,10 +640,10 @@ export const fsOps: Family = {
   rmdir: supported((t, a) => unlinkat(t, AT_FDCWD, path(t, a.ptr(0)), AT_REMOVEDIR)),
   mkdir: supported((t, a) => mkdirat(t, AT_FDCWD, path(t, a.ptr(0)), a.uint(1))),
   mkdirat: supported((t, a) => mkdirat(t, a.int(0), path(t, a.ptr(1)), a.uint(2))),
-  mknod: partial('regular files and FIFOs (made with the host mkfifo); device and socket nodes answer EPERM', (t, a) =>
+  mknod: partial('regular files and FIFOs (made with the host mkfifo; a FIFO connects guest processes only, not a guest and a host process); device and socket nodes answer EPERM', (t, a) =>
     mknodat(t, AT_FDCWD, path(t, a.ptr(0)), a.uint(1)),
   ),
-  mknodat: partial('regular files and FIFOs (made with the host mkfifo); device and socket nodes answer EPERM', (t, a) =>
+  mknodat: partial('regular files and FIFOs (made with the host mkfifo; a FIFO connects guest processes only, not a guest and a host process); device and socket nodes answer EPERM', (t, a) =>
     mknodat(t, a.int(0), path(t, a.ptr(1)), a.uint(2)),
   ),
   rename: supported((t, a) => renameat2(t, AT_FDCWD, path(t, a.ptr(0)), AT_FDCWD, path(t, a.ptr(1)), 0)),

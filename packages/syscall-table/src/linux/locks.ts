@@ -1,5 +1,5 @@
 import { BLOCK, E, errno, locks, notPath, type OpenFile, type RecordLock, type SyscallResult, type Task } from '@nommu/kernel';
-import { supported, type Family } from './define.js';
+import { partial, type Family } from './define.js';
 
 const LOCK_SH = 1;
 const LOCK_EX = 2;
@@ -81,5 +81,5 @@ export function fcntlLock(task: Task, fd: number, file: OpenFile, cmd: number, a
 }
 
 export const lockFamily: Family = {
-  flock: supported((t, a) => flock(t, a.int(0), a.int(1))),
+  flock: partial('locks are the guest\'s own: other host processes (another nommu too) neither see them nor are seen', (t, a) => flock(t, a.int(0), a.int(1))),
 };
