@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import { E, errno, hostErrno, type Errno } from '../errno.js';
 import { O_NONBLOCK, POLL, type OpenFile } from '../fs/file.js';
 import type { Task } from '../task/task.js';
@@ -14,6 +15,8 @@ const SIZEOF_SOCKADDR_UN = 110;
 /** net.unix.max_dgram_qlen: datagrams a socket queues from senders that are not its peer. */
 const MAX_DGRAM_QLEN = 10;
 const POLLRDHUP = 0x2000;
+/** What a host process connected through a host socket shows as its credentials: the overflow ids, pid 0 (not in the guest). */
+const HOST_CRED: Cred = { pid: 0, uid: 65534, gid: 65534 };
 
 interface Message {
   data: Uint8Array;
@@ -45,6 +48,15 @@ export class UnixSocket extends Socket {
   peerCred: Cred | null = null;
   /** Who called listen() (what connecting clients see as SO_PEERCRED). */
   #listenCred: Cred | null = null;
+  /**
+   * A stream connected to a socket a host process listens on: the guest's
+   * socket has an in-kernel peer like any other, whose queue is written to
+   * this Node socket (and whose end ends it); what the host sends lands in
+   * the guest socket's queue.
+   */
+  #host: net.Socket | null = null;
+  /** A connect to a host socket under way, settled by the host's answer. */
+  #hostConnect: { done: boolean; err: number } | null = null;
 
   constructor(type: number, flags: number) {
     super(AF.UNIX, type, 0, flags);
@@ -168,6 +180,16 @@ export class UnixSocket extends Socket {
   }
 
   override connect(task: Task, raw: Uint8Array): SockResult<number> {
+    const pending = this.#hostConnect;
+    if (pending !== null) {
+      if (!pending.done) return this.nonblocking ? errno(E.EALREADY) : this.wait(task, 'unix connect', this.sndTimeoNs);
+      this.#hostConnect = null;
+      if (pending.err !== 0) {
+        this.error = 0;
+        return errno(pending.err);
+      }
+      return 0;
+    }
     if (!this.#connectionBased) {
       if (raw.length >= 2 && family(raw) === AF.UNSPEC) {
         this.peer = null;
@@ -185,7 +207,10 @@ export class UnixSocket extends Socket {
     if (this.state === 'connected') return errno(E.EISCONN);
     if (this.state === 'listening') return errno(E.EINVAL);
     const target = this.#find(task, raw);
-    if (!(target instanceof UnixSocket)) return target;
+    if (!(target instanceof UnixSocket)) {
+      const host = target.errno === E.ECONNREFUSED && this.type === SOCK.STREAM ? hostSocketPath(task, raw) : null;
+      return host !== null ? this.#connectHost(task, host, raw) : target;
+    }
     if (target.type !== this.type) return errno(E.EPROTOTYPE);
     if (target.state !== 'listening' || target.closed) return errno(E.ECONNREFUSED);
     if (target.#backlog.length > target.#maxBacklog) {
@@ -206,6 +231,79 @@ export class UnixSocket extends Socket {
     target.changed();
     this.changed();
     return 0;
+  }
+
+  /** connect() to a socket a host process listens on (a path no guest socket is bound to). */
+  #connectHost(task: Task, hostPath: string, raw: Uint8Array): SockResult<number> {
+    const stack = task.kernel.net;
+    const sock = net.connect({ path: hostPath, allowHalfOpen: true });
+    stack.track(sock);
+    const pending = { done: false, err: 0 };
+    this.#hostConnect = pending;
+    const proxy = new UnixSocket(this.type, 0);
+    proxy.addr = sockaddrUn(Buffer.from(pathOf(raw) + '\0', 'utf8'));
+    proxy.#host = sock;
+    proxy.peer = this;
+    proxy.state = 'connected';
+    proxy.peerCred = credOf(task);
+    sock.once('connect', () => {
+      pending.done = true;
+      this.peer = proxy;
+      this.state = 'connected';
+      this.peerCred = HOST_CRED;
+      this.changed();
+    });
+    sock.on('data', (d: Buffer) => {
+      this.queue.push({ data: d, off: 0, fds: [], cred: HOST_CRED, from: proxy.addr });
+      this.queued += d.length;
+      if (this.queued >= this.rcvbuf) sock.pause();
+      this.changed();
+    });
+    sock.on('end', () => {
+      this.rcvShut = true;
+      proxy.sndShut = true;
+      this.changed();
+    });
+    sock.on('drain', () => proxy.changed());
+    sock.on('error', (e) => {
+      const err = hostErrno(e).errno;
+      if (!pending.done) {
+        pending.done = true;
+        pending.err = err;
+      }
+      this.error = err === E.EPIPE ? E.ECONNRESET : err;
+      this.changed();
+    });
+    sock.on('close', () => {
+      stack.forget(sock);
+      proxy.closed = true;
+      if (this.state === 'connected') this.rcvShut = true;
+      this.changed();
+    });
+    if (this.nonblocking) return errno(E.EINPROGRESS);
+    return this.wait(task, 'unix connect', this.sndTimeoNs);
+  }
+
+  /** A host peer's queue goes to its host socket, as much as the host takes; its guest side's end ends it. */
+  override changed(): void {
+    const sock = this.#host;
+    if (sock !== null) {
+      while (this.queue.length > 0 && !sock.destroyed && sock.writableLength < this.sndbuf) {
+        const m = this.queue.shift()!;
+        sock.write(m.data.subarray(m.off));
+        this.queued -= m.data.length - m.off;
+        for (const f of m.fds) f.put(); // descriptors cannot go to a host process
+      }
+      if (sock.destroyed) {
+        for (const m of this.queue.splice(0)) for (const f of m.fds) f.put();
+        this.queued = 0;
+      } else if (this.queue.length === 0 && this.rcvShut && !sock.writableEnded) {
+        // The guest shut down writing (or closed): the host reads its end; closed, nothing more is read either.
+        if (this.sndShut) sock.destroySoon();
+        else sock.end();
+      }
+    }
+    super.changed();
   }
 
   override accept(task: Task, flags: number): SockResult<UnixSocket> {
@@ -373,10 +471,14 @@ export class UnixSocket extends Socket {
     return out;
   }
 
-  /** Room was made: a sender waiting for it may go on. */
+  /** Room was made: a sender waiting for it may go on (a host peer reads again). */
   #freed(): void {
     this.changed();
-    if (this.peer) this.peer.changed();
+    const p = this.peer;
+    if (p) {
+      if (p.#host?.isPaused() && this.queued < this.rcvbuf) p.#host.resume();
+      p.changed();
+    }
   }
 
   override shutdown(_task: Task, how: number): number | Errno {
@@ -404,6 +506,7 @@ export class UnixSocket extends Socket {
   override poll(): number {
     let ev = 0;
     if (this.error !== 0) ev |= POLL.ERR;
+    if (this.#hostConnect !== null && !this.#hostConnect.done) return ev; // connecting to a host socket
     if (this.state === 'listening') return ev | (this.#backlog.length > 0 ? POLL.IN : 0);
     if (this.queue.length > 0) ev |= POLL.IN;
     if (this.rcvShut) ev |= POLL.IN | POLLRDHUP;
@@ -439,6 +542,21 @@ export class UnixSocket extends Socket {
     for (const m of this.queue.splice(0)) for (const f of m.fds) f.put();
     this.queued = 0;
     this.changed();
+  }
+}
+
+/**
+ * The host path of a pathname address if a host process's socket is there
+ * (not a guest socket's placeholder): a connect() there reaches the host.
+ */
+function hostSocketPath(task: Task, raw: Uint8Array): string | null {
+  if (raw.length <= SUN_PATH || raw[SUN_PATH] === 0) return null;
+  const r = task.kernel.vfs.resolve(task.process.cwd, pathOf(raw), true, task.process);
+  if (r.node) return null;
+  try {
+    return fs.statSync(r.host).isSocket() && !task.kernel.net.boundPaths.has(r.host) ? r.host : null;
+  } catch {
+    return null;
   }
 }
 

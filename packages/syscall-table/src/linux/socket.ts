@@ -375,7 +375,7 @@ export const socketFamily: Family = {
   listen: partial('the backlog of a TCP socket is the host\'s', (t, a) => socketOf(t, a.int(0)).listen(t, a.int(1))),
   accept: supported((t, a) => accept(t, a, 0)),
   accept4: supported((t, a) => accept(t, a, a.int(3))),
-  connect: partial('AF_UNIX connects to sockets of the guest only: one a host process listens on answers ECONNREFUSED (TCP and UDP reach the host)', (t, a) => socketOf(t, a.int(0)).connect(t, addrIn(t, a.ptr(1), a.int(2)))),
+  connect: partial('an AF_UNIX stream reaches a socket a host process listens on too (data both ways, shutdown, non-blocking connect; descriptors passed to it are dropped, and its SO_PEERCRED is the overflow ids); AF_UNIX datagram and seqpacket sockets reach guest sockets only', (t, a) => socketOf(t, a.int(0)).connect(t, addrIn(t, a.ptr(1), a.int(2)))),
   getsockname: supported((t, a) => name(t, a, 'sock')),
   getpeername: supported((t, a) => name(t, a, 'peer')),
   sendto: partial('MSG_OOB and MSG_MORE are ignored', sendto),
