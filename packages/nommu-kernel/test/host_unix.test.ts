@@ -16,6 +16,8 @@ import { createNativeBackend, nativeBackendUnavailable } from '@nommu/x86-cpu';
 import { MiB, runGuest } from './support.js';
 
 const SOURCE = fileURLToPath(new URL('./programs/host_unix.c', import.meta.url));
+const SERVER_SOURCE = fileURLToPath(new URL('./programs/unix_server.c', import.meta.url));
+let SERVER = '';
 let TMP = '';
 let PROG = '';
 let SOCK = '';
@@ -30,6 +32,8 @@ beforeAll(async () => {
   FILE = path.join(TMP, 'plain');
   fs.writeFileSync(FILE, '');
   execFileSync('musl-gcc', ['-static', '-O1', '-o', PROG, SOURCE]);
+  SERVER = path.join(TMP, 'unix_server');
+  execFileSync('musl-gcc', ['-static', '-O1', '-o', SERVER, SERVER_SOURCE]);
   // Reads until the client shuts down writing, then answers the bytes in capitals and closes.
   server = net.createServer({ allowHalfOpen: true }, (c) => {
     let text = '';
@@ -72,6 +76,35 @@ describe('AF_UNIX connect to a host socket', () => {
       expect(run.stdout).toBe(EXPECTED);
       expect(run.status.code).toBe(0);
       expect(seen).toEqual(['hello host\n', 'second\n']);
+    });
+  }
+});
+
+/** A host client: connects to `sockPath` once it is a socket, sends `text`, shuts down writing, resolves with the answer. */
+async function hostClient(sockPath: string, text: string): Promise<string> {
+  for (let i = 0; i < 200 && !(fs.existsSync(sockPath) && fs.statSync(sockPath).isSocket()); i++) await new Promise((r) => setTimeout(r, 25));
+  return new Promise((resolve, reject) => {
+    const c = net.connect({ path: sockPath, allowHalfOpen: true }, () => c.end(text));
+    let got = '';
+    c.on('data', (d: Buffer) => (got += d.toString()));
+    c.on('end', () => resolve(got));
+    c.on('error', reject);
+  });
+}
+
+describe('a host process connects to a guest AF_UNIX socket', () => {
+  for (const backend of ['unicorn', ...(nativeBackendUnavailable() === null ? ['native'] : [])]) {
+    it(`the guest's listening pathname socket is a real host socket (${backend})`, async () => {
+      const sockPath = path.join(TMP, `guest-${backend}.sock`);
+      const cpu = backend === 'native' ? { cpu: createNativeBackend({ ramSize: 64 * MiB }) } : {};
+      const guest = runGuest({ path: SERVER, argv: ['unix_server', sockPath, '2'] }, cpu);
+      const first = await hostClient(sockPath, 'abc from the host');
+      const second = await hostClient(sockPath, 'x'.repeat(3000) + 'yz');
+      const run = await guest;
+      expect(first).toBe('tsoh eht morf cba');
+      expect(second).toBe('zy' + 'x'.repeat(3000));
+      expect(run.stdout).toBe(`got 17 bytes: abc from the host\ngot 3002 bytes: ${'x'.repeat(3000)}yz\n`);
+      expect(run.status.code).toBe(0);
     });
   }
 });

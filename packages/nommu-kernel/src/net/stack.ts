@@ -10,8 +10,9 @@ export type HostHandle = { destroy(): void } | { close(): void };
  * A pathname AF_UNIX socket is bound in `boundPaths`, keyed by the host path
  * of its name, and bind() leaves an empty placeholder file there (Node cannot
  * create a socket inode without listening on it from the host): names, EADDRINUSE
- * and unlink behave as on Linux, stat() of the name reports S_IFSOCK through this
- * table, and host programs cannot connect to it.
+ * and unlink behave as on Linux, and stat() of the name reports S_IFSOCK through
+ * this table. When a stream socket listens, a Node server's socket takes the
+ * placeholder's place, and host programs connect to it.
  */
 export class NetStack {
   /** Abstract names (sun_path starting with NUL), keyed by their bytes in hex. */

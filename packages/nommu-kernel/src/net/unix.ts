@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { E, errno, hostErrno, type Errno } from '../errno.js';
 import { O_NONBLOCK, POLL, type OpenFile } from '../fs/file.js';
 import type { Task } from '../task/task.js';
@@ -15,6 +16,8 @@ const SIZEOF_SOCKADDR_UN = 110;
 /** net.unix.max_dgram_qlen: datagrams a socket queues from senders that are not its peer. */
 const MAX_DGRAM_QLEN = 10;
 const POLLRDHUP = 0x2000;
+/** Temporary names of host listeners (see #listenOnHost). */
+let nextTemp = 0;
 /** What a host process connected through a host socket shows as its credentials: the overflow ids, pid 0 (not in the guest). */
 const HOST_CRED: Cred = { pid: 0, uid: 65534, gid: 65534 };
 
@@ -57,6 +60,8 @@ export class UnixSocket extends Socket {
   #host: net.Socket | null = null;
   /** A connect to a host socket under way, settled by the host's answer. */
   #hostConnect: { done: boolean; err: number } | null = null;
+  /** A listening pathname socket's host side: host processes connect to its name. */
+  #hostServer: net.Server | null = null;
 
   constructor(type: number, flags: number) {
     super(AF.UNIX, type, 0, flags);
@@ -155,6 +160,7 @@ export class UnixSocket extends Socket {
     this.state = 'listening';
     this.#maxBacklog = Math.max(0, Math.min(backlog, 4096));
     this.#listenCred = credOf(task);
+    this.#listenOnHost(task.kernel.net);
     this.changed();
     return 0;
   }
@@ -237,15 +243,9 @@ export class UnixSocket extends Socket {
   #connectHost(task: Task, hostPath: string, raw: Uint8Array): SockResult<number> {
     const stack = task.kernel.net;
     const sock = net.connect({ path: hostPath, allowHalfOpen: true });
-    stack.track(sock);
     const pending = { done: false, err: 0 };
     this.#hostConnect = pending;
-    const proxy = new UnixSocket(this.type, 0);
-    proxy.addr = sockaddrUn(Buffer.from(pathOf(raw) + '\0', 'utf8'));
-    proxy.#host = sock;
-    proxy.peer = this;
-    proxy.state = 'connected';
-    proxy.peerCred = credOf(task);
+    const proxy = this.#bridge(stack, sock, sockaddrUn(Buffer.from(pathOf(raw) + '\0', 'utf8')), credOf(task), pending);
     sock.once('connect', () => {
       pending.done = true;
       this.peer = proxy;
@@ -253,6 +253,23 @@ export class UnixSocket extends Socket {
       this.peerCred = HOST_CRED;
       this.changed();
     });
+    if (this.nonblocking) return errno(E.EINPROGRESS);
+    return this.wait(task, 'unix connect', this.sndTimeoNs);
+  }
+
+  /**
+   * Makes `sock`, a host connection, this socket's peer: an in-kernel socket
+   * (returned) named `peerAddr` whose queue goes to the host, while what
+   * the host sends lands in this socket's queue. `pending`: a connect under way.
+   */
+  #bridge(stack: NetStack, sock: net.Socket, peerAddr: Uint8Array, myCred: Cred, pending: { done: boolean; err: number } | null): UnixSocket {
+    stack.track(sock);
+    const proxy = new UnixSocket(this.type, 0);
+    proxy.addr = peerAddr;
+    proxy.#host = sock;
+    proxy.peer = this;
+    proxy.state = 'connected';
+    proxy.peerCred = myCred;
     sock.on('data', (d: Buffer) => {
       this.queue.push({ data: d, off: 0, fds: [], cred: HOST_CRED, from: proxy.addr });
       this.queued += d.length;
@@ -267,7 +284,7 @@ export class UnixSocket extends Socket {
     sock.on('drain', () => proxy.changed());
     sock.on('error', (e) => {
       const err = hostErrno(e).errno;
-      if (!pending.done) {
+      if (pending !== null && !pending.done) {
         pending.done = true;
         pending.err = err;
       }
@@ -280,8 +297,57 @@ export class UnixSocket extends Socket {
       if (this.state === 'connected') this.rcvShut = true;
       this.changed();
     });
-    if (this.nonblocking) return errno(E.EINPROGRESS);
-    return this.wait(task, 'unix connect', this.sndTimeoNs);
+    return proxy;
+  }
+
+  /**
+   * listen() on a pathname: host processes may connect too. The name's
+   * placeholder file becomes a real socket a Node server listens on; each
+   * host connection is a connected socket in the backlog, its peer the host.
+   */
+  #listenOnHost(stack: NetStack): void {
+    const hostPath = this.#boundPath;
+    if (hostPath === null || this.type !== SOCK.STREAM || this.#hostServer !== null) return;
+    const server = net.createServer({ allowHalfOpen: true });
+    this.#hostServer = server;
+    stack.track(server);
+    server.on('connection', (c) => {
+      if (this.closed || this.state !== 'listening' || this.#backlog.length > this.#maxBacklog) {
+        c.destroy();
+        return;
+      }
+      const s = new UnixSocket(this.type, 0);
+      s.addr = this.addr;
+      s.state = 'connected';
+      s.peerCred = HOST_CRED;
+      s.passCred = this.passCred;
+      s.peer = s.#bridge(stack, c, unnamed(), this.#listenCred ?? HOST_CRED, null);
+      this.#backlog.push(s);
+      this.changed();
+    });
+    server.on('error', () => {
+      // The name stays the guest's alone, as before: host processes cannot connect to it.
+      stack.forget(server);
+      if (this.#hostServer === server) this.#hostServer = null;
+    });
+    // Node listens on a temporary name next to the real one, which then takes the socket's place: the
+    // placeholder is replaced in one rename, and Node's unlink of its own name at close leaves the socket
+    // file there, as Linux does.
+    const temp = path.join(path.dirname(hostPath), `.nommu-sock-${process.pid}-${nextTemp++}`);
+    server.listen(temp, () => {
+      const entry = stack.boundPaths.get(hostPath);
+      try {
+        // Still this socket's name, not unlinked or bound again meanwhile?
+        if (this.closed || entry?.sock !== this || fs.lstatSync(hostPath, { bigint: true }).ino !== entry.ino) throw new Error('gone');
+        fs.renameSync(temp, hostPath);
+        entry.ino = fs.lstatSync(hostPath, { bigint: true }).ino;
+      } catch {
+        fs.rmSync(temp, { force: true });
+        stack.forget(server);
+        server.close();
+        if (this.#hostServer === server) this.#hostServer = null;
+      }
+    });
   }
 
   /** A host peer's queue goes to its host socket, as much as the host takes; its guest side's end ends it. */
@@ -524,6 +590,12 @@ export class UnixSocket extends Socket {
 
   override release(): void {
     this.closed = true;
+    const server = this.#hostServer;
+    if (server !== null) {
+      this.#hostServer = null;
+      this.#net?.forget(server);
+      server.close();
+    }
     const net = this.#net;
     if (this.addr && this.addr.length > SUN_PATH && this.addr[SUN_PATH] === 0) net?.abstractNames.delete(this.#key(this.addr.subarray(SUN_PATH)));
     if (this.#boundPath !== null) {

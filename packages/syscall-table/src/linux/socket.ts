@@ -369,7 +369,7 @@ function getsockopt(task: Task, a: SyscallArgs): SyscallResult {
 export const socketFamily: Family = {
   socket: partial('AF_UNIX, and AF_INET/AF_INET6 TCP and UDP on host sockets; no raw, netlink or packet sockets', socket),
   socketpair: supported(socketpair),
-  bind: partial('a pathname AF_UNIX name is a placeholder file the host cannot connect to; AF_INET TCP binds listen on the host at once', (t, a) =>
+  bind: partial('a pathname AF_UNIX name is a placeholder file until a stream socket listens: then a real socket host processes connect to (datagram and seqpacket names stay placeholders); AF_INET TCP binds listen on the host at once', (t, a) =>
     socketOf(t, a.int(0)).bind(t, addrIn(t, a.ptr(1), a.int(2))),
   ),
   listen: partial('the backlog of a TCP socket is the host\'s', (t, a) => socketOf(t, a.int(0)).listen(t, a.int(1))),
