@@ -46,8 +46,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(SOCK, resolve));
 });
-afterAll(() => {
-  server?.close();
+afterAll(async () => {
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   fs.rmSync(TMP, { recursive: true, force: true });
 });
 

@@ -77,6 +77,8 @@ describe('spawn_loop on one kernel', () => {
     } finally {
       kernel.dispose();
     }
-    expect(hostFds()).toBe(hostFdsBefore);
+    // A leak adds descriptors. (Files run one after another in one process: a socket an earlier file
+    // let go of may still be closing when this one starts, so the count may go down meanwhile.)
+    expect(hostFds()).toBeLessThanOrEqual(hostFdsBefore);
   }, 180_000);
 });
