@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { ExecFailure, Kernel, KernelError, signalDescription, type ExitStatus } from '@nommu/kernel';
+import { ExecFailure, Kernel, KernelError, SIG, signalDescription, type ExitStatus } from '@nommu/kernel';
 import { createLinuxSyscallTable, StraceTracer } from '@nommu/syscall-table/linux';
 import { UsageError, type RunOptions } from './args.js';
 import { BACKENDS, createBackend } from './backend.js';
@@ -159,11 +159,9 @@ function reportNommu(violations: readonly string[]): void {
   for (const l of lines) process.stderr.write(`  - ${l}\n`);
 }
 
-const SIGPIPE = 13;
-
 function report(status: ExitStatus): number {
   if (status.signal === 0) return status.code;
   // As shells do, no word about SIGPIPE: the reader went away, on purpose (`| head`).
-  if (status.signal !== SIGPIPE) process.stderr.write(`${signalDescription(status.signal)}\n`);
+  if (status.signal !== SIG.PIPE) process.stderr.write(`${signalDescription(status.signal)}\n`);
   return 128 + status.signal;
 }

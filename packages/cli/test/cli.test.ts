@@ -19,6 +19,8 @@ import {
 } from './helpers.js';
 
 const tmp = tempDir('cli');
+/** The CPU backends this host runs: Unicorn, and the native one where it can. */
+const BACKENDS = ['unicorn', ...(nativeBackendUnavailable() === null ? ['native'] : [])];
 afterAll(tmp.cleanup);
 beforeAll(ensureConformance);
 
@@ -246,7 +248,7 @@ int main(int argc, char **argv)
   });
 
   // `timeout` signals nommu's whole process group: the native runner must not die of it, the guest gets it.
-  for (const backend of ['unicorn', ...(nativeBackendUnavailable() === null ? ['native'] : [])]) {
+  for (const backend of BACKENDS) {
     it(`SIGTERM and SIGUSR1 to nommu's process group reach the guest's handlers (${backend}; timeout)`, async () => {
       const guest = (sig: string): string =>
         `'${process.execPath}' '${NOMMU_BIN}' run --backend ${backend} /bin/busybox sh -c 'trap "echo caught ${sig}; exit 6" ${sig}; sleep 20 & wait'`;
@@ -258,7 +260,7 @@ int main(int argc, char **argv)
   }
 
   // The host pipe's reader goes away: the guest's next write raises SIGPIPE, as natively (status 141, no message).
-  for (const backend of ['unicorn', ...(nativeBackendUnavailable() === null ? ['native'] : [])]) {
+  for (const backend of BACKENDS) {
     it(`a writer whose host pipe reader is gone dies of SIGPIPE, quietly (${backend}; busybox yes | head -1)`, async () => {
       const pipeline = (cmd: string): Promise<{ status: number | null; stdout: string; stderr: string }> =>
         runCommand('bash', ['--norc', '--noprofile', '-c', `${cmd} | head -1; echo "status \${PIPESTATUS[0]}"`], { timeoutMs: 30_000 });

@@ -20,7 +20,7 @@ export type {
 } from './syscalls.js';
 export { FsContext, Process, RegsAt, Task, TaskState } from './task/task.js';
 export type { CpuTimer, ExitStatus, WaitState } from './task/task.js';
-export { SIG, SI_CODE, signalDescription, signalFromStop } from './signals.js';
+export { raiseSigpipe, SIG, SI_CODE, signalDescription, signalFromStop } from './signals.js';
 export { UserMemory } from './memory/user.js';
 export { PhysicalMemory, PAGE_SIZE, pageDown, pageUp } from './memory/ram.js';
 export * as mman from './memory/mm.js';

@@ -1895,10 +1895,7 @@ export class Kernel {
     const ctty = task.process.ctty;
     if (ctty && ctty !== this.terminal) return ctty.controls(task.process) ? ctty.reopen(task, flags) : null;
     if (!this.terminal?.controls(task.process)) return null;
-    const { stdin, stdout, stderr } = this.#stdio;
-    const isTty = (fd: number | undefined): boolean => fd !== undefined && Terminal.isTerminal(fd);
-    const sink = isTty(stdout.hostFd) ? stdout : isTty(stderr.hostFd) ? stderr : null;
-    const source = isTty(stdin.hostFd) ? stdin : null;
+    const { source, sink } = this.#terminalStreams();
     const acc = flags & 3;
     return new StreamFile(flags, '/dev/tty', acc === O_RDONLY ? null : sink, acc === O_WRONLY ? null : source);
   }

@@ -1,4 +1,5 @@
 import { FaultAccess, StopReason, Vector, type StopInfo } from '@nommu/x86-cpu';
+import type { Task } from './task/task.js';
 
 /** Linux signal numbers (x86-64). */
 export const SIG = {
@@ -17,6 +18,15 @@ export const SI_CODE = {
   TRAP_BRKPT: 1, TRAP_TRACE: 2,
   SI_KERNEL: 0x80,
 } as const;
+
+/**
+ * A write to a pipe, FIFO, socket or host stream nobody reads any more:
+ * SIGPIPE to the writing thread (pipe_write); the caller answers EPIPE if it
+ * survives.
+ */
+export function raiseSigpipe(task: Task): void {
+  task.kernel.sendSignal(task, { signo: SIG.PIPE, code: SI_CODE.SI_KERNEL });
+}
 
 export interface FaultSignal {
   signo: number;

@@ -24,6 +24,8 @@ let SOCK = '';
 let FILE = '';
 let server: net.Server;
 const seen: string[] = [];
+/** The CPU backends this host runs: Unicorn, and the native one where it can. */
+const BACKENDS = ['unicorn', ...(nativeBackendUnavailable() === null ? ['native'] : [])];
 
 beforeAll(async () => {
   TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'nommu-host-unix-'));
@@ -68,7 +70,7 @@ describe('AF_UNIX connect to a host socket', () => {
     expect(stdout).toBe(EXPECTED);
   });
 
-  for (const backend of ['unicorn', ...(nativeBackendUnavailable() === null ? ['native'] : [])]) {
+  for (const backend of BACKENDS) {
     it(`under nommu (${backend}): the same exchange, peer name and refusals`, async () => {
       seen.length = 0;
       const cpu = backend === 'native' ? { cpu: createNativeBackend({ ramSize: 64 * MiB }) } : {};
@@ -93,7 +95,7 @@ async function hostClient(sockPath: string, text: string): Promise<string> {
 }
 
 describe('a host process connects to a guest AF_UNIX socket', () => {
-  for (const backend of ['unicorn', ...(nativeBackendUnavailable() === null ? ['native'] : [])]) {
+  for (const backend of BACKENDS) {
     it(`the guest's listening pathname socket is a real host socket (${backend})`, async () => {
       const sockPath = path.join(TMP, `guest-${backend}.sock`);
       const cpu = backend === 'native' ? { cpu: createNativeBackend({ ramSize: 64 * MiB }) } : {};

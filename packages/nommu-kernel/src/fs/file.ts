@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as tty from 'node:tty';
 import { OffloadMode, type FileOffload } from '@nommu/x86-cpu';
 import { E, errno, hostErrno, type Errno } from '../errno.js';
+import { raiseSigpipe } from '../signals.js';
 import { BLOCK } from '../syscalls.js';
 import type { Task } from '../task/task.js';
 import { S_IFCHR, statFromHost, syntheticStat, type KStat } from './stat.js';
@@ -506,8 +507,8 @@ export class StreamFile extends OpenFile {
     }
     if (data.length > 0) this.noteIo();
     if (this.sink.write(data) === false) {
-      // The reader is gone: SIGPIPE to the writing thread, and EPIPE if it survives (pipe_write).
-      task.kernel.sendSignal(task, { signo: 13, code: 0x80 });
+      // The reader is gone, as for a pipe without readers.
+      raiseSigpipe(task);
       return errno(E.EPIPE);
     }
     return data.length;

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { E, errno, type Errno } from '../errno.js';
+import { raiseSigpipe } from '../signals.js';
 import { BLOCK } from '../syscalls.js';
 import type { Task, WaitState } from '../task/task.js';
 import { O_NONBLOCK, OpenFile, POLL, type IoResult } from './file.js';
@@ -160,7 +161,7 @@ export class PipeEnd extends OpenFile {
     let done = parked?.done ?? 0;
     // No readers: SIGPIPE to the writing thread, and EPIPE if it survives (or the count already written).
     if (p.readers === 0) {
-      task.kernel.sendSignal(task, { signo: 13, code: 0x80 });
+      raiseSigpipe(task);
       return done > 0 ? done : errno(E.EPIPE);
     }
     if (data.length === 0) return 0;

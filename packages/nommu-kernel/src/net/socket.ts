@@ -2,6 +2,7 @@ import { E, errno, type Errno } from '../errno.js';
 import { O_NONBLOCK, OpenFile, type IoResult } from '../fs/file.js';
 import { S_IFSOCK, syntheticStat, type KStat } from '../fs/stat.js';
 import { WaitQueue } from '../fs/wait.js';
+import { raiseSigpipe } from '../signals.js';
 import { BLOCK } from '../syscalls.js';
 import type { Task, WaitState } from '../task/task.js';
 
@@ -240,11 +241,6 @@ export abstract class Socket extends OpenFile {
       task.kernel.mem.setI32(argp, this.pending());
       return 0;
     }
-    if (request === FIONBIO) {
-      const on = task.kernel.mem.i32(argp) !== 0;
-      this.flags = on ? this.flags | O_NONBLOCK : this.flags & ~O_NONBLOCK;
-      return 0;
-    }
     return errno(E.ENOTTY);
   }
 
@@ -286,7 +282,6 @@ interface SocketWait extends WaitState {
 }
 
 const FIONREAD = 0x541b;
-const FIONBIO = 0x5421;
 
 /** An int option value (a shorter buffer is EINVAL, as Linux's copy of sizeof(int)). */
 export function optInt(val: Uint8Array): number | null {
@@ -310,7 +305,7 @@ function timevalOf(ns: bigint): Uint8Array {
 
 /** The SIGPIPE a write to a closed stream raises unless MSG_NOSIGNAL. */
 export function brokenPipe(task: Task, flags: number): Errno {
-  if ((flags & MSG.NOSIGNAL) === 0) task.kernel.sendSignal(task, { signo: 13, code: 0x80 });
+  if ((flags & MSG.NOSIGNAL) === 0) raiseSigpipe(task);
   return errno(E.EPIPE);
 }
 

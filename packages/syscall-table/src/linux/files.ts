@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import {
   E,
   errno,
+  Errno,
   fcntl,
   hostErrno,
   fsnotify,
@@ -609,11 +610,13 @@ function ioctl(task: Task, a: SyscallArgs) {
       file.flags = flags;
       return 0;
     }
-    case FIONREAD:
-      if ((file.stat().mode & stat.S_IFMT) === stat.S_IFREG) {
-        mem.setI32(argp, file.size() - file.pos);
-        return 0;
-      }
+    case FIONREAD: {
+      // Pipes, sockets and terminals answer it themselves; a regular file, the bytes left.
+      const own = file.ioctl(task, request, argp);
+      if (!(own instanceof Errno && own.errno === E.ENOTTY) || (file.stat().mode & stat.S_IFMT) !== stat.S_IFREG) return own;
+      mem.setI32(argp, file.size() - file.pos);
+      return 0;
+    }
   }
   return file.ioctl(task, request, argp);
 }

@@ -11,7 +11,7 @@
  * an O_NONBLOCK pipe (vmsplice looks at the flag only, as Linux), a signal
  * ends them as it ends a pipe read (EINTR, or a restart with SA_RESTART).
  */
-import { E, errno, fcntl, notPath, PipeEnd, stat, type Errno, type OpenFile, type Pipe, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
+import { E, errno, fcntl, notPath, PipeEnd, raiseSigpipe, stat, type Errno, type OpenFile, type Pipe, type SyscallArgs, type SyscallResult, type Task } from '@nommu/kernel';
 import { partial, type Family } from './define.js';
 import { MAX_RW, readIovecs } from './iovec.js';
 
@@ -21,8 +21,6 @@ const SPLICE_F_MORE = 0x4;
 const SPLICE_F_GIFT = 0x8;
 const SPLICE_F_ALL = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT;
 
-const SIGPIPE = 13;
-const SI_KERNEL = 0x80;
 const LOFF_MAX = 2n ** 63n - 1n;
 
 /** get_pipe_info: the pipe behind an open file (a pipe or a FIFO), or null. */
@@ -32,7 +30,7 @@ function pipeOf(file: OpenFile): Pipe | null {
 
 /** Writing into a pipe nobody reads: SIGPIPE to the caller, and EPIPE if it survives. */
 function broken(task: Task): Errno {
-  task.kernel.sendSignal(task, { signo: SIGPIPE, code: SI_KERNEL });
+  raiseSigpipe(task);
   return errno(E.EPIPE);
 }
 
