@@ -17,4 +17,10 @@ __attribute__((unused)) static void check(int ok, const char *what)
 		failures++;
 }
 
+/* Did the call fail with errno `e`? */
+__attribute__((unused)) static int fails_with(long r, int e)
+{
+	return r == -1 && errno == e;
+}
+
 #endif

@@ -24,11 +24,6 @@
 #endif
 #define CAP_SYS_TIME 25
 
-static int fails_with(long r, int e)
-{
-	return r == -1 && errno == e;
-}
-
 static long long ns_of(const struct timespec *t)
 {
 	return (long long)t->tv_sec * 1000000000ll + t->tv_nsec;

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "expect.h"
 
 #define NR_futex_waitv 449
 #define NR_futex_wake 454
@@ -92,19 +92,6 @@ static void entry(struct futex_waitv *w, uint32_t *addr, uint64_t val, uint32_t 
 	w->flags = flags;
 }
 
-static int fails_with(long r, int e)
-{
-	return r == -1 && errno == e;
-}
-
-static void expect_err(long r, int e, const char *what)
-{
-	int ok = fails_with(r, e);
-	printf("%s %s: %s\n", ok ? "ok" : "FAIL", what, r == -1 ? errname(errno) : "success");
-	if (!ok)
-		failures++;
-}
-
 static struct timespec in_ms(int clk, long ms)
 {
 	struct timespec ts;
@@ -134,17 +121,17 @@ static void errors(void)
 	*f = 5;
 
 	entry(&w[0], f, 5, PRIV32);
-	expect_err(waitv(w, 1, 1, NULL, 0), EINVAL, "futex_waitv flags 1");
-	expect_err(waitv(w, 0, 0, NULL, 0), EINVAL, "futex_waitv nr 0");
-	expect_err(waitv(w, 129, 0, NULL, 0), EINVAL, "futex_waitv nr 129");
-	expect_err(waitv(NULL, 1, 0, NULL, 0), EINVAL, "futex_waitv NULL waiters");
-	expect_err(waitv(w, 1, 0, &past, CLOCK_BOOTTIME), EINVAL, "futex_waitv CLOCK_BOOTTIME");
-	expect_err(waitv(w, 1, 0, &past, CLOCK_PROCESS_CPUTIME_ID), EINVAL, "futex_waitv CLOCK_PROCESS_CPUTIME_ID");
+	EXPECT_ERR(waitv(w, 1, 1, NULL, 0), EINVAL, "futex_waitv flags 1");
+	EXPECT_ERR(waitv(w, 0, 0, NULL, 0), EINVAL, "futex_waitv nr 0");
+	EXPECT_ERR(waitv(w, 129, 0, NULL, 0), EINVAL, "futex_waitv nr 129");
+	EXPECT_ERR(waitv(NULL, 1, 0, NULL, 0), EINVAL, "futex_waitv NULL waiters");
+	EXPECT_ERR(waitv(w, 1, 0, &past, CLOCK_BOOTTIME), EINVAL, "futex_waitv CLOCK_BOOTTIME");
+	EXPECT_ERR(waitv(w, 1, 0, &past, CLOCK_PROCESS_CPUTIME_ID), EINVAL, "futex_waitv CLOCK_PROCESS_CPUTIME_ID");
 	struct timespec bad_ns = {0, 1000000000L}, bad_sec = {-1, 0};
-	expect_err(waitv(w, 1, 0, &bad_ns, CLOCK_MONOTONIC), EINVAL, "futex_waitv tv_nsec 1e9");
-	expect_err(waitv(w, 1, 0, &bad_sec, CLOCK_REALTIME), EINVAL, "futex_waitv tv_sec -1");
-	expect_err(fwait(f, 5, ~0u, PRIV32, &bad_ns, CLOCK_MONOTONIC), EINVAL, "futex_wait tv_nsec 1e9");
-	expect_err(waitv(w, 1, 0, (struct timespec *)8, CLOCK_BOOTTIME), EINVAL, "futex_waitv bad clock before a bad timeout pointer");
+	EXPECT_ERR(waitv(w, 1, 0, &bad_ns, CLOCK_MONOTONIC), EINVAL, "futex_waitv tv_nsec 1e9");
+	EXPECT_ERR(waitv(w, 1, 0, &bad_sec, CLOCK_REALTIME), EINVAL, "futex_waitv tv_sec -1");
+	EXPECT_ERR(fwait(f, 5, ~0u, PRIV32, &bad_ns, CLOCK_MONOTONIC), EINVAL, "futex_wait tv_nsec 1e9");
+	EXPECT_ERR(waitv(w, 1, 0, (struct timespec *)8, CLOCK_BOOTTIME), EINVAL, "futex_waitv bad clock before a bad timeout pointer");
 	static const struct { uint32_t flags; const char *name; } bad[] = {
 		{FUTEX2_SIZE_U8, "U8"}, {FUTEX2_SIZE_U16, "U16"}, {FUTEX2_SIZE_U64, "U64"},
 		{FUTEX2_SIZE_U32 | 0x10, "unknown bit 0x10"}, {FUTEX2_SIZE_U32 | 0x100, "unknown bit 0x100"},
@@ -153,57 +140,57 @@ static void errors(void)
 		char what[80];
 		entry(&w[0], f, 5, bad[i].flags | FUTEX2_PRIVATE);
 		snprintf(what, sizeof what, "futex_waitv size/flags %s", bad[i].name);
-		expect_err(waitv(w, 1, 0, &past, CLOCK_MONOTONIC), EINVAL, what);
+		EXPECT_ERR(waitv(w, 1, 0, &past, CLOCK_MONOTONIC), EINVAL, what);
 	}
 	entry(&w[0], f, 5, PRIV32);
 	w[0].__reserved = 1;
-	expect_err(waitv(w, 1, 0, &past, CLOCK_MONOTONIC), EINVAL, "futex_waitv reserved word");
+	EXPECT_ERR(waitv(w, 1, 0, &past, CLOCK_MONOTONIC), EINVAL, "futex_waitv reserved word");
 	entry(&w[0], f, 0x100000005ull, PRIV32);
-	expect_err(waitv(w, 1, 0, &past, CLOCK_MONOTONIC), EINVAL, "futex_waitv value past 32 bits");
+	EXPECT_ERR(waitv(w, 1, 0, &past, CLOCK_MONOTONIC), EINVAL, "futex_waitv value past 32 bits");
 	entry(&w[0], (uint32_t *)((char *)f + 2), 5, PRIV32);
-	expect_err(waitv(w, 1, 0, &past, CLOCK_MONOTONIC), EINVAL, "futex_waitv unaligned address");
+	EXPECT_ERR(waitv(w, 1, 0, &past, CLOCK_MONOTONIC), EINVAL, "futex_waitv unaligned address");
 	entry(&w[0], f, 5, PRIV32);
 	entry(&w[1], &words[1], 7, PRIV32);
-	expect_err(waitv(w, 2, 0, NULL, 0), EAGAIN, "futex_waitv second value differs");
-	expect_err(waitv(w, 2, 0, (struct timespec *)8, CLOCK_MONOTONIC), EFAULT, "futex_waitv bad timeout pointer");
-	expect_err(waitv((struct futex_waitv *)8, 1, 0, NULL, 0), EFAULT, "futex_waitv bad waiters pointer");
+	EXPECT_ERR(waitv(w, 2, 0, NULL, 0), EAGAIN, "futex_waitv second value differs");
+	EXPECT_ERR(waitv(w, 2, 0, (struct timespec *)8, CLOCK_MONOTONIC), EFAULT, "futex_waitv bad timeout pointer");
+	EXPECT_ERR(waitv((struct futex_waitv *)8, 1, 0, NULL, 0), EFAULT, "futex_waitv bad waiters pointer");
 	entry(&w[1], (uint32_t *)8, 0, PRIV32);
-	expect_err(waitv(w, 2, 0, NULL, 0), EFAULT, "futex_waitv unmapped futex word");
+	EXPECT_ERR(waitv(w, 2, 0, NULL, 0), EFAULT, "futex_waitv unmapped futex word");
 
 	/* futex_wait */
-	expect_err(fwait(f, 5, ~0u, FUTEX2_SIZE_U64, NULL, 0), EINVAL, "futex_wait U64");
-	expect_err(fwait(f, 5, ~0u, FUTEX2_SIZE_U32 | 0x40, NULL, 0), EINVAL, "futex_wait unknown flag");
-	expect_err(fwait(f, 5, 0, PRIV32, NULL, 0), EINVAL, "futex_wait mask 0");
-	expect_err(fwait(f, 0x100000005ul, ~0u, PRIV32, NULL, 0), EINVAL, "futex_wait value past 32 bits");
-	expect_err(fwait(f, 5, 0x100000000ul, PRIV32, NULL, 0), EINVAL, "futex_wait mask past 32 bits");
-	expect_err(fwait(f, 6, ~0u, PRIV32, NULL, 0), EAGAIN, "futex_wait value differs");
-	expect_err(fwait(f, 5, ~0u, PRIV32, &past, 7), EINVAL, "futex_wait CLOCK_BOOTTIME");
-	expect_err(fwait((char *)f + 1, 5, ~0u, PRIV32, NULL, 0), EINVAL, "futex_wait unaligned");
+	EXPECT_ERR(fwait(f, 5, ~0u, FUTEX2_SIZE_U64, NULL, 0), EINVAL, "futex_wait U64");
+	EXPECT_ERR(fwait(f, 5, ~0u, FUTEX2_SIZE_U32 | 0x40, NULL, 0), EINVAL, "futex_wait unknown flag");
+	EXPECT_ERR(fwait(f, 5, 0, PRIV32, NULL, 0), EINVAL, "futex_wait mask 0");
+	EXPECT_ERR(fwait(f, 0x100000005ul, ~0u, PRIV32, NULL, 0), EINVAL, "futex_wait value past 32 bits");
+	EXPECT_ERR(fwait(f, 5, 0x100000000ul, PRIV32, NULL, 0), EINVAL, "futex_wait mask past 32 bits");
+	EXPECT_ERR(fwait(f, 6, ~0u, PRIV32, NULL, 0), EAGAIN, "futex_wait value differs");
+	EXPECT_ERR(fwait(f, 5, ~0u, PRIV32, &past, 7), EINVAL, "futex_wait CLOCK_BOOTTIME");
+	EXPECT_ERR(fwait((char *)f + 1, 5, ~0u, PRIV32, NULL, 0), EINVAL, "futex_wait unaligned");
 
 	/* futex_wake */
-	expect_err(fwake(f, 0, 1, PRIV32), EINVAL, "futex_wake mask 0");
-	expect_err(fwake(f, ~0u, 1, FUTEX2_SIZE_U16), EINVAL, "futex_wake U16");
-	expect_err(fwake(f, 0x100000000ul, 1, PRIV32), EINVAL, "futex_wake mask past 32 bits");
-	expect_err(fwake((char *)f + 2, ~0u, 1, PRIV32), EINVAL, "futex_wake unaligned");
+	EXPECT_ERR(fwake(f, 0, 1, PRIV32), EINVAL, "futex_wake mask 0");
+	EXPECT_ERR(fwake(f, ~0u, 1, FUTEX2_SIZE_U16), EINVAL, "futex_wake U16");
+	EXPECT_ERR(fwake(f, 0x100000000ul, 1, PRIV32), EINVAL, "futex_wake mask past 32 bits");
+	EXPECT_ERR(fwake((char *)f + 2, ~0u, 1, PRIV32), EINVAL, "futex_wake unaligned");
 	check(fwake(f, ~0u, 1, PRIV32) == 0, "futex_wake with no waiters wakes 0");
 	check(fwake(f, ~0u, 0, PRIV32) == 0, "futex_wake nr 0 wakes 0");
 	check(fwake(NULL, ~0u, 1, PRIV32) == 0, "futex_wake of a private NULL word: 0 (a private key is only an address)");
-	expect_err(fwake(NULL, ~0u, 1, FUTEX2_SIZE_U32), EFAULT, "futex_wake of a shared NULL word");
+	EXPECT_ERR(fwake(NULL, ~0u, 1, FUTEX2_SIZE_U32), EFAULT, "futex_wake of a shared NULL word");
 	entry(&w[0], NULL, 0, PRIV32);
-	expect_err(waitv(w, 1, 0, NULL, 0), EFAULT, "futex_waitv of a NULL word");
+	EXPECT_ERR(waitv(w, 1, 0, NULL, 0), EFAULT, "futex_waitv of a NULL word");
 
 	/* futex_requeue */
 	entry(&w[0], f, 5, PRIV32);
 	entry(&w[1], &words[1], 0, PRIV32);
-	expect_err(frequeue(w, 1, 1, 1), EINVAL, "futex_requeue flags 1");
-	expect_err(frequeue(NULL, 0, 1, 1), EINVAL, "futex_requeue NULL waiters");
-	expect_err(frequeue(w, 0, -1, 1), EINVAL, "futex_requeue nr_wake -1");
-	expect_err(frequeue(w, 0, 1, -1), EINVAL, "futex_requeue nr_requeue -1");
+	EXPECT_ERR(frequeue(w, 1, 1, 1), EINVAL, "futex_requeue flags 1");
+	EXPECT_ERR(frequeue(NULL, 0, 1, 1), EINVAL, "futex_requeue NULL waiters");
+	EXPECT_ERR(frequeue(w, 0, -1, 1), EINVAL, "futex_requeue nr_wake -1");
+	EXPECT_ERR(frequeue(w, 0, 1, -1), EINVAL, "futex_requeue nr_requeue -1");
 	w[1].flags = FUTEX2_SIZE_U8;
-	expect_err(frequeue(w, 0, 1, 1), EINVAL, "futex_requeue second U8");
+	EXPECT_ERR(frequeue(w, 0, 1, 1), EINVAL, "futex_requeue second U8");
 	w[1].flags = PRIV32;
 	w[0].val = 4;
-	expect_err(frequeue(w, 0, 1, 1), EAGAIN, "futex_requeue value differs");
+	EXPECT_ERR(frequeue(w, 0, 1, 1), EAGAIN, "futex_requeue value differs");
 	w[0].val = 5;
 	check(frequeue(w, 0, 1, 1) == 0, "futex_requeue with no waiters: 0");
 }
@@ -216,20 +203,20 @@ static void timeouts(void)
 		words[i] = 0;
 		entry(&w[i], &words[i], 0, PRIV32);
 	}
-	expect_err(waitv(w, 128, 0, &past, CLOCK_MONOTONIC), ETIMEDOUT, "futex_waitv of 128 futexes, end passed");
-	expect_err(fwait(&words[0], 0, ~0u, PRIV32, &past, CLOCK_REALTIME), ETIMEDOUT, "futex_wait end passed");
+	EXPECT_ERR(waitv(w, 128, 0, &past, CLOCK_MONOTONIC), ETIMEDOUT, "futex_waitv of 128 futexes, end passed");
+	EXPECT_ERR(fwait(&words[0], 0, ~0u, PRIV32, &past, CLOCK_REALTIME), ETIMEDOUT, "futex_wait end passed");
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ts = in_ms(CLOCK_MONOTONIC, 60);
-	expect_err(waitv(w, 3, 0, &ts, CLOCK_MONOTONIC), ETIMEDOUT, "futex_waitv 60 ms on CLOCK_MONOTONIC");
+	EXPECT_ERR(waitv(w, 3, 0, &ts, CLOCK_MONOTONIC), ETIMEDOUT, "futex_waitv 60 ms on CLOCK_MONOTONIC");
 	check(ms_since(&t0) >= 55, "  it waited");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ts = in_ms(CLOCK_REALTIME, 60);
-	expect_err(waitv(w, 3, 0, &ts, CLOCK_REALTIME), ETIMEDOUT, "futex_waitv 60 ms on CLOCK_REALTIME");
+	EXPECT_ERR(waitv(w, 3, 0, &ts, CLOCK_REALTIME), ETIMEDOUT, "futex_waitv 60 ms on CLOCK_REALTIME");
 	check(ms_since(&t0) >= 55, "  it waited");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ts = in_ms(CLOCK_MONOTONIC, 60);
-	expect_err(fwait(&words[0], 0, ~0u, FUTEX2_SIZE_U32, &ts, CLOCK_MONOTONIC), ETIMEDOUT, "futex_wait 60 ms (shared) on CLOCK_MONOTONIC");
+	EXPECT_ERR(fwait(&words[0], 0, ~0u, FUTEX2_SIZE_U32, &ts, CLOCK_MONOTONIC), ETIMEDOUT, "futex_wait 60 ms (shared) on CLOCK_MONOTONIC");
 	check(ms_since(&t0) >= 55, "  it waited");
 }
 

@@ -36,11 +36,6 @@
 #define IN_EXCL_UNLINK 0x04000000
 #endif
 
-static int fails_with(long r, int e)
-{
-	return r == -1 && errno == e;
-}
-
 /* Names for watch descriptors, so the output never shows their numbers. */
 static struct {
 	int wd;

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "expect.h"
 
 #define NR_pidfd_open 434
 #define NR_process_madvise 440
@@ -53,19 +53,6 @@ struct cachestat {
 static long mseal_(void *addr, size_t len, unsigned long flags)
 {
 	return syscall(NR_mseal, addr, len, flags);
-}
-
-static int fails_with(long r, int e)
-{
-	return r == -1 && errno == e;
-}
-
-static void expect_err(long r, int e, const char *what)
-{
-	int ok = fails_with(r, e);
-	printf("%s %s: %s\n", ok ? "ok" : "FAIL", what, r == -1 ? errname(errno) : "success");
-	if (!ok)
-		failures++;
 }
 
 static void print_vec(const char *what, const unsigned char *vec, int n)
@@ -105,15 +92,15 @@ static void mincore_calls(void)
 	printf("  written pages 0 and 2: %d%d, bytes above 1: %d\n", vec[0] & 1, vec[2] & 1, (vec[0] | vec[1] | vec[2] | vec[3]) > 1);
 	check(mincore(p, 3 * PAGE + 1, vec) == 0, "mincore of a length that is not a page multiple");
 	check(mincore(p, 0, vec) == 0, "mincore of length 0");
-	expect_err(mincore(p + 1, PAGE, vec), EINVAL, "mincore unaligned address");
-	expect_err(mincore(p, PAGE, (unsigned char *)8), EFAULT, "mincore bad vector");
-	expect_err(mincore((void *)0x7ffffffff000ul, 2 * PAGE, vec), ENOMEM, "mincore past user addresses");
+	EXPECT_ERR(mincore(p + 1, PAGE, vec), EINVAL, "mincore unaligned address");
+	EXPECT_ERR(mincore(p, PAGE, (unsigned char *)8), EFAULT, "mincore bad vector");
+	EXPECT_ERR(mincore((void *)0x7ffffffff000ul, 2 * PAGE, vec), ENOMEM, "mincore past user addresses");
 	munmap(p + 3 * PAGE, PAGE);
 	memset(vec, 9, sizeof vec);
-	expect_err(mincore(p, 4 * PAGE, vec), ENOMEM, "mincore over an unmapped page");
+	EXPECT_ERR(mincore(p, 4 * PAGE, vec), ENOMEM, "mincore over an unmapped page");
 	printf("  the bytes before the hole: written pages %d%d, page 1 set %d\n", vec[0] & 1, vec[2] & 1, vec[1] != 9);
 	check(vec[3] == 9, "  and none for the hole");
-	expect_err(mincore(p + 3 * PAGE, PAGE, (unsigned char *)8), ENOMEM, "mincore of a hole with a bad vector");
+	EXPECT_ERR(mincore(p + 3 * PAGE, PAGE, (unsigned char *)8), ENOMEM, "mincore of a hole with a bad vector");
 	munmap(p, 3 * PAGE);
 
 	int fd = make_file(2 * PAGE + 100);
@@ -129,25 +116,25 @@ static void mincore_calls(void)
 static void mseal_calls(void)
 {
 	char *p = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	expect_err(mseal_(p, PAGE, 1), EINVAL, "mseal flags 1");
-	expect_err(mseal_(p + 1, PAGE, 0), EINVAL, "mseal unaligned");
-	expect_err(mseal_(p, (size_t)-1, 0), EINVAL, "mseal length that wraps");
+	EXPECT_ERR(mseal_(p, PAGE, 1), EINVAL, "mseal flags 1");
+	EXPECT_ERR(mseal_(p + 1, PAGE, 0), EINVAL, "mseal unaligned");
+	EXPECT_ERR(mseal_(p, (size_t)-1, 0), EINVAL, "mseal length that wraps");
 	check(mseal_(p, 0, 0) == 0, "mseal length 0");
 	char *q = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	munmap(q + PAGE, PAGE);
-	expect_err(mseal_(q, 3 * PAGE, 0), ENOMEM, "mseal over a hole");
+	EXPECT_ERR(mseal_(q, 3 * PAGE, 0), ENOMEM, "mseal over a hole");
 	check(munmap(q, 3 * PAGE) == 0, "nothing was sealed: munmap");
 
 	check(mseal_(p + PAGE, 100, 0) == 0, "mseal the middle page (length rounded up)");
 	check(mseal_(p + PAGE, PAGE, 0) == 0, "mseal it again");
-	expect_err(munmap(p, 3 * PAGE), EPERM, "munmap over it");
-	expect_err(munmap(p + PAGE, PAGE), EPERM, "munmap of it");
-	expect_err(mprotect(p + PAGE, PAGE, PROT_READ), EPERM, "mprotect PROT_READ");
-	expect_err(mprotect(p, 2 * PAGE, PROT_READ | PROT_WRITE), EPERM, "mprotect with the same protection, over it");
-	expect_err((long)(intptr_t)mremap(p + PAGE, PAGE, 2 * PAGE, MREMAP_MAYMOVE), EPERM, "mremap to grow it");
-	expect_err((long)(intptr_t)mremap(p + PAGE, PAGE, PAGE / 2, 0), EPERM, "mremap to shrink it");
-	void *r = mmap(p + PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-	expect_err(r == MAP_FAILED ? -1 : 0, EPERM, "mmap MAP_FIXED over it");
+	EXPECT_ERR(munmap(p, 3 * PAGE), EPERM, "munmap over it");
+	EXPECT_ERR(munmap(p + PAGE, PAGE), EPERM, "munmap of it");
+	EXPECT_ERR(mprotect(p + PAGE, PAGE, PROT_READ), EPERM, "mprotect PROT_READ");
+	EXPECT_ERR(mprotect(p, 2 * PAGE, PROT_READ | PROT_WRITE), EPERM, "mprotect with the same protection, over it");
+	EXPECT_ERR((long)(intptr_t)mremap(p + PAGE, PAGE, 2 * PAGE, MREMAP_MAYMOVE), EPERM, "mremap to grow it");
+	EXPECT_ERR((long)(intptr_t)mremap(p + PAGE, PAGE, PAGE / 2, 0), EPERM, "mremap to shrink it");
+	EXPECT_ERR((long)(intptr_t)mmap(p + PAGE, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), EPERM,
+		   "mmap MAP_FIXED over it");
 	p[PAGE] = 42;
 	check(madvise(p + PAGE, PAGE, MADV_DONTNEED) == 0, "madvise MADV_DONTNEED of writable sealed memory");
 	check(madvise(p + PAGE, PAGE, MADV_WILLNEED) == 0, "madvise MADV_WILLNEED");
@@ -165,8 +152,8 @@ static void mseal_calls(void)
 
 	char *ro = mmap(NULL, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	check(mseal_(ro, 2 * PAGE, 0) == 0, "mseal read-only anonymous memory");
-	expect_err(madvise(ro, PAGE, MADV_DONTNEED), EPERM, "madvise MADV_DONTNEED of it");
-	expect_err(madvise(ro, 2 * PAGE, MADV_FREE), EPERM, "madvise MADV_FREE of it");
+	EXPECT_ERR(madvise(ro, PAGE, MADV_DONTNEED), EPERM, "madvise MADV_DONTNEED of it");
+	EXPECT_ERR(madvise(ro, 2 * PAGE, MADV_FREE), EPERM, "madvise MADV_FREE of it");
 	check(madvise(ro, PAGE, MADV_WILLNEED) == 0, "madvise MADV_WILLNEED of it");
 
 	/* The heap: a break that would unmap sealed pages stays where it is. */
@@ -194,12 +181,12 @@ static void cachestat_calls(void)
 		else
 			printf("  range off %llu len %llu: %s\n", (unsigned long long)ranges[i].off, (unsigned long long)ranges[i].len, errname(errno));
 	}
-	expect_err(syscall(NR_cachestat, fd, &range, &cs, 1), EINVAL, "cachestat flags 1");
-	expect_err(syscall(NR_cachestat, 999, &range, &cs, 0), EBADF, "cachestat bad fd");
-	expect_err(syscall(NR_cachestat, fd, (void *)8, &cs, 0), EFAULT, "cachestat bad range pointer");
-	expect_err(syscall(NR_cachestat, fd, &range, (void *)8, 0), EFAULT, "cachestat bad result pointer");
+	EXPECT_ERR(syscall(NR_cachestat, fd, &range, &cs, 1), EINVAL, "cachestat flags 1");
+	EXPECT_ERR(syscall(NR_cachestat, 999, &range, &cs, 0), EBADF, "cachestat bad fd");
+	EXPECT_ERR(syscall(NR_cachestat, fd, (void *)8, &cs, 0), EFAULT, "cachestat bad range pointer");
+	EXPECT_ERR(syscall(NR_cachestat, fd, &range, (void *)8, 0), EFAULT, "cachestat bad result pointer");
 	int opath = open(path, O_PATH);
-	expect_err(syscall(NR_cachestat, opath, &range, &cs, 0), EBADF, "cachestat of an O_PATH descriptor");
+	EXPECT_ERR(syscall(NR_cachestat, opath, &range, &cs, 0), EBADF, "cachestat of an O_PATH descriptor");
 	close(opath);
 	int pfd[2];
 	pipe(pfd);
@@ -231,18 +218,18 @@ static void process_calls(void)
 	printf("process_madvise MADV_WILLNEED on itself: %ld\n", pmadvise(self, iov, 2, MADV_WILLNEED, 0));
 	printf("process_madvise MADV_PAGEOUT on itself: %ld\n", pmadvise(self, iov, 2, MADV_PAGEOUT, 0));
 	printf("process_madvise of no ranges: %ld\n", pmadvise(self, iov, 0, MADV_COLD, 0));
-	expect_err(pmadvise(self, iov, 2, MADV_COLD, 1), EINVAL, "process_madvise flags 1");
-	expect_err(pmadvise(999, iov, 2, MADV_COLD, 0), EBADF, "process_madvise bad fd");
-	expect_err(pmadvise(1, iov, 2, MADV_COLD, 0), EBADF, "process_madvise of a descriptor that is not a pidfd");
-	expect_err(pmadvise(self, iov, 1025, MADV_COLD, 0), EINVAL, "process_madvise vlen 1025");
-	expect_err(pmadvise(self, (struct iovec *)8, 1, MADV_COLD, 0), EFAULT, "process_madvise bad iovec");
+	EXPECT_ERR(pmadvise(self, iov, 2, MADV_COLD, 1), EINVAL, "process_madvise flags 1");
+	EXPECT_ERR(pmadvise(999, iov, 2, MADV_COLD, 0), EBADF, "process_madvise bad fd");
+	EXPECT_ERR(pmadvise(1, iov, 2, MADV_COLD, 0), EBADF, "process_madvise of a descriptor that is not a pidfd");
+	EXPECT_ERR(pmadvise(self, iov, 1025, MADV_COLD, 0), EINVAL, "process_madvise vlen 1025");
+	EXPECT_ERR(pmadvise(self, (struct iovec *)8, 1, MADV_COLD, 0), EFAULT, "process_madvise bad iovec");
 	struct iovec bad[2] = {{buf, PAGE}, {buf + 1, PAGE}};
 	printf("process_madvise with an unaligned second range: %ld\n", pmadvise(self, bad, 2, MADV_COLD, 0));
-	expect_err(pmadvise(self, bad + 1, 1, MADV_COLD, 0), EINVAL, "process_madvise of an unaligned range");
+	EXPECT_ERR(pmadvise(self, bad + 1, 1, MADV_COLD, 0), EINVAL, "process_madvise of an unaligned range");
 	munmap(buf + 3 * PAGE, PAGE);
-	expect_err(pmadvise(self, iov + 1, 1, MADV_COLD, 0), ENOMEM, "process_madvise of an unmapped range");
+	EXPECT_ERR(pmadvise(self, iov + 1, 1, MADV_COLD, 0), ENOMEM, "process_madvise of an unmapped range");
 	mlock(buf, PAGE);
-	expect_err(pmadvise(self, iov, 1, MADV_COLD, 0), EINVAL, "process_madvise MADV_COLD of locked memory");
+	EXPECT_ERR(pmadvise(self, iov, 1, MADV_COLD, 0), EINVAL, "process_madvise MADV_COLD of locked memory");
 	munlock(buf, PAGE);
 
 	int pfd[2];
@@ -258,20 +245,20 @@ static void process_calls(void)
 	int child = pidfd_open(pid);
 	printf("process_madvise MADV_COLD on a child: %ld\n", pmadvise(child, iov, 1, MADV_COLD, 0));
 	printf("process_madvise MADV_WILLNEED on a child: %ld\n", pmadvise(child, iov, 1, MADV_WILLNEED, 0));
-	expect_err(pmadvise(child, iov, 1, MADV_DONTNEED, 0), EINVAL, "process_madvise MADV_DONTNEED on a child");
-	expect_err(syscall(NR_process_mrelease, child, 1), EINVAL, "process_mrelease flags 1");
-	expect_err(syscall(NR_process_mrelease, 999, 0), EBADF, "process_mrelease bad fd");
-	expect_err(syscall(NR_process_mrelease, child, 0), EINVAL, "process_mrelease of a live process");
+	EXPECT_ERR(pmadvise(child, iov, 1, MADV_DONTNEED, 0), EINVAL, "process_madvise MADV_DONTNEED on a child");
+	EXPECT_ERR(syscall(NR_process_mrelease, child, 1), EINVAL, "process_mrelease flags 1");
+	EXPECT_ERR(syscall(NR_process_mrelease, 999, 0), EBADF, "process_mrelease bad fd");
+	EXPECT_ERR(syscall(NR_process_mrelease, child, 0), EINVAL, "process_mrelease of a live process");
 	kill(pid, SIGKILL);
 	long r = syscall(NR_process_mrelease, child, 0);
 	check(r == 0 || fails_with(r, ESRCH), "process_mrelease just after SIGKILL: 0 (dying) or ESRCH (gone)");
 	siginfo_t si;
 	waitid(P_PIDFD, child, &si, WEXITED | WNOWAIT);
-	expect_err(syscall(NR_process_mrelease, child, 0), ESRCH, "process_mrelease of a zombie");
-	expect_err(pmadvise(child, iov, 1, MADV_COLD, 0), ESRCH, "process_madvise of a zombie");
+	EXPECT_ERR(syscall(NR_process_mrelease, child, 0), ESRCH, "process_mrelease of a zombie");
+	EXPECT_ERR(pmadvise(child, iov, 1, MADV_COLD, 0), ESRCH, "process_madvise of a zombie");
 	waitpid(pid, NULL, 0);
-	expect_err(pmadvise(child, iov, 1, MADV_COLD, 0), ESRCH, "process_madvise of a reaped process");
-	expect_err(syscall(NR_process_mrelease, child, 0), ESRCH, "process_mrelease of a reaped process");
+	EXPECT_ERR(pmadvise(child, iov, 1, MADV_COLD, 0), ESRCH, "process_madvise of a reaped process");
+	EXPECT_ERR(syscall(NR_process_mrelease, child, 0), ESRCH, "process_mrelease of a reaped process");
 	close(pfd[1]);
 	close(child);
 	close(self);
@@ -285,17 +272,17 @@ static void syslog_calls(void)
 	long n = syscall(SYS_syslog, 3, buf, (int)sizeof buf);
 	check(n > 0 && n <= (long)sizeof buf && buf[0] == '<' && buf[n - 1] == '\n', "syslog READ_ALL: lines with their <level>");
 	check(syscall(SYS_syslog, 3, buf, 0) == 0, "syslog READ_ALL of 0 bytes");
-	expect_err(syscall(SYS_syslog, 3, NULL, 10), EINVAL, "syslog READ_ALL to NULL");
-	expect_err(syscall(SYS_syslog, 3, buf, -1), EINVAL, "syslog READ_ALL of -1 bytes");
-	expect_err(syscall(SYS_syslog, 3, (char *)8, 4096), EFAULT, "syslog READ_ALL to a bad pointer");
-	expect_err(syscall(SYS_syslog, 2, NULL, 10), EINVAL, "syslog READ to NULL");
+	EXPECT_ERR(syscall(SYS_syslog, 3, NULL, 10), EINVAL, "syslog READ_ALL to NULL");
+	EXPECT_ERR(syscall(SYS_syslog, 3, buf, -1), EINVAL, "syslog READ_ALL of -1 bytes");
+	EXPECT_ERR(syscall(SYS_syslog, 3, (char *)8, 4096), EFAULT, "syslog READ_ALL to a bad pointer");
+	EXPECT_ERR(syscall(SYS_syslog, 2, NULL, 10), EINVAL, "syslog READ to NULL");
 	check(syscall(SYS_syslog, 2, buf, 0) == 0, "syslog READ of 0 bytes");
 	check(syscall(SYS_syslog, 9, NULL, 0) >= 0, "syslog SIZE_UNREAD");
 	check(syscall(SYS_syslog, 1, NULL, 0) == 0 && syscall(SYS_syslog, 0, NULL, 0) == 0, "syslog OPEN and CLOSE");
-	expect_err(syscall(SYS_syslog, 8, NULL, 0), EINVAL, "syslog CONSOLE_LEVEL 0");
-	expect_err(syscall(SYS_syslog, 8, NULL, 9), EINVAL, "syslog CONSOLE_LEVEL 9");
-	expect_err(syscall(SYS_syslog, 11, NULL, 0), EINVAL, "syslog type 11");
-	expect_err(syscall(SYS_syslog, -1, NULL, 0), EINVAL, "syslog type -1");
+	EXPECT_ERR(syscall(SYS_syslog, 8, NULL, 0), EINVAL, "syslog CONSOLE_LEVEL 0");
+	EXPECT_ERR(syscall(SYS_syslog, 8, NULL, 9), EINVAL, "syslog CONSOLE_LEVEL 9");
+	EXPECT_ERR(syscall(SYS_syslog, 11, NULL, 0), EINVAL, "syslog type 11");
+	EXPECT_ERR(syscall(SYS_syslog, -1, NULL, 0), EINVAL, "syslog type -1");
 
 }
 

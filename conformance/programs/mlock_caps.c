@@ -41,11 +41,6 @@ struct cap_data {
 	uint32_t effective, permitted, inheritable;
 };
 
-static int fails_with(long r, int e)
-{
-	return r == -1 && errno == e;
-}
-
 /* /proc/self/status read with open/read into a static buffer: no malloc, so
  * no mapping of its own (which MCL_FUTURE would lock) muddles the counts. */
 static char status_buf[8192];

@@ -31,11 +31,6 @@ static const char *qname(int i)
 	return names[i];
 }
 
-static int fails_with(long r, int e)
-{
-	return r == -1 && errno == e;
-}
-
 static void report(const char *what, long r)
 {
 	printf("%s: %s\n", what, r == -1 ? errname(errno) : "ok");

@@ -42,11 +42,6 @@ static int send_signal(int fd, int sig, siginfo_t *info)
 	return (int)syscall(SYS_pidfd_send_signal, fd, sig, info, 0);
 }
 
-static int fails_with(long r, int e)
-{
-	return r == -1 && errno == e;
-}
-
 static short revents(int fd, int timeout_ms)
 {
 	struct pollfd p = { fd, POLLIN, 0 };

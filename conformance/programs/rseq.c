@@ -41,11 +41,6 @@ static long sys_rseq(void *p, uint32_t len, int flags, uint32_t sig)
 	return syscall(SYS_rseq, p, len, flags, sig);
 }
 
-static int fails_with(long r, int e)
-{
-	return r == -1 && errno == e;
-}
-
 static volatile int aborted;
 
 static void on_alarm(int sig)

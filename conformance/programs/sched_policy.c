@@ -48,11 +48,6 @@ enum {
 #define getparam(pid, sp) ((int)syscall(SYS_sched_getparam, (pid), (sp)))
 #define setparam(pid, sp) ((int)syscall(SYS_sched_setparam, (pid), (sp)))
 
-static int fails_with(long r, int e)
-{
-	return r == -1 && errno == e;
-}
-
 /* What a forked child sees of `what`: its value as the child's exit status. */
 static int in_child(int what)
 {
